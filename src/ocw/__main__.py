@@ -1,0 +1,3 @@
+from ocw.cli import main
+
+raise SystemExit(main())

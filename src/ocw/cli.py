@@ -1,0 +1,44 @@
+"""`ocw`: the command-line entry point. Each subcommand lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from ocw import __version__
+from ocw.errors import EXIT_INTERRUPTED, OcwError
+
+# Each module exposes `register(subparsers)`, which adds its parser(s) and sets `handler` to a
+# function taking the parsed namespace and returning an exit code.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ocw",
+        description="Validate, run and verify OpenCode workspaces defined by the GitOps tree.",
+        epilog="Exit codes: 0 success, 1 problems found, 2 could not run (bad input or missing tool), 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"ocw {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except OcwError as exc:
+        print(f"ocw {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"ocw {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
