@@ -41,7 +41,7 @@ clone_repository() {
 
 if repo_is_healthy; then
   say "repository present at $WORKSPACE_DIR: not cloning"
-  if [ "$WORKSPACE_GIT_PULL" = "true" ]; then
+  if [ "$WORKSPACE_GIT_PULL" = "enabled" ]; then
     if git -C "$WORKSPACE_DIR" pull --ff-only --quiet 2>/dev/null; then
       say "pulled (fast-forward only)"
     else

@@ -1,0 +1,1 @@
+"""Mirrors of what Helm renders for the charts the tree uses."""
