@@ -1,0 +1,217 @@
+"""Where a locally run workspace keeps its things, and how other commands find a running one.
+
+Layout under the state dir (default `<repo>/.ocw/`, git-ignored), one folder per workspace:
+
+    <state>/<workspace>/
+      volumes/<identifier>/   persistentVolumeClaim and emptyDir volumes (emptyDir is emptied at every start)
+      run/<identifier>/       configMap and secret volumes, written at start, removed at stop (mode 0700)
+      logs/init.log           the init container's output
+      logs/opencode.log       the OpenCode container's output
+      password                the server password (mode 0600); never printed
+      state.json              what is running: pid and start time of OpenCode, URL, username (no secret)
+
+`local_endpoint()` is the stable entry point for other commands (e.g. `ocw verify --local`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ocw.errors import OcwError
+
+STATE_DIR_NAME = ".ocw"
+STATE_FILE = "state.json"
+PASSWORD_FILE = "password"  # noqa: S105 - a file name
+
+
+def default_state_dir(repo: Path) -> Path:
+    return repo.resolve() / STATE_DIR_NAME
+
+
+@dataclass(frozen=True)
+class WorkspaceDirs:
+    """The folders of one workspace under the state dir."""
+
+    root: Path
+
+    @property
+    def volumes(self) -> Path:
+        return self.root / "volumes"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def init_log(self) -> Path:
+        return self.logs / "init.log"
+
+    @property
+    def opencode_log(self) -> Path:
+        return self.logs / "opencode.log"
+
+    @property
+    def password_file(self) -> Path:
+        return self.root / PASSWORD_FILE
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / STATE_FILE
+
+    def volume(self, identifier: str) -> Path:
+        return self.volumes / identifier
+
+    def generated(self, identifier: str) -> Path:
+        return self.run / identifier
+
+
+def workspace_dirs(state_dir: Path, workspace_name: str) -> WorkspaceDirs:
+    return WorkspaceDirs(state_dir.resolve() / workspace_name)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What `ocw up` records about a running OpenCode: enough to find, query and stop it. No secret."""
+
+    workspace: str
+    pid: int
+    start_ticks: int  # /proc/<pid>/stat field 22: tells a reused pid from ours
+    url: str
+    username: str
+    port: int
+    host: str
+    working_dir: str
+    started_at: float
+    detached: bool
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> RunRecord:
+        data: dict[str, Any] = json.loads(text)
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """The kernel's start time of a process (clock ticks since boot), or None if there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its closing parenthesis.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] == "Z":  # a zombie has exited; only its parent has not collected it yet
+        return None
+    return int(fields[19])
+
+
+def is_alive(record: RunRecord) -> bool:
+    return process_start_ticks(record.pid) == record.start_ticks
+
+
+def read_record(dirs: WorkspaceDirs) -> RunRecord | None:
+    try:
+        return RunRecord.from_json(dirs.state_file.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise OcwError(
+            f"the run record {dirs.state_file} is unreadable ({exc})",
+            hint=f"stop any OpenCode still using {dirs.root} and delete {dirs.state_file}",
+        ) from exc
+
+
+def write_record(dirs: WorkspaceDirs, record: RunRecord) -> None:
+    partial = dirs.state_file.with_suffix(".partial")
+    partial.write_text(record.to_json())
+    partial.replace(dirs.state_file)
+
+
+def clear_record(dirs: WorkspaceDirs) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        dirs.state_file.unlink()
+
+
+def write_password(dirs: WorkspaceDirs, password: str) -> None:
+    """Write the password with mode 0600 from the first byte (never briefly readable by others)."""
+    dirs.root.mkdir(parents=True, exist_ok=True)
+    partial = dirs.password_file.with_suffix(".partial")
+    with contextlib.suppress(FileNotFoundError):
+        partial.unlink()
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password)
+    partial.replace(dirs.password_file)
+
+
+def read_password(dirs: WorkspaceDirs) -> str:
+    try:
+        return dirs.password_file.read_text()
+    except FileNotFoundError as exc:
+        raise OcwError(
+            f"no password file at {dirs.password_file}",
+            hint="start the workspace with `ocw up`, which writes it",
+        ) from exc
+
+
+@dataclass(frozen=True)
+class LocalEndpoint:
+    """A workspace running on this machine. The password stays in its file until asked for."""
+
+    workspace: str
+    url: str
+    username: str
+    pid: int
+    port: int
+    working_dir: str
+    password_file: Path
+    record: RunRecord
+
+    @property
+    def running(self) -> bool:
+        return is_alive(self.record)
+
+    def password(self) -> str:
+        return self.password_file.read_text()
+
+
+def local_endpoint(state_dir: Path, workspace_name: str) -> LocalEndpoint:
+    """The running local workspace `workspace_name` (full app name, e.g. `opencode-flux`) under `state_dir`.
+
+    Raises OcwError when it was never started there or is no longer running.
+    """
+    dirs = workspace_dirs(state_dir, workspace_name)
+    record = read_record(dirs)
+    if record is None or not is_alive(record):
+        where = f"{dirs.root}" + ("" if record is None else f" (its OpenCode, pid {record.pid}, has exited)")
+        raise OcwError(
+            f"workspace {workspace_name} is not running locally under {where}",
+            hint=f"start it with `ocw up {workspace_name} --state-dir {state_dir}`",
+        )
+    return LocalEndpoint(
+        workspace=record.workspace,
+        url=record.url,
+        username=record.username,
+        pid=record.pid,
+        port=record.port,
+        working_dir=record.working_dir,
+        password_file=dirs.password_file,
+        record=record,
+    )
+
+
+def known_workspaces(state_dir: Path) -> list[str]:
+    """Workspaces that have a folder under the state dir (running or not)."""
+    if not state_dir.is_dir():
+        return []
+    return sorted(p.name for p in state_dir.iterdir() if p.is_dir() and (p / "volumes").is_dir())
