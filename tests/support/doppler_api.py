@@ -285,7 +285,7 @@ class DopplerApi:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
+    def log_message(self, format: str, *args: Any) -> None:
         """Requests are recorded on the API object; nothing goes to stderr."""
 
     def do_GET(self) -> None:

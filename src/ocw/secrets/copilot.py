@@ -19,6 +19,7 @@ from typing import Any
 from ocw.errors import OcwError
 
 PROVIDER = "github-copilot"
+_KNOWN_TYPES = ("api", "oauth", "wellknown")
 _LOGIN_HINT = "run `opencode auth login`, choose GitHub Copilot, then run this again"
 
 
@@ -74,7 +75,9 @@ def parse_auth_document(text: str, source: str) -> CopilotAuth:
             hint=_LOGIN_HINT,
         ) from None
     if not isinstance(document, dict):
-        raise OcwError(f"{source} should hold a JSON object keyed by provider, found {_kind(document)}")
+        raise OcwError(
+            f"{source} should hold a JSON object keyed by provider, found {_kind(document)}", hint=_LOGIN_HINT
+        )
     if PROVIDER not in document:
         providers = ", ".join(sorted(str(k) for k in document)) or "none"
         raise OcwError(f"{source} has no {PROVIDER!r} entry (providers present: {providers})", hint=_LOGIN_HINT)
@@ -88,7 +91,9 @@ def parse_auth_document(text: str, source: str) -> CopilotAuth:
 def _check_entry(entry: Mapping[str, Any], source: str) -> None:
     where = f"{source}: {PROVIDER}"
     if entry.get("type") != "oauth":
-        found = repr(entry["type"]) if isinstance(entry.get("type"), str) else _kind(entry.get("type"))
+        kind = entry.get("type")
+        # Only OpenCode's own type names are quoted back: any other string could be a misplaced token.
+        found = repr(kind) if kind in _KNOWN_TYPES else _kind(kind)
         raise OcwError(f"{where}.type should be 'oauth', found {found}", hint=_LOGIN_HINT)
     refresh = entry.get("refresh")
     if not isinstance(refresh, str) or not refresh.strip():
