@@ -47,6 +47,11 @@ def read_github_tokens(
     if stdin.isatty():
         return {ws: check_github_token(prompt(f"GitHub token for {ws} (input hidden): "), ws) for ws in workspaces}
     lines = [line.strip() for line in stdin.read().splitlines() if line.strip()]
+    if not lines:
+        raise OcwError(
+            f"no GitHub token on stdin: one is needed for {', '.join(workspaces)}",
+            hint="run in a terminal to be prompted, or pipe the token in (one line per workspace, or one for all)",
+        )
     if len(lines) == 1:
         return {ws: check_github_token(lines[0], ws) for ws in workspaces}
     if len(lines) != len(workspaces):
