@@ -43,6 +43,8 @@ class Manifest:
     obj: dict[str, Any]
     kustomization: str
     file: str
+    # The object as kustomize emitted it, before Flux substitution: what the author wrote, `${VAR}`s and all.
+    raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def kind(self) -> str:
@@ -120,7 +122,7 @@ def build_one(
             if is_disabled(raw)
             else _substituted(document, raw, variables=variables, built=built, origin=origin, raw_ref=raw_ref, ks=ks)
         )
-        built.manifests.append(Manifest(obj=_with_flux_metadata(obj, ks), kustomization=ks.name, file=origin))
+        built.manifests.append(Manifest(obj=_with_flux_metadata(obj, ks), kustomization=ks.name, file=origin, raw=raw))
     return built
 
 

@@ -1,0 +1,60 @@
+"""The `ocw check` command line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ocw.check.run import DEFAULT_KUBERNETES_VERSION, run_check, stderr_progress
+from ocw.errors import EXIT_FAILED, EXIT_OK
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "check",
+        help="validate the GitOps tree offline as Flux would build it",
+        description=(
+            "Build every Flux Kustomization under kubernetes/apps with kubectl kustomize and Flux substitution, then "
+            "validate the objects against their schemas, cross-check references against the host cluster "
+            "(src/ocw/data/host-cluster.yaml) and apply the project's rules. Rules: docs/check-rules.md."
+        ),
+        epilog="Exit codes: 0 no errors, 1 errors found, 2 could not run (missing tool, schema directory or input).",
+    )
+    parser.add_argument("--repo", type=Path, default=Path(), help="the repository to check (default: .)")
+    parser.add_argument(
+        "--vars",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="cluster variables (YAML map or KEY=value lines); repeatable, later files win "
+        "(default: the repository's cluster-vars.example.yaml)",
+    )
+    parser.add_argument(
+        "--schemas",
+        type=Path,
+        metavar="DIR",
+        help="JSON schemas for CRDs (crds/<group>/<kind>_<version>.json) and app-template values; without it a user "
+        "cache filled from the public catalogs while online",
+    )
+    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+    parser.add_argument(
+        "--kubernetes-version",
+        default=DEFAULT_KUBERNETES_VERSION,
+        metavar="X.Y",
+        help=f"the Kubernetes version whose schemas validate core objects (default: {DEFAULT_KUBERNETES_VERSION})",
+    )
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    report = run_check(
+        args.repo,
+        args.vars,
+        args.schemas,
+        kubernetes_version=args.kubernetes_version,
+        progress=stderr_progress,
+    )
+    print(report.to_json() if args.json else report.to_text())
+    return EXIT_OK if report.ok else EXIT_FAILED

@@ -1,0 +1,34 @@
+"""The agreed figures the policy rules compare against, in one place (requirements SEC-04, SEC-05, FLUX-09).
+
+Changing a figure here changes the rule; docs/check-rules.md says where each comes from. The memory limit in
+particular is under measurement (reference/opencode-runtime.md: 512Mi leaves little headroom): raise it here, with
+the evidence, together with the HelmRelease.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# SEC-04: the workspace volume.
+VOLUME_ACCESS_MODES: Final = ("ReadWriteOnce",)
+VOLUME_STORAGE_CLASS: Final = "ceph-block"
+VOLUME_SIZE: Final = "5Gi"
+
+# SEC-05: the OpenCode container, compared as quantities (0.1 == 100m, 0.5Gi == 512Mi).
+RESOURCES: Final = {
+    "requests": {"cpu": "100m", "memory": "256Mi"},
+    "limits": {"cpu": "500m", "memory": "512Mi"},
+}
+
+# FLUX-09: streamed answers and the terminal WebSocket. OpenCode needs well over 120 s per request; Envoy closes a
+# stream idle for 5 minutes unless told otherwise.
+MIN_REQUEST_TIMEOUT_SECONDS: Final = 120
+ENVOY_DEFAULT_STREAM_IDLE_SECONDS: Final = 300
+
+# The workspace's server password variable: without it OpenCode serves anyone.
+PASSWORD_ENV: Final = "OPENCODE_SERVER_PASSWORD"  # noqa: S105 - a variable name
+
+# Images whose tag must equal the OpenCode version ocw pins (tools/package.json).
+OPENCODE_IMAGES: Final = ("ghcr.io/anomalyco/opencode", "ghcr.io/sst/opencode")
+
+RELOADER_ANNOTATION: Final = "reloader.stakater.com/auto"

@@ -1,0 +1,90 @@
+"""The outcome of a check: every finding, what was used to produce it, and its two renderings (text, JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ocw.check.sources import mask
+from ocw.findings import Finding, Severity
+
+
+@dataclass
+class CheckReport:
+    repo: Path
+    findings: list[Finding]
+    var_files: list[Path]
+    schemas: str
+    kubernetes_version: str
+    kustomizations: list[str]
+    objects_validated: int = 0
+    # Which Flux Kustomization each finding's object belongs to, for callers checking one workspace.
+    owners: dict[Finding, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def for_kustomization(self, name: str) -> list[Finding]:
+        """Findings about objects the named Flux Kustomization builds, plus tree-wide ones (files it shares)."""
+        return [f for f in self.findings if self.owners.get(f) in (name, None)]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "kustomizations": len(self.kustomizations),
+            "objects_validated": self.objects_validated,
+            "vars_files": [str(p) for p in self.var_files],
+            "schemas": self.schemas,
+            "kubernetes_version": self.kubernetes_version,
+        }
+
+    def to_json(self) -> str:
+        findings = [
+            {
+                "rule": f.rule,
+                "severity": str(f.severity),
+                "file": f.file,
+                "line": f.line,
+                "object": f.object,
+                "message": mask(f.message),
+            }
+            for f in self.findings
+        ]
+        return json.dumps({"findings": findings, "summary": self.summary()}, indent=2)
+
+    def to_text(self) -> str:
+        lines = [
+            f"ocw check {self.repo}",
+            f"  variables from: {', '.join(str(p) for p in self.var_files) or 'none (no --vars, no example file)'}",
+            f"  schemas: Kubernetes {self.kubernetes_version} (kubernetes-validate); CRDs, values: {self.schemas}",
+            "",
+        ]
+        by_file: dict[str, list[Finding]] = defaultdict(list)
+        for finding in self.findings:
+            by_file[finding.file].append(finding)
+        for file in sorted(by_file):
+            lines.append(file)
+            for finding in sorted(by_file[file], key=lambda f: (f.line or 0, f.rule, f.object)):
+                where = f"line {finding.line}: " if finding.line else ""
+                obj = "" if finding.object == "-" else f"{finding.object}: "
+                lines.append(f"  {finding.severity} [{finding.rule}] {where}{obj}{mask(finding.message)}")
+            lines.append("")
+        verdict = "FAILED" if self.errors else "ok"
+        lines.append(
+            f"{verdict}: {len(self.errors)} error(s), {len(self.warnings)} warning(s) in {len(self.kustomizations)} "
+            f"Flux Kustomization(s), {self.objects_validated} object(s) validated"
+        )
+        return "\n".join(lines)

@@ -1,0 +1,65 @@
+"""Every rule `ocw check` reports, by stable id, with a one-line summary (docs/check-rules.md has the details)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    family: str  # build, schema, link, policy
+    summary: str
+
+
+_RULES = (
+    # What the core reports while building the tree.
+    Rule("tree-layout", "build", "kubernetes/apps exists"),
+    Rule("flux-path", "build", "a Flux Kustomization's spec.path is a folder with a kustomization.yaml"),
+    Rule("kustomize-build", "build", "kubectl kustomize builds the Kustomization's path"),
+    Rule("flux-substitution", "build", "every ${...} expression is one Flux can substitute"),
+    Rule("flux-undefined-variable", "build", "every substituted variable is defined (Flux would use '')"),
+    Rule("yaml-strict", "build", "every YAML file under kubernetes/ parses, without duplicate keys"),
+    Rule("host-install", "build", "the files the user installs into host apps exist and apply"),
+    # Schemas.
+    Rule("schema-core", "schema", "core Kubernetes objects match the Kubernetes schema (unknown fields are errors)"),
+    Rule("schema-crd", "schema", "custom resources match their CRD schema"),
+    Rule("schema-values", "schema", "app-template HelmRelease values match the bjw-s common values schema"),
+    Rule("schema-pod", "schema", "the containers and volumes app-template renders match the core schemas"),
+    Rule("schema-missing", "schema", "a schema needed for validation is available"),
+    # Cross references.
+    Rule("link-gateway-listener", "link", "a route's parentRef names a Gateway listener that admits it"),
+    Rule("link-tls-certificate", "link", "every route hostname is covered by the certificate its listener presents"),
+    Rule("link-traffic-policy-target", "link", "a BackendTrafficPolicy targets routes that really exist"),
+    Rule("link-secret-ref", "link", "every Secret name and key a pod reads is produced by an ExternalSecret"),
+    Rule("link-pvc", "link", "every persistence existingClaim is a PVC the tree creates"),
+    Rule("link-configmap", "link", "every configMap volume names a ConfigMap the tree creates"),
+    Rule("link-chart-ref", "link", "a HelmRelease chartRef names an OCIRepository in its namespace"),
+    Rule("link-depends-on", "link", "dependsOn names a Flux Kustomization of the tree or the host"),
+    Rule("link-secret-store", "link", "an ExternalSecret's store exists"),
+    Rule("link-issuer", "link", "a Certificate's issuer exists"),
+    Rule("link-route-backend", "link", "an app-template route's backendRefs name a service of the release"),
+    # Project policy.
+    Rule("sec01-secret-in-manifest", "policy", "no token, PAT or auth.json content in the tree"),
+    Rule("sec03-init-script", "policy", "no xtrace and no credential inside a URL in scripts and container args"),
+    Rule("flux-script-substitution", "policy", "scripts in ConfigMaps survive Flux substitution unchanged"),
+    Rule("sec04-volume", "policy", "the workspace volume is ReadWriteOnce, ceph-block, 5Gi"),
+    Rule("sec05-resources", "policy", "the workspace container requests and limits match the agreed figures"),
+    Rule("ops01-reloader", "policy", "reloader.stakater.com/auto: 'true' on the controller, not the pod"),
+    Rule("password-from-secret", "policy", "OPENCODE_SERVER_PASSWORD comes from a Secret"),
+    Rule("single-writer", "policy", "one replica and the Recreate strategy"),
+    Rule("pod-security-restricted", "policy", "every container meets the restricted Pod Security Standard"),
+    Rule("image-pinned", "policy", "every image has an explicit tag other than latest"),
+    Rule("opencode-version", "policy", "the OpenCode image tag equals the version ocw pins"),
+    Rule("hostname-literal-domain", "policy", "route hostnames use ${SECRET_DOMAIN}, never a literal domain"),
+    Rule("traffic-policy", "policy", "a BackendTrafficPolicy keeps long streams open on each workspace route"),
+    Rule("env-value-type", "policy", "every env value is a string after Flux substitution"),
+    Rule("schema-comment", "policy", "ks.yaml, kustomization.yaml and helmrelease.yaml carry the required $schema"),
+)
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+
+def rule(rule_id: str) -> Rule:
+    """The rule with this id; an unknown id is a programming error, caught by the tests."""
+    return RULES[rule_id]

@@ -1,0 +1,241 @@
+"""Schema validation of every object: core kinds against the Kubernetes schemas shipped by `kubernetes-validate`
+(strict: unknown fields are errors), custom resources against their CRD schemas, app-template values against the
+bjw-s common values schema, and the containers and volumes app-template renders against the core schemas.
+
+Schemas are loaded once per run and validators cached per kind: validation must stay cheap next to the builds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft7Validator, Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.validators import validator_for
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
+
+from ocw.check.catalog import Missing, SchemaCatalog
+from ocw.check.inventory import Inventory
+from ocw.errors import OcwError
+from ocw.findings import Finding
+from ocw.flux.build import Manifest
+
+MAX_ERRORS_PER_OBJECT = 20
+MAX_MESSAGE = 240
+_CORE_SCHEMAS = "kubernetes-json-schema"
+# Env values that are not strings are reported once, by env-value-type, with the fix.
+_ENV_VALUE_PATH = re.compile(r"^env/\d+/value$")
+
+
+@cache
+def available_kubernetes_versions() -> tuple[str, ...]:
+    root = resources.files("kubernetes_validate").joinpath(_CORE_SCHEMAS)
+    versions = {m.group(1) for p in root.iterdir() if (m := re.match(r"^v(\d+\.\d+)\.\d+-local-strict$", p.name))}
+    return tuple(sorted(versions, key=lambda v: tuple(int(x) for x in v.split("."))))
+
+
+def _version_key(version: str) -> tuple[int, int]:
+    major, _, minor = version.partition(".")
+    return int(major), int(minor.split(".")[0] or 0)
+
+
+class CoreSchemas:
+    """The Kubernetes OpenAPI schemas of one version, strict flavour."""
+
+    def __init__(self, kubernetes_version: str) -> None:
+        wanted = kubernetes_version.removeprefix("v")
+        if not re.match(r"^\d+\.\d+", wanted):
+            raise OcwError(f"--kubernetes-version expects MAJOR.MINOR such as 1.35, found {kubernetes_version!r}")
+        versions = available_kubernetes_versions()
+        usable = [v for v in versions if _version_key(v) <= _version_key(wanted)]
+        if not usable or _version_key(wanted) > _version_key(versions[-1]):
+            raise OcwError(
+                f"no Kubernetes {wanted} schemas: the installed kubernetes-validate has {versions[0]} to "
+                f"{versions[-1]}",
+                hint="pass a version in that range, or upgrade it: pip install -U kubernetes-validate",
+            )
+        self.version = usable[-1]
+        root = resources.files("kubernetes_validate").joinpath(_CORE_SCHEMAS)
+        self._dir = Path(str(root.joinpath(f"v{self.version}.0-local-strict")))
+        self._registry: Registry[Any] | None = None
+        self._validators: dict[str, Draft202012Validator | None] = {}
+
+    def _file(self, kind: str, api_version: str) -> Path:
+        group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+        return self._dir / f"{kind.lower()}-{group_version}.json"
+
+    def has(self, kind: str, api_version: str) -> bool:
+        return self._file(kind, api_version).is_file()
+
+    def validator(self, kind: str, api_version: str) -> Draft202012Validator | None:
+        key = f"{api_version}/{kind}"
+        if key not in self._validators:
+            path = self._file(kind, api_version)
+            self._validators[key] = self._load(path) if path.is_file() else None
+        return self._validators[key]
+
+    def definition(self, name: str) -> Draft202012Validator:
+        """A validator for one core type by file stem, e.g. `container-v1` for io.k8s.api.core.v1.Container."""
+        key = f"definition:{name}"
+        if key not in self._validators:
+            self._validators[key] = self._load(self._dir / f"{name}.json")
+        validator = self._validators[key]
+        assert validator is not None  # noqa: S101 - _load never returns None
+        return validator
+
+    def _load(self, path: Path) -> Draft202012Validator:
+        if self._registry is None:
+            definitions = json.loads((self._dir / "_definitions.json").read_text())
+            self._registry = Resource.from_contents(definitions) @ Registry()
+        schema = json.loads(path.read_text())
+        registry = Resource.from_contents(schema) @ self._registry
+        return Draft202012Validator(schema, registry=registry)
+
+
+class CustomSchemas:
+    def __init__(self, catalog: SchemaCatalog) -> None:
+        self.catalog = catalog
+        self._validators: dict[str, Any] = {}
+
+    def validator(self, kind: str, api_version: str) -> Any:
+        """A validator, or Missing when no schema can be found."""
+        if api_version not in self._validators or kind not in self._validators[api_version]:
+            group, _, version = api_version.rpartition("/")
+            found = self.catalog.crd(group, kind, version)
+            loaded: Any = found if isinstance(found, Missing) else _validator_for_file(found)
+            self._validators.setdefault(api_version, {})[kind] = loaded
+        return self._validators[api_version][kind]
+
+
+def _validator_for_file(path: Path) -> Any:
+    schema = json.loads(path.read_text())
+    return validator_for(schema, default=Draft7Validator)(schema)
+
+
+class ValuesSchema:
+    """The bjw-s common library values schema, its `$ref`s to schemas/*.json resolved from disk."""
+
+    def __init__(self, catalog: SchemaCatalog) -> None:
+        self.catalog = catalog
+        self._validator: Draft7Validator | Missing | None = None
+
+    def validator(self) -> Draft7Validator | Missing:
+        if self._validator is None:
+            found = self.catalog.app_template_values()
+            self._validator = found if isinstance(found, Missing) else _values_validator(found)
+        return self._validator
+
+
+def _values_validator(path: Path) -> Draft7Validator:
+    schema = json.loads(path.read_text())
+    base = str(schema.get("$id", path.resolve().as_uri())).rsplit("/", 1)[0] + "/"
+    registry: Registry[Any] = Registry()
+    for part in sorted((path.parent / "schemas").glob("*.json")):
+        contents = json.loads(part.read_text())
+        registry = registry.with_resource(f"{base}schemas/{part.name}", DRAFT7.create_resource(contents))
+    registry = registry.with_resource(base + path.name, DRAFT7.create_resource(schema))
+    return Draft7Validator(schema, registry=registry)
+
+
+class SchemaValidation:
+    def __init__(self, catalog: SchemaCatalog, kubernetes_version: str) -> None:
+        self.core = CoreSchemas(kubernetes_version)
+        self.custom = CustomSchemas(catalog)
+        self.values = ValuesSchema(catalog)
+        self.validated = 0
+
+    def check(self, inventory: Inventory, scope: set[str] | None = None) -> list[Finding]:
+        """Findings for the tree's objects (and the host objects the install steps changed)."""
+        findings: list[Finding] = []
+        for manifest in inventory.all:
+            if scope is not None and manifest.file not in scope:
+                continue
+            findings.extend(self._check_object(manifest))
+        for release in inventory.releases:
+            if scope is not None and release.helmrelease.file not in scope:
+                continue
+            findings.extend(self._check_values(release.helmrelease))
+            for pod in release.pods:
+                findings.extend(self._check_pod(release.helmrelease, pod.controller.identifier, pod.spec))
+        for helmrelease, reason in inventory.unrenderable:
+            findings.append(
+                Finding(
+                    helmrelease.file,
+                    "schema-values",
+                    helmrelease.ref,
+                    f"app-template cannot render these values: {reason}",
+                )
+            )
+        return findings
+
+    def _check_object(self, manifest: Manifest) -> list[Finding]:
+        if not manifest.kind or not manifest.api_version:
+            return [Finding(manifest.file, "schema-core", manifest.ref, "the object has no apiVersion or kind")]
+        if self.core.has(manifest.kind, manifest.api_version):
+            validator = self.core.validator(manifest.kind, manifest.api_version)
+            rule = "schema-core"
+        else:
+            validator = self.custom.validator(manifest.kind, manifest.api_version)
+            rule = "schema-crd"
+            if isinstance(validator, Missing):
+                return [Finding(manifest.file, "schema-missing", manifest.ref, validator.message())]
+        self.validated += 1
+        return [Finding(manifest.file, rule, manifest.ref, message) for message in _errors(validator, manifest.obj)]
+
+    def _check_values(self, helmrelease: Manifest) -> list[Finding]:
+        validator = self.values.validator()
+        if isinstance(validator, Missing):
+            return [Finding(helmrelease.file, "schema-missing", helmrelease.ref, validator.message())]
+        values = (helmrelease.obj.get("spec") or {}).get("values") or {}
+        return [
+            Finding(helmrelease.file, "schema-values", helmrelease.ref, f"spec.values: {message}")
+            for message in _errors(validator, values)
+        ]
+
+    def _check_pod(self, helmrelease: Manifest, controller: str, spec: dict[str, Any]) -> list[Finding]:
+        findings: list[Finding] = []
+        container_validator = self.core.definition("container-v1")
+        volume_validator = self.core.definition("volume-v1")
+        for section in ("initContainers", "containers"):
+            for container in spec.get(section) or []:
+                where = f"rendered pod of controller {controller}, {section} {container.get('name')}"
+                for message in _errors(container_validator, container, skip=_ENV_VALUE_PATH):
+                    findings.append(Finding(helmrelease.file, "schema-pod", helmrelease.ref, f"{where}: {message}"))
+        for volume in spec.get("volumes") or []:
+            where = f"rendered pod of controller {controller}, volume {volume.get('name')}"
+            for message in _errors(volume_validator, volume):
+                findings.append(Finding(helmrelease.file, "schema-pod", helmrelease.ref, f"{where}: {message}"))
+        return findings
+
+
+def _errors(validator: Any, instance: Any, skip: re.Pattern[str] | None = None) -> Iterator[str]:
+    errors: Iterable[ValidationError] = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
+    count = 0
+    for error in errors:
+        path = "/".join(str(p) for p in error.absolute_path)
+        if skip is not None and skip.match(path):
+            continue
+        count += 1
+        if count > MAX_ERRORS_PER_OBJECT:
+            yield f"... and more errors (showing the first {MAX_ERRORS_PER_OBJECT})"
+            return
+        yield f"{path or '(top level)'}: {_describe(error)}"
+
+
+def _describe(error: ValidationError) -> str:
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        closest = best_match(error.context)
+        inner = "/".join(str(p) for p in closest.relative_path)
+        return _short(f"matches none of the allowed forms; closest: {inner + ': ' if inner else ''}{closest.message}")
+    return _short(error.message)
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
