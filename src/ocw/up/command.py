@@ -1,0 +1,239 @@
+"""`ocw up`, `ocw down`, `ocw ps`: the command-line side of running a workspace locally."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ocw.errors import EXIT_FAILED, OcwError
+from ocw.paths import project_root
+from ocw.up import supervisor
+from ocw.up.plan import LOCAL_LISTEN, Plan, UpOptions, make_plan
+from ocw.up.state import (
+    default_state_dir,
+    is_alive,
+    known_workspaces,
+    read_record,
+    workspace_dirs,
+)
+from ocw.workspace import Workspace, find_workspace, load_workspaces
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", type=Path, default=None, help="the GitOps repository (default: this checkout)")
+    parser.add_argument(
+        "--state-dir", type=Path, default=None, help="where local workspaces live (default: <repo>/.ocw)"
+    )
+
+
+def register(subparsers: Any) -> None:
+    up = subparsers.add_parser(
+        "up",
+        help="run a workspace on this machine from its manifests",
+        description="Run the workspace's init step, then OpenCode, as the HelmRelease defines them, with the pod's "
+        "volumes as folders under the state dir.",
+    )
+    up.add_argument("workspace", metavar="WORKSPACE", help="app name (opencode-flux) or short name (flux)")
+    up.add_argument("--source", help="clone this URL or local path instead of the manifest's repository")
+    up.add_argument("--secrets", type=Path, help="KEY=value file keyed by the workspace's Doppler variable names")
+    up.add_argument("--port", type=int, help="local port (default: the manifest's port)")
+    up.add_argument(
+        "--listen",
+        default=LOCAL_LISTEN,
+        help=f"address bound where the manifest says 0.0.0.0 (default {LOCAL_LISTEN})",
+    )
+    up.add_argument("-d", "--detach", action="store_true", help="return once the workspace answers; stop with down")
+    up.add_argument("--vars", type=Path, action="append", default=[], help="cluster variables file (repeatable)")
+    up.add_argument("--show-password", action="store_true", help="print the server password")
+    up.add_argument("--skip-check", action="store_true", help="start even if `ocw check` finds errors (listed)")
+    up.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=supervisor.DEFAULT_STOP_GRACE,
+        help="seconds between SIGTERM and SIGKILL when stopping (default %(default)s)",
+    )
+    _common(up)
+    up.set_defaults(handler=run_up)
+
+    down = subparsers.add_parser("down", help="stop a workspace started with ocw up")
+    down.add_argument("workspace", metavar="WORKSPACE", help="app name (opencode-flux) or short name (flux)")
+    down.add_argument(
+        "--timeout",
+        type=float,
+        default=supervisor.DEFAULT_STOP_GRACE,
+        help="seconds between SIGTERM and SIGKILL (default %(default)s)",
+    )
+    _common(down)
+    down.set_defaults(handler=run_down)
+
+    ps = subparsers.add_parser("ps", help="list workspaces under the state dir and whether they run")
+    ps.add_argument("--json", action="store_true", help="machine-readable output")
+    _common(ps)
+    ps.set_defaults(handler=run_ps)
+
+
+def _repo(args: argparse.Namespace) -> Path:
+    return (args.repo or project_root()).resolve()
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    return (args.state_dir or default_state_dir(_repo(args))).resolve()
+
+
+def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Workspace, skip: bool) -> None:
+    """`ocw check`'s errors about this workspace's Kustomization (and the files it shares) stop `up`."""
+    try:
+        check = importlib.import_module("ocw.check")
+    except ModuleNotFoundError:
+        return
+    run_check = getattr(check, "run_check", None)
+    if run_check is None:
+        return
+    schemas = repo.parent / "shared" / "schemas"
+    report = run_check(repo, list(var_files), schemas if schemas.is_dir() else None, only=[workspace.name])
+    relevant = report.for_kustomization(workspace.name) if hasattr(report, "for_kustomization") else report.findings
+    errors = [f for f in relevant if str(f.severity) == "error"]
+    if not errors:
+        return
+    listed = "\n".join(f"  {f.file}: {f.message}" for f in errors[:10])
+    if skip:
+        print(f"warning: ocw check finds {len(errors)} error(s) for {workspace.name}; starting anyway:\n{listed}")
+        return
+    raise OcwError(
+        f"ocw check finds {len(errors)} error(s) for {workspace.name}; not starting it:\n{listed}",
+        hint=f"run `ocw check` and fix them, then `ocw up {workspace.short_name}` (--skip-check starts anyway)",
+        exit_code=EXIT_FAILED,
+    )
+
+
+def _print_started(plan: Plan, show_password: bool, ready_after: float) -> None:
+    print(f"{plan.workspace.name} is ready after {ready_after:.1f} s")
+    print(f"  url:       {plan.url}/")
+    print(f"  username:  {plan.username}")
+    print(
+        f"  password:  {plan.password}"
+        if show_password
+        else f"  password:  in {plan.dirs.password_file} ({plan.secret_origin})"
+    )
+    if plan.absent_secret_keys:
+        print(f"  absent:    {', '.join(plan.absent_secret_keys)} (no --secrets given)")
+    print(f"  directory: {plan.app.cwd}  (in the pod: {plan.working_dir})")
+    print(f"  logs:      {plan.dirs.logs}")
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def run_up(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    workspace = find_workspace(load_workspaces(repo, args.vars), args.workspace)
+    _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check)
+    options = UpOptions(
+        state_dir=_state_dir(args),
+        source=args.source,
+        secrets_file=args.secrets,
+        port=args.port,
+        listen=args.listen,
+    )
+    plan = make_plan(workspace, options)
+    started = time.monotonic()
+    with supervisor.startup_lock(plan.dirs):
+        process, record = supervisor.start(plan, detached=args.detach)
+    _print_started(plan, args.show_password, time.monotonic() - started)
+    if args.detach:
+        print(
+            f"  stop with: ocw down {workspace.short_name}"
+            + (f" --state-dir {args.state_dir}" if args.state_dir else "")
+        )
+        return 0
+    print("Press Ctrl-C to stop.")
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = process.wait()
+    except (KeyboardInterrupt, _Stop):
+        result = supervisor.stop_process(record, args.stop_timeout)
+        process.wait()
+        supervisor.cleanup(plan.dirs)
+        how = "killed after the grace period" if result.killed else "stopped"
+        print(f"\n{workspace.name} {how} in {result.seconds:.2f} s")
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    supervisor.cleanup(plan.dirs)
+    print(f"OpenCode exited on its own with code {code}; its last output:\n{supervisor.tail(plan.dirs.opencode_log)}")
+    return EXIT_FAILED
+
+
+def _workspace_name(args: argparse.Namespace, state_dir: Path) -> str:
+    """The app name for `down`: from the state dir when possible, so it works without building the tree."""
+    for name in known_workspaces(state_dir):
+        if args.workspace in (name, name.removeprefix("opencode-")):
+            return name
+    return find_workspace(load_workspaces(_repo(args)), args.workspace).name
+
+
+def run_down(args: argparse.Namespace) -> int:
+    state_dir = _state_dir(args)
+    name = _workspace_name(args, state_dir)
+    dirs = workspace_dirs(state_dir, name)
+    with supervisor.startup_lock(dirs):
+        result = supervisor.stop(dirs, args.timeout)
+    if result is None:
+        print(f"{name} is not running (state dir {state_dir})")
+    elif result.killed:
+        print(f"{name} ignored SIGTERM for {args.timeout:g} s: killed (pid {result.pid}, {result.seconds:.2f} s)")
+    else:
+        print(f"{name} stopped (pid {result.pid}, {result.seconds:.2f} s)")
+    return 0
+
+
+def _status(state_dir: Path, name: str) -> dict[str, Any]:
+    dirs = workspace_dirs(state_dir, name)
+    record = read_record(dirs)
+    running = record is not None and is_alive(record)
+    entry: dict[str, Any] = {"workspace": name, "running": running, "state_dir": str(dirs.root)}
+    if record is not None and running:
+        entry |= {
+            "pid": record.pid,
+            "url": record.url,
+            "username": record.username,
+            "password_file": str(dirs.password_file),
+            "working_dir": record.working_dir,
+            "uptime_seconds": round(time.time() - record.started_at, 1),
+            "detached": record.detached,
+        }
+    elif record is not None:
+        entry["stale_pid"] = record.pid  # exited without `ocw down` (killed, crashed): `ocw down` tidies up
+    return entry
+
+
+def run_ps(args: argparse.Namespace) -> int:
+    state_dir = _state_dir(args)
+    entries = [_status(state_dir, name) for name in known_workspaces(state_dir)]
+    if args.json:
+        json.dump({"state_dir": str(state_dir), "workspaces": entries}, sys.stdout, indent=2)
+        print()
+        return 0
+    if not entries:
+        print(f"no workspaces under {state_dir}")
+        return 0
+    print(f"{'WORKSPACE':<16} {'STATUS':<9} {'PID':>7}  URL")
+    for entry in entries:
+        status = "running" if entry["running"] else ("exited" if "stale_pid" in entry else "stopped")
+        pid = entry.get("pid", entry.get("stale_pid", ""))
+        print(f"{entry['workspace']:<16} {status:<9} {pid!s:>7}  {entry.get('url', '-')}")
+    return 0

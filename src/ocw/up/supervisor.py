@@ -1,0 +1,253 @@
+"""Run the pod: the init step to completion, then OpenCode; wait until it answers; stop it within a bounded time.
+
+OpenCode runs in its own session (process group), so a Ctrl-C in the terminal reaches ocw, which then stops the group
+in order: SIGTERM, a bounded wait, then SIGKILL. OpenCode sometimes ignores SIGTERM for many seconds; its SQLite
+database is in WAL mode and survives a kill, so waiting longer buys nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from ocw.errors import EXIT_FAILED, OcwError
+from ocw.opencode.client import OpenCodeClient
+from ocw.up import volumes
+from ocw.up.plan import Plan
+from ocw.up.pod import ProcessSpec
+from ocw.up.state import (
+    RunRecord,
+    WorkspaceDirs,
+    clear_record,
+    is_alive,
+    process_start_ticks,
+    read_record,
+    write_password,
+    write_record,
+)
+
+READY_TIMEOUT = 90.0
+DEFAULT_STOP_GRACE = 5.0
+POLL = 0.02
+LOG_TAIL_LINES = 15
+
+
+@dataclass(frozen=True)
+class StopResult:
+    pid: int
+    seconds: float
+    killed: bool  # SIGKILL was needed
+
+
+@contextlib.contextmanager
+def startup_lock(dirs: WorkspaceDirs) -> Iterator[None]:
+    dirs.root.mkdir(parents=True, exist_ok=True)
+    with (dirs.root / "lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise OcwError(
+                f"another ocw is starting or stopping the workspace in {dirs.root}",
+                hint="wait for it to finish, then check with `ocw ps`",
+            ) from exc
+        yield
+
+
+def _rotate(log: Path) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    if log.exists():
+        log.replace(log.with_name(log.name + ".previous"))
+
+
+def tail(log: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return ""
+
+
+def port_is_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _open_log(path: Path) -> IO[bytes]:
+    _rotate(path)
+    return path.open("wb")
+
+
+def run_init(plan: Plan, spec: ProcessSpec) -> float:
+    """Run the init container to completion; returns its duration. Fails with the step's own error lines."""
+    started = time.monotonic()
+    with _open_log(plan.dirs.init_log) as log:
+        result = subprocess.run(
+            spec.argv,
+            check=False,
+            env=spec.env,
+            cwd=spec.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    if result.returncode != 0:
+        errors = [line for line in tail(plan.dirs.init_log, 50).splitlines() if "error" in line.lower()]
+        raise OcwError(
+            f"the init step ({spec.container}) of {plan.workspace.name} failed with exit code {result.returncode}: "
+            + ("; ".join(errors[-3:]) or tail(plan.dirs.init_log, 3)),
+            hint=f"read {plan.dirs.init_log}",
+            exit_code=EXIT_FAILED,
+        )
+    return time.monotonic() - started
+
+
+def spawn_opencode(plan: Plan) -> subprocess.Popen[bytes]:
+    spec = plan.app
+    spec.cwd.mkdir(parents=True, exist_ok=True)  # like a container runtime creating a missing workingDir
+    with _open_log(plan.dirs.opencode_log) as log:
+        return subprocess.Popen(
+            spec.argv,
+            env=spec.env,
+            cwd=spec.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: Ctrl-C goes to ocw, which stops it in order
+        )
+
+
+def client(plan: Plan) -> OpenCodeClient:
+    return OpenCodeClient(plan.url, plan.password, plan.username, timeout=5.0)
+
+
+def wait_ready(plan: Plan, process: subprocess.Popen[bytes], timeout: float = READY_TIMEOUT) -> float:
+    started = time.monotonic()
+    api = client(plan)
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise OcwError(
+                f"OpenCode exited with code {process.returncode} before answering; its last output:\n"
+                + tail(plan.dirs.opencode_log),
+                hint=f"read {plan.dirs.opencode_log}",
+                exit_code=EXIT_FAILED,
+            )
+        if api.is_ready():
+            return time.monotonic() - started
+        time.sleep(POLL)
+    raise OcwError(
+        f"OpenCode did not answer an authenticated request on {plan.url} within {timeout:.0f} s",
+        hint=f"read {plan.dirs.opencode_log}",
+        exit_code=EXIT_FAILED,
+    )
+
+
+def refuse_if_running(dirs: WorkspaceDirs) -> None:
+    record = read_record(dirs)
+    if record is not None and is_alive(record):
+        raise OcwError(
+            f"workspace {record.workspace} is already running at {record.url} (pid {record.pid})",
+            hint=f"stop it with `ocw down {record.workspace}` first",
+        )
+
+
+def start(plan: Plan, detached: bool) -> tuple[subprocess.Popen[bytes], RunRecord]:
+    """Everything up to an answering OpenCode. On failure nothing keeps running and no record is left."""
+    dirs = plan.dirs
+    refuse_if_running(dirs)
+    if not port_is_free(plan.host, plan.port):
+        raise OcwError(
+            f"port {plan.port} on {plan.host} is in use, so OpenCode cannot listen there",
+            hint="stop what uses it or pass --port N with a free port",
+        )
+    volumes.prepare(dirs, plan.mounts, plan.config_maps, plan.secrets)
+    write_password(dirs, plan.password)
+    if plan.init is not None:
+        run_init(plan, plan.init)
+    process = spawn_opencode(plan)
+    ticks = process_start_ticks(process.pid)
+    record = RunRecord(
+        workspace=plan.workspace.name,
+        pid=process.pid,
+        start_ticks=ticks if ticks is not None else -1,
+        url=plan.url,
+        username=plan.username,
+        port=plan.port,
+        host=plan.host,
+        working_dir=plan.working_dir,
+        started_at=time.time(),
+        detached=detached,
+    )
+    write_record(dirs, record)
+    try:
+        wait_ready(plan, process)
+    except BaseException:
+        stop_process(record)
+        process.wait()
+        cleanup(dirs)
+        raise
+    return process, record
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signum)
+        else:
+            os.kill(pid, signum)
+
+
+def _wait_gone(record: RunRecord, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_alive(record):
+            return True
+        time.sleep(POLL)
+    return not is_alive(record)
+
+
+def stop_process(record: RunRecord, grace: float = DEFAULT_STOP_GRACE) -> StopResult:
+    """SIGTERM to OpenCode's process group, at most `grace` seconds, then SIGKILL."""
+    started = time.monotonic()
+    killed = False
+    if not is_alive(record):
+        return StopResult(record.pid, 0.0, killed)
+    try:
+        own_group = os.getpgid(record.pid) == record.pid
+    except ProcessLookupError:
+        return StopResult(record.pid, 0.0, killed)
+    _signal_group(record.pid, signal.SIGTERM)
+    if not _wait_gone(record, grace):
+        killed = True
+        _signal_group(record.pid, signal.SIGKILL)
+        _wait_gone(record, 5.0)
+    if own_group:  # whatever the server started (terminals, language servers) goes with it
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(record.pid, signal.SIGKILL)
+    return StopResult(record.pid, time.monotonic() - started, killed)
+
+
+def cleanup(dirs: WorkspaceDirs) -> None:
+    """After a stop: the secret and configMap folders go, as a pod's do; the workspace volume stays."""
+    volumes.remove_tree(dirs.run)
+    clear_record(dirs)
+
+
+def stop(dirs: WorkspaceDirs, grace: float = DEFAULT_STOP_GRACE) -> StopResult | None:
+    record = read_record(dirs)
+    result = stop_process(record, grace) if record is not None and is_alive(record) else None
+    cleanup(dirs)
+    return result
