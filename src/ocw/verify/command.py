@@ -1,0 +1,141 @@
+"""`ocw verify`: every roadmap success criterion, checked against the live cluster (or `--local`) in one command.
+
+Exit codes: 0 every selected check passed (skipped ones are listed but do not fail the run), 1 at least one check
+failed, 2 nothing could be checked (bad input, no kubeconfig, the API server unreachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ocw.errors import OcwError
+from ocw.paths import project_root
+from ocw.secrets.store import open_store
+from ocw.tree import load_tree
+from ocw.up.state import default_state_dir
+from ocw.verify.cluster import NAMESPACE, Cluster, ClusterSettings
+from ocw.verify.context import Options, VerifyContext
+from ocw.verify.endpoint import parse_connect_to
+from ocw.verify.kubeconfig import load_config
+from ocw.verify.local import run_local
+from ocw.verify.registry import PHASES
+from ocw.verify.report import exit_code, render_json, render_text
+from ocw.verify.result import CheckResult
+from ocw.verify.runner import run_cluster
+from ocw.workspace import Workspace, find_workspace, workspaces_in
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "verify",
+        help="check the roadmap's success criteria against the live cluster (or a local workspace)",
+        description="Every success criterion of the roadmap is a named check (P1.1 ... P4.4) run against the "
+        "cluster in your kube context: pass, fail (what was expected, what was seen, what to try next) or skip "
+        "(why). Read-only unless --disruptive. See docs/verify.md.",
+        epilog="Exit codes: 0 every selected check passed (skips allowed), 1 a check failed, 2 could not run.",
+    )
+    parser.add_argument("--context", help="kube context (default: the current context)")
+    parser.add_argument("--kubeconfig", type=Path, metavar="PATH", help="kubeconfig (default: KUBECONFIG, ~/.kube)")
+    parser.add_argument(
+        "--phase", type=int, action="append", choices=PHASES, default=[], help="only this phase; repeat for more"
+    )
+    parser.add_argument(
+        "--workspace", action="append", default=[], metavar="NAME", help="only this workspace (flux or opencode-flux)"
+    )
+    parser.add_argument(
+        "--disruptive",
+        action="store_true",
+        help="also delete each workspace pod and change each workspace Secret to prove restarts keep everything",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, metavar="SECONDS", help="bound of each disruptive wait (300)"
+    )
+    parser.add_argument(
+        "--request-timeout", type=float, default=10.0, metavar="SECONDS", help="bound of each request (10)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (for CI)")
+    parser.add_argument("--repo", type=Path, metavar="DIR", help="the GitOps checkout (default: this project)")
+    parser.add_argument(
+        "--vars", type=Path, action="append", default=[], metavar="FILE", help="cluster variables (SECRET_DOMAIN)"
+    )
+    parser.add_argument(
+        "--connect-to",
+        action="append",
+        default=[],
+        metavar="HOST=ADDR:PORT",
+        help="reach HOST at ADDR:PORT, keeping HOST for TLS and the Host header (like curl --connect-to)",
+    )
+    parser.add_argument("--ca-file", metavar="PEM", help="trust only these CAs for the workspace URLs")
+    parser.add_argument("--doppler-project", metavar="P", help="Doppler project (default as `ocw secrets`)")
+    parser.add_argument("--doppler-config", metavar="C", help="Doppler config (default as `ocw secrets`)")
+    parser.add_argument("--local", metavar="WORKSPACE", help="check a workspace `ocw up` runs on this machine")
+    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="ocw up's state dir (default: <repo>/.ocw)")
+    parser.set_defaults(handler=run)
+
+
+def _positive(value: float, flag: str) -> float:
+    if value <= 0:
+        raise OcwError(f"{flag} must be a positive number of seconds, found {value:g}", hint=f"e.g. {flag} 120")
+    return value
+
+
+def _progress(message: str) -> None:
+    print(f"ocw verify: {message}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    repo = (args.repo or project_root()).resolve()
+    timeout = _positive(args.timeout, "--timeout")
+    request_timeout = _positive(args.request_timeout, "--request-timeout")
+    tree = load_tree(repo, args.vars)
+    all_workspaces = workspaces_in(tree)
+    if not all_workspaces:
+        raise OcwError(f"no workspace in the tree at {repo}", hint="run `ocw check`")
+    if args.local:
+        return _run_local(args, repo, all_workspaces, request_timeout)
+    chosen: list[Workspace] = []
+    for name in args.workspace:
+        ws = find_workspace(all_workspaces, name)
+        if ws not in chosen:
+            chosen.append(ws)
+    options = Options(
+        repo=repo,
+        var_files=list(args.vars),
+        phases=tuple(sorted(set(args.phase))) or PHASES,
+        workspaces=tuple(args.workspace),
+        disruptive=args.disruptive,
+        timeout=timeout,
+        http_timeout=request_timeout,
+        connect_to=parse_connect_to(args.connect_to),
+        ca_file=args.ca_file,
+        doppler_project=args.doppler_project,
+        doppler_config=args.doppler_config,
+        progress=_progress,
+    )
+    config = load_config(args.kubeconfig, args.context)
+    cluster = Cluster(config, ClusterSettings(timeout=request_timeout), allow_writes=args.disruptive)
+    try:
+        workspaces = chosen or all_workspaces
+        cluster.get(NAMESPACE, workspaces[0].namespace)  # reachable and allowed, or exit 2 before any check
+        ctx = VerifyContext(options, cluster, workspaces, dict(tree.cluster_vars), open_store)
+        results = run_cluster(ctx)
+    finally:
+        cluster.close()
+    target = {"mode": "cluster", "context": cluster.context, "server": cluster.server, "disruptive": args.disruptive}
+    header = f"ocw verify: {cluster.describe()}" + (" (disruptive)" if args.disruptive else " (read-only)")
+    return _emit(results, target, header, args.json)
+
+
+def _run_local(args: argparse.Namespace, repo: Path, workspaces: list[Workspace], timeout: float) -> int:
+    ws = find_workspace(workspaces, args.local)
+    state_dir = (args.state_dir or default_state_dir(repo)).resolve()
+    results, target = run_local(ws, state_dir, timeout)
+    return _emit(results, target, f"ocw verify --local {ws.name}: {target['url']}", args.json)
+
+
+def _emit(results: list[CheckResult], target: dict[str, Any], header: str, as_json: bool) -> int:
+    print(render_json(results, target) if as_json else render_text(results, header))
+    return exit_code(results)

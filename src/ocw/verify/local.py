@@ -1,0 +1,53 @@
+"""`ocw verify --local WORKSPACE`: the workspace-level checks (the same code as for the cluster) against a workspace
+that `ocw up` runs on this machine. Only the endpoint differs: a loopback URL, no TLS, the password from `ocw up`'s
+state, and the working directory translated into the local volume as `ocw up` maps it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ocw.up.state import local_endpoint, workspace_dirs
+from ocw.up.volumes import mount_table
+from ocw.verify.endpoint import Endpoint
+from ocw.verify.registry import CRITERIA, phase_of_workspace
+from ocw.verify.result import CheckResult, Outcome, failed, with_evidence
+from ocw.verify.workspace_http import check_access, check_copilot, check_working_dir
+from ocw.workspace import Workspace
+
+
+def expected_local_dir(state_dir: Path, ws: Workspace) -> str | None:
+    if not ws.working_dir:
+        return None
+    return mount_table(workspace_dirs(state_dir, ws.name), ws.app_container).translate_path(ws.working_dir)
+
+
+def run_local(ws: Workspace, state_dir: Path, timeout: float) -> tuple[list[CheckResult], dict[str, str]]:
+    found = local_endpoint(state_dir, ws.name)
+    endpoint = Endpoint(
+        workspace=ws.name,
+        url=found.url,
+        password_source=found.password,
+        username=found.username,
+        timeout=timeout,
+        where="this machine",
+    )
+    phase = phase_of_workspace(ws.short_name)
+    expected = expected_local_dir(state_dir, ws)
+    results: list[CheckResult] = []
+    for criterion in (c for c in CRITERIA if c.local and c.phase == phase):
+        kind = criterion.id.split(".")[1]
+        outcome: Outcome
+        if kind == "1":
+            outcome = check_access(endpoint)
+        elif kind == "2":
+            outcome = check_copilot(endpoint)
+        elif expected is None:
+            outcome = failed("a workingDir on the app container in the tree", "none", "run `ocw check`")
+        else:
+            outcome = with_evidence(
+                check_working_dir(endpoint, expected),
+                f"the manifest's workingDir {ws.working_dir} is {expected} on this machine",
+            )
+        results.append(CheckResult(criterion, ws.name, outcome))
+    target = {"mode": "local", "workspace": ws.name, "url": found.url, "pid": str(found.pid)}
+    return results, target

@@ -1,0 +1,150 @@
+"""The workspace-level checks, the same code for a cluster workspace (HTTPS) and a local one (`--local`):
+the password challenge, the password accepted, Copilot connected with models, the working directory."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from ocw.errors import OcwError
+from ocw.opencode.client import OpenCodeError
+from ocw.verify.endpoint import Endpoint
+from ocw.verify.result import Outcome, failed, passed
+from ocw.verify.tls import handshake
+
+COPILOT = "github-copilot"
+
+
+def _unreachable(endpoint: Endpoint, exc: Exception) -> Outcome:
+    hint = (
+        f"check that {endpoint.hostname} resolves to the gateway from this machine, or route it with "
+        f"--connect-to {endpoint.hostname}=ADDR:443"
+        if endpoint.is_https
+        else "check that the local workspace is still running (`ocw up` prints its URL)"
+    )
+    return failed(f"the workspace to answer at {endpoint.url}", str(exc), hint)
+
+
+def _no_password(endpoint: Endpoint, exc: OcwError) -> Outcome:
+    return failed(f"the password of {endpoint.workspace}", exc.message, exc.hint or "see docs/verify.md")
+
+
+def check_access(endpoint: Endpoint) -> Outcome:
+    """TLS (for https), 401 + Basic challenge without credentials, the UI and the API with the password."""
+    evidence: list[str] = []
+    if endpoint.is_https:
+        context = endpoint.tls or ssl.create_default_context()
+        result = handshake(endpoint.hostname, endpoint.address(), context, endpoint.timeout)
+        if not result.ok:
+            return failed(
+                f"a certificate trusted here that covers {endpoint.hostname}",
+                result.detail,
+                "check P1.2 (Certificate Ready) and that the Gateway listener for *.opencode presents its Secret "
+                "(`kubectl -n network get gateway envoy-internal -o yaml`); pass --ca-file for a private CA",
+            )
+        evidence.append(f"TLS: {result.detail}")
+    else:
+        evidence.append(f"{endpoint.url}: plain HTTP on {endpoint.where} (no TLS to check)")
+    try:
+        anonymous = endpoint.client(password="").request("GET", "/", authenticated=False)
+    except OpenCodeError as exc:
+        return _unreachable(endpoint, exc)
+    challenge = anonymous.headers.get("www-authenticate", "")
+    if anonymous.status_code != 401 or not challenge.lower().startswith("basic"):
+        open_server = anonymous.status_code == 200
+        return failed(
+            "401 with a `WWW-Authenticate: Basic` challenge for a request without credentials",
+            f"HTTP {anonymous.status_code}" + (f", WWW-Authenticate: {challenge}" if challenge else ", no challenge"),
+            "the server is open to anyone: set OPENCODE_SERVER_PASSWORD in the pod (from the workspace Secret)"
+            if open_server
+            else "check what answers on that hostname (the route's backend, the gateway)",
+            *evidence,
+        )
+    evidence.append(f"without credentials: HTTP 401, WWW-Authenticate: {challenge}")
+    try:
+        client = endpoint.client()
+        page = client.request("GET", "/")
+        sessions = client.request("GET", "/session")
+    except OcwError as exc:
+        return _no_password(endpoint, exc)
+    except OpenCodeError as exc:
+        return _unreachable(endpoint, exc)
+    if page.status_code == 401 or sessions.status_code == 401:
+        return failed(
+            "the workspace password to be accepted",
+            "HTTP 401 with the password",
+            "the pod may still run with an older password: restart it, or re-sync the ExternalSecret",
+            *evidence,
+        )
+    content_type = page.headers.get("content-type", "")
+    if page.status_code != 200 or "text/html" not in content_type:
+        return failed(
+            "the OpenCode web UI (HTTP 200, text/html) at /",
+            f"HTTP {page.status_code}, content-type {content_type or 'none'}",
+            "check the server's log (kubectl logs) for startup errors",
+            *evidence,
+        )
+    if sessions.status_code != 200:
+        return failed("GET /session to answer 200", f"HTTP {sessions.status_code}", "check the server's log", *evidence)
+    count = len(sessions.json())
+    evidence.append(f"with the password: / serves the web UI (text/html), /session lists {count} session(s)")
+    return passed(*evidence)
+
+
+def copilot_models(providers: dict[str, Any]) -> list[str]:
+    for provider in providers.get("all") or []:
+        if isinstance(provider, dict) and provider.get("id") == COPILOT:
+            return sorted(str(m) for m in (provider.get("models") or {}))
+    return []
+
+
+def check_copilot(endpoint: Endpoint) -> Outcome:
+    try:
+        providers = endpoint.client().providers()
+    except OcwError as exc:
+        return _no_password(endpoint, exc)
+    except OpenCodeError as exc:
+        return _unreachable(endpoint, exc)
+    connected = [str(p) for p in providers.get("connected") or []]
+    models = copilot_models(providers)
+    if COPILOT not in connected or not models:
+        seen = f"connected: {', '.join(connected) or 'none'}; {COPILOT} models: {len(models)}"
+        return failed(
+            f"{COPILOT} in `connected` with its models listed (GET /provider)",
+            seen,
+            "seed the login: scripts/seed-copilot-auth.sh, then restart the pod (Reloader does it when the Secret "
+            "changes); the init log says whether it seeded Copilot",
+        )
+    sample = ", ".join(models[:3]) + (", ..." if len(models) > 3 else "")
+    return passed(f"connected: {', '.join(connected)}", f"{COPILOT}: {len(models)} models ({sample})")
+
+
+def check_working_dir(endpoint: Endpoint, expected: str) -> Outcome:
+    try:
+        client = endpoint.client()
+        paths = client.paths()
+        project = client.current_project()
+    except OcwError as exc:
+        return _no_password(endpoint, exc)
+    except OpenCodeError as exc:
+        return _unreachable(endpoint, exc)
+    directory = str(paths.get("directory"))
+    worktree = str(project.get("worktree"))
+    vcs = project.get("vcs")
+    evidence = (f"GET /path directory: {directory}", f"GET /project/current worktree: {worktree} (vcs: {vcs})")
+    if directory != expected:
+        return failed(
+            f"the server to run in {expected} (the manifest's workingDir)",
+            f"directory {directory}",
+            "check the container's workingDir and that the init container cloned there (its log says where)",
+            *evidence,
+        )
+    if worktree != expected or vcs != "git":
+        return failed(
+            f"{expected} to be the root of a git clone",
+            f"worktree {worktree}, vcs {vcs}",
+            "the clone is missing or broken: read the init container's log; a broken clone is moved aside and "
+            "re-cloned at the next start",
+            *evidence,
+        )
+    return passed(*evidence)
