@@ -1,0 +1,137 @@
+"""Running `ocw up/down/ps` as a user would (a separate process) and talking to the workspace it starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import string
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+WORKSPACE = "opencode-flux"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def fake_token(prefix: str) -> str:
+    """Token-shaped (prefix + 36 alphanumerics), made at run time, valid nowhere."""
+    alphabet = string.ascii_letters + string.digits
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(36))
+
+
+def copilot_document(token: str) -> str:
+    entry = {"type": "oauth", "refresh": token, "access": token, "expires": 0}
+    return json.dumps({"github-copilot": entry})
+
+
+def write_secrets(path: Path, pat: str, password: str, copilot: str) -> Path:
+    path.write_text(
+        f"OPENCODE_FLUX_GITHUB_PAT={pat}\nOPENCODE_FLUX_PASSWORD={password}\nOPENCODE_FLUX_COPILOT_AUTH_JSON={copilot}\n"
+    )
+    path.chmod(0o600)
+    return path
+
+
+def ocw(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCODE_", "XDG_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "ocw", *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+
+
+def make_source_repo(path: Path) -> Path:
+    """A small git repository to clone, with one commit."""
+    path.mkdir(parents=True)
+    git = ["git", "-C", str(path), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    (path / "README.md").write_text("workspace source\n")
+    subprocess.run([*git, "add", "README.md"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
+    return path
+
+
+@dataclass
+class Local:
+    """A workspace started with `ocw up -d` under its own state dir."""
+
+    state_dir: Path
+    port: int
+    source: str
+    secrets_file: Path | None
+
+    @property
+    def root(self) -> Path:
+        return self.state_dir / WORKSPACE
+
+    @property
+    def home(self) -> Path:
+        return self.root / "volumes" / "home"
+
+    @property
+    def workdir(self) -> Path:
+        return self.home / "git" / "k8s-cluster"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def password(self) -> str:
+        return (self.root / "password").read_text()
+
+    def up(self, *extra: str) -> subprocess.CompletedProcess[str]:
+        args = [
+            "up",
+            "flux",
+            "-d",
+            "--skip-check",
+            "--source",
+            self.source,
+            "--port",
+            str(self.port),
+            "--state-dir",
+            str(self.state_dir),
+        ]
+        if self.secrets_file is not None:
+            args += ["--secrets", str(self.secrets_file)]
+        return ocw(*args, *extra)
+
+    def up_ok(self) -> None:
+        result = self.up()
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def down(self) -> subprocess.CompletedProcess[str]:
+        result = ocw("down", "flux", "--state-dir", str(self.state_dir), "--timeout", "3")
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    def pid(self) -> int:
+        return int(json.loads((self.root / "state.json").read_text())["pid"])
+
+    def get(self, path: str, auth: bool = True) -> httpx.Response:
+        credentials = ("opencode", self.password()) if auth else None
+        return httpx.get(self.url + path, auth=credentials, timeout=30)
+
+    def json(self, path: str) -> Any:
+        response = self.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        return response.json()
+
+    def create_session(self, title: str) -> str:
+        response = httpx.post(self.url + "/session", json={"title": title}, auth=("opencode", self.password()))
+        assert response.status_code == 200
+        return str(response.json()["id"])
+
+    def session_ids(self) -> set[str]:
+        return {s["id"] for s in self.json("/session")}

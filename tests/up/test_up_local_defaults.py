@@ -1,0 +1,119 @@
+"""`ocw up` as `make up` runs it: no --secrets, this repository as the source, in the foreground until Ctrl-C;
+and the clear refusals a user gets instead of a half-started workspace."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from up.helpers import REPO, WORKSPACE, free_port, make_source_repo, ocw
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_foreground_without_secrets_serves_a_clone_of_this_repository_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    state, port = tmp_path / "state", free_port()
+    args = ["up", "flux", "--source", str(REPO), "--port", str(port), "--state-dir", str(state)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ocw", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        root = state / WORKSPACE
+        assert process.stdout is not None
+        printed = []
+        for line in process.stdout:  # the test's timeout bounds this wait
+            printed.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        entries = json.loads(ocw("ps", "--json", "--state-dir", str(state)).stdout)["workspaces"]
+        endpoint = entries[0] if entries and entries[0]["running"] else None
+        password = (root / "password").read_text()
+        assert endpoint is not None, "the workspace never answered"
+        assert (root / "password").stat().st_mode & 0o777 == 0o600
+        assert httpx.get(endpoint["url"] + "/session").status_code == 401
+        assert httpx.get(endpoint["url"] + "/session", auth=("opencode", password)).status_code == 200
+        init_log = (root / "logs" / "init.log").read_text()
+        assert "Copilot not seeded" in init_log
+        clone = root / "volumes" / "home" / "git" / "k8s-cluster"
+        assert (clone / "kubernetes" / "components" / "opencode-workspace" / "helmrelease.yaml").is_file()
+        pid = endpoint["pid"]
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+        output = "".join(printed) + rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert password not in output  # printed: where the password is, never the password
+    assert str(root / "password") in output
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    assert not (root / "run").exists()
+    assert json.loads(ocw("ps", "--json", "--state-dir", str(state)).stdout)["workspaces"][0]["running"] is False
+
+
+def test_a_busy_port_is_named_with_the_way_out(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        source = make_source_repo(tmp_path / "source")
+        result = ocw(
+            "up", "flux", "-d", "--source", str(source), "--port", str(port),
+            "--state-dir", str(tmp_path / "state"),
+        )  # fmt: skip
+    assert result.returncode == 2
+    assert f"port {port}" in result.stderr and "--port" in result.stderr
+
+
+def test_a_secrets_file_missing_a_key_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text("OPENCODE_FLUX_PASSWORD=x\n")
+    state = tmp_path / "state"
+    result = ocw(
+        "up", "flux", "-d", "--secrets", str(secrets), "--source", str(REPO),
+        "--port", str(free_port()), "--state-dir", str(state),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "OPENCODE_FLUX_GITHUB_PAT" in result.stderr and "OPENCODE_FLUX_COPILOT_AUTH_JSON" in result.stderr
+    assert not (state / WORKSPACE / "run").exists()
+
+
+def test_a_failing_init_step_fails_up_with_its_message_and_leaves_nothing_running(tmp_path: Path) -> None:
+    not_a_repository = tmp_path / "empty"
+    not_a_repository.mkdir()
+    state = tmp_path / "state"
+    result = ocw(
+        "up", "flux", "-d", "--source", str(not_a_repository), "--port", str(free_port()),
+        "--state-dir", str(state),
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "init step" in result.stderr and "clone" in result.stderr.lower()
+    assert not (state / WORKSPACE / "state.json").exists()
+    assert "not running" in ocw("down", "flux", "--state-dir", str(state)).stdout
+
+
+def test_down_of_a_workspace_never_started_says_so(tmp_path: Path) -> None:
+    result = ocw("down", "flux", "--state-dir", str(tmp_path))
+    assert result.returncode == 0 and "not running" in result.stdout
+
+
+def test_a_tree_that_fails_ocw_check_is_not_started(tmp_path: Path) -> None:
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO / "kubernetes", repo / "kubernetes")
+    shutil.copy(REPO / "cluster-vars.example.yaml", repo)
+    script = repo / "kubernetes" / "components" / "opencode-workspace" / "scripts" / "git-credential-secret"
+    script.write_text(script.read_text() + 'echo "${HOME}"\n')  # Flux would substitute this away
+    state = tmp_path / "state"
+    result = ocw("up", "flux", "-d", "--repo", str(repo), "--port", str(free_port()), "--state-dir", str(state))
+    assert result.returncode == 1
+    assert "ocw check" in result.stderr and "git-credential-secret" in result.stderr
+    assert not (state / WORKSPACE).exists()

@@ -1,0 +1,164 @@
+"""`ocw up` with real OpenCode, real git and the real init step, seeded through --secrets: what a user of the
+workspace sees (FLUX-01..08), and that the token stays out of every place it must not reach."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from up.helpers import Local, copilot_document, fake_token, free_port, make_source_repo, ocw, write_secrets
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def tokens() -> dict[str, str]:
+    return {"pat": fake_token("ghp_"), "password": fake_token("pw_"), "copilot": fake_token("gho_")}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory, tokens: dict[str, str]) -> Iterator[Local]:
+    base = tmp_path_factory.mktemp("up")
+    source = make_source_repo(base / "source")
+    secrets_file = write_secrets(
+        base / "secrets.env", tokens["pat"], tokens["password"], copilot_document(tokens["copilot"])
+    )
+    local = Local(base / "state", free_port(), str(source), secrets_file)
+    local.up_ok()
+    yield local
+    ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "1")
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "dummy", path)
+
+
+def test_every_path_asks_for_the_password_and_the_right_one_opens_it(workspace: Local) -> None:
+    paths = {_concrete(p) for p in workspace.json("/doc")["paths"]}
+    assert len(paths) > 20  # the server's own API description, not a hand-picked list
+    for path in sorted({"/", "/session", "/global/health", *paths}):
+        response = workspace.get(path, auth=False)
+        assert response.status_code == 401, path
+        assert response.headers["www-authenticate"].startswith("Basic"), path
+    for path in ("/", "/session", "/global/health"):
+        assert workspace.get(path).status_code == 200, path
+    wrong = httpx.get(workspace.url + "/session", auth=("opencode", "not-the-password"))
+    assert wrong.status_code == 401
+
+
+def test_copilot_is_connected_with_models(workspace: Local) -> None:
+    providers = workspace.json("/provider")
+    assert "github-copilot" in providers["connected"]
+    copilot = next(p for p in providers["all"] if p["id"] == "github-copilot")
+    assert copilot["models"]
+
+
+def test_working_directory_is_the_manifests_translated_and_a_clone_of_the_source(workspace: Local) -> None:
+    paths = workspace.json("/path")
+    assert Path(paths["directory"]) == workspace.workdir
+    assert Path(paths["home"]) == workspace.home
+    origin = _git(workspace.workdir, "remote", "get-url", "origin")
+    assert origin == workspace.source
+    assert _git(workspace.workdir, "rev-parse", "HEAD") == _git(Path(workspace.source), "rev-parse", "HEAD")
+    assert (workspace.home / ".local" / "share" / "opencode" / "opencode.db").is_file()
+
+
+def test_the_token_reaches_no_log_no_git_config_no_volume_file_no_command_line(
+    workspace: Local, tokens: dict[str, str]
+) -> None:
+    pat, password = tokens["pat"], tokens["password"]
+    # The token did reach the pod's Secret volume (so the scan below is meaningful)...
+    assert (workspace.root / "run" / "secret" / "GITHUB_TOKEN").read_text() == pat
+    # ...and nowhere else: not the logs, not the workspace volume (git config included).
+    for folder in (workspace.root / "logs", workspace.home):
+        for file in folder.rglob("*"):
+            if file.is_file() and not file.is_symlink():
+                content = file.read_bytes()
+                assert pat.encode() not in content, file
+                if folder.name == "logs":
+                    assert password.encode() not in content, file
+    assert pat not in (workspace.workdir / ".git" / "config").read_text()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            content = cmdline.read_bytes()
+        except OSError:
+            continue
+        assert pat.encode() not in content and password.encode() not in content, cmdline
+
+
+def test_restart_keeps_sessions_work_and_copilot_without_cloning_again(workspace: Local) -> None:
+    created = {workspace.create_session(f"before restart {i}") for i in range(3)}
+    dirty = workspace.workdir / "README.md"
+    dirty.write_text("uncommitted work\n")
+    workspace.down()
+    assert not (workspace.root / "run").exists()  # the Secret's files go with the pod
+    workspace.up_ok()
+    assert created <= workspace.session_ids()
+    assert dirty.read_text() == "uncommitted work\n"
+    init_log = (workspace.root / "logs" / "init.log").read_text()
+    assert "not cloning" in init_log and "cloning into" not in init_log
+    assert "github-copilot" in workspace.json("/provider")["connected"]
+
+
+def test_kill_9_while_writing_loses_no_confirmed_session(workspace: Local) -> None:
+    confirmed: list[str] = []
+    stop = threading.Event()
+
+    def write() -> None:
+        with httpx.Client(auth=("opencode", workspace.password()), timeout=5) as client:
+            while not stop.is_set():
+                try:
+                    response = client.post(workspace.url + "/session", json={"title": "under fire"})
+                except httpx.HTTPError:
+                    return
+                if response.status_code == 200:
+                    confirmed.append(response.json()["id"])
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while len(confirmed) < 15:
+        threading.Event().wait(0.01)
+    import os
+    import signal
+
+    os.kill(workspace.pid(), signal.SIGKILL)
+    stop.set()
+    writer.join()
+    workspace.up_ok()  # a stale record from a killed server does not block a start
+    assert set(confirmed) <= workspace.session_ids()
+    database = workspace.home / ".local" / "share" / "opencode" / "opencode.db"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_changed_copilot_secret_replaces_auth_unchanged_one_keeps_pod_login(
+    workspace: Local, tokens: dict[str, str]
+) -> None:
+    assert workspace.secrets_file is not None
+    auth_file = workspace.home / ".local" / "share" / "opencode" / "auth.json"
+    assert json.loads(auth_file.read_text())["github-copilot"]["refresh"] == tokens["copilot"]
+    # A login made inside the pod since the last seed...
+    pod_login = copilot_document(fake_token("gho_"))
+    auth_file.write_text(pod_login)
+    workspace.down()
+    workspace.up_ok()
+    assert auth_file.read_text() == pod_login  # ...survives a restart with an unchanged Secret.
+    rotated = copilot_document(fake_token("gho_"))
+    write_secrets(workspace.secrets_file, tokens["pat"], tokens["password"], rotated)
+    workspace.down()
+    workspace.up_ok()
+    assert auth_file.read_text() == rotated  # A changed Secret replaces it.
+    assert "github-copilot" in workspace.json("/provider")["connected"]
+
+
+def _git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
