@@ -95,7 +95,6 @@ class Local:
             "up",
             "flux",
             "-d",
-            "--skip-check",
             "--source",
             self.source,
             "--port",
