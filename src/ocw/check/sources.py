@@ -185,14 +185,20 @@ def _configmap(manifest: Manifest, seen_scripts: set[str], repo_scripts: dict[st
         if not _is_script(str(key), text):
             continue
         if not is_disabled(raw) and ("${" in text or "$$" in text):
-            number = next(i for i, line in enumerate(text.splitlines(), 1) if "${" in line or "$$" in line)
+            marker = "${" if "${" in text else "$$"
+            number = next(i for i, line in enumerate(text.splitlines(), 1) if marker in line)
+            effect = (
+                "Flux replaces every ${...} in the object (an undefined variable by an empty string)"
+                if marker == "${"
+                else "Flux reads $$ as its escape sequence"
+            )
             yield Finding(
                 source,
                 "flux-script-substitution",
                 manifest.ref,
-                f"script {key} contains `{'${' if '${' in text else '$$'}`, which Flux substitution rewrites "
-                f"(an unknown variable becomes ''): write $VAR without braces, or annotate the ConfigMap "
-                f"{DISABLE_KEY}: {DISABLE_VALUE} (generatorOptions.annotations for a generator)",
+                f"script {key} contains `{marker}`: {effect}, so the pod would not run the script as written. "
+                f"Write $VAR without braces (and no $$), or annotate the ConfigMap {DISABLE_KEY}: {DISABLE_VALUE} "
+                f"(generatorOptions.annotations for a generator)",
                 line=number,
             )
         if text not in seen_scripts:

@@ -1,0 +1,184 @@
+"""`ocw check` as a user runs it: the real tree passes, every finding of a broken tree is reported, the output
+formats, the exit codes, and what happens when a schema or a tool is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from check.tree_copy import COMPONENT, HELMRELEASE, REPO, SHARED_SCHEMAS, TreeCopy, error_rules, errors
+
+LISTENER_PATCH = "kubernetes/apps/network/envoy-gateway/app/opencode-listener.yaml"
+
+
+def ocw_check(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ocw", "check", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def test_the_projects_own_tree_passes() -> None:
+    result = ocw_check("--repo", str(REPO), "--schemas", str(SHARED_SCHEMAS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok: 0 error(s)" in result.stdout
+    assert "cluster-vars.example.yaml" in result.stdout  # says which variables it used
+
+
+def test_json_output_lists_findings_and_a_summary(tree: TreeCopy) -> None:
+    tree.replace(HELMRELEASE, "memory: 512Mi", "memory: 1Gi")
+    result = ocw_check("--repo", str(tree.root), "--schemas", str(SHARED_SCHEMAS), "--json")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    finding = next(f for f in document["findings"] if f["rule"] == "sec05-resources")
+    assert set(finding) >= {"rule", "severity", "file", "object", "message"}
+    assert finding["file"] == HELMRELEASE
+    assert finding["object"] == "HelmRelease/opencode/opencode-flux"
+    assert document["summary"]["errors"] >= 2  # both workspaces share the component
+    assert document["summary"]["vars_files"] == [str(tree.root / "cluster-vars.example.yaml")]
+
+
+def test_every_finding_is_reported_grouped_by_file(tree: TreeCopy) -> None:
+    tree.replace(HELMRELEASE, "strategy: Recreate", "strategy: RollingUpdate")
+    tree.replace(f"{COMPONENT}/pvc.yaml", "    - ReadWriteOnce", "    - ReadWriteMany")
+    tree.replace("kubernetes/apps/opencode/opencode-ha/ks.yaml", "    - name: volsync", "    - name: volsink")
+    result = ocw_check("--repo", str(tree.root), "--schemas", str(SHARED_SCHEMAS))
+    assert result.returncode == 1
+    out = result.stdout
+    for rule in ("single-writer", "sec04-volume", "link-depends-on"):
+        assert f"[{rule}]" in out
+    # Grouped: the file name on its own line, its findings indented below it.
+    assert f"\n{HELMRELEASE}\n  error [single-writer]" in out
+    assert "\nkubernetes/apps/opencode/opencode-ha/ks.yaml\n  error [link-depends-on]" in out
+    assert out.rstrip().splitlines()[-1].startswith("FAILED: ")
+    assert "building the Flux Kustomizations" in result.stderr  # progress goes to stderr
+
+
+def test_a_token_in_the_tree_is_reported_without_being_printed(tree: TreeCopy) -> None:
+    token = "ghp_" + "Zq7" * 12
+    tree.replace("kubernetes/apps/opencode/namespace.yaml", "---\n", f"---\n# {token}\n")
+    result = ocw_check("--repo", str(tree.root), "--schemas", str(SHARED_SCHEMAS))
+    assert result.returncode == 1
+    assert "[sec01-secret-in-manifest]" in result.stdout
+    assert token not in result.stdout + result.stderr
+
+
+def test_a_missing_schemas_directory_stops_the_run(tree: TreeCopy) -> None:
+    result = ocw_check("--repo", str(tree.root), "--schemas", str(tree.root / "no-such-dir"))
+    assert result.returncode == 2
+    assert "--schemas expects a directory" in result.stderr
+
+
+def test_without_kubectl_it_says_how_to_install_it(tree: TreeCopy, tmp_path: Path) -> None:
+    result = ocw_check(
+        "--repo", str(tree.root), "--schemas", str(SHARED_SCHEMAS), env={"OCW_TOOLS_DIR": str(tmp_path / "tools")}
+    )
+    assert result.returncode == 2
+    assert "kubectl was expected" in result.stderr
+    assert "make setup" in result.stderr
+
+
+def test_a_missing_crd_schema_is_named_with_how_to_provide_it(tree: TreeCopy, tmp_path: Path) -> None:
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SHARED_SCHEMAS, schemas)
+    shutil.rmtree(schemas / "crds" / "gateway.envoyproxy.io")
+    from ocw.check import run_check
+
+    report = run_check(tree.root, schemas_dir=schemas)
+    missing = errors(report, "schema-missing")
+    assert {f.object for f in missing} >= {"BackendTrafficPolicy/opencode/opencode-flux"}
+    assert all("crds/gateway.envoyproxy.io/backendtrafficpolicy_v1alpha1.json" in f.message for f in missing)
+    assert "Add crds/gateway.envoyproxy.io" in missing[0].message
+
+
+def test_offline_without_schemas_it_says_the_download_failed(tree: TreeCopy, tmp_path: Path) -> None:
+    # Port 9 (discard) on loopback refuses at once: the public catalog stands unreachable, as offline.
+    result = ocw_check(
+        "--repo",
+        str(tree.root),
+        "--json",
+        env={
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "OCW_CRD_CATALOG_URL": "http://127.0.0.1:9/",
+            "OCW_APP_TEMPLATE_SCHEMA_URL": "http://127.0.0.1:9/",
+        },
+    )
+    assert result.returncode == 1, result.stderr
+    missing = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "schema-missing"]
+    assert missing
+    assert all("download failed" in f["message"] and "--schemas" in f["message"] for f in missing)
+
+
+def test_the_cache_serves_schemas_once_filled(tree: TreeCopy, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(SHARED_SCHEMAS, cache / "ocw" / "schemas")
+    result = ocw_check(
+        "--repo",
+        str(tree.root),
+        "--json",
+        env={"XDG_CACHE_HOME": str(cache), "OCW_CRD_CATALOG_URL": "http://127.0.0.1:9/"},
+    )
+    document = json.loads(result.stdout)
+    assert not [f for f in document["findings"] if f["rule"].startswith("schema-")]
+    assert document["summary"]["objects_validated"] > 20
+
+
+def test_without_the_listener_patch_the_route_does_not_attach(tree: TreeCopy) -> None:
+    tree.remove(LISTENER_PATCH)
+    report = tree.check()
+    found = errors(report, "link-gateway-listener")
+    assert {f.object.split(" ")[0] for f in found} == {
+        "HTTPRoute/opencode/opencode-flux",
+        "HTTPRoute/opencode/opencode-ha",
+    }
+    message = found[0].message
+    assert "sectionName 'https-opencode'" in message
+    assert "Gateway network/envoy-internal has no such listener (its listeners: http, https)" in message
+    assert LISTENER_PATCH in message
+    assert errors(report, "host-install"), "the missing install file is named too"
+
+
+def test_quantities_are_compared_as_quantities(tree: TreeCopy) -> None:
+    tree.replace(HELMRELEASE, "cpu: 100m", 'cpu: "0.1"')
+    tree.replace(HELMRELEASE, "memory: 512Mi", "memory: 0.5Gi")
+    tree.replace("kubernetes/apps/opencode/opencode-flux/ks.yaml", "VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 5120Mi")
+    report = tree.check()
+    assert not {"sec04-volume", "sec05-resources"} & error_rules(report)
+
+
+def test_a_configmap_opted_out_of_substitution_may_carry_dollar_braces(tree: TreeCopy) -> None:
+    tree.replace(f"{COMPONENT}/scripts/init.sh", "#!/bin/sh\n", '#!/bin/sh\necho "${HOME}"\n')
+    tree.replace(
+        f"{COMPONENT}/kustomization.yaml",
+        "  disableNameSuffixHash: true\n",
+        "  disableNameSuffixHash: true\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\n",
+    )
+    report = tree.check()
+    assert "flux-script-substitution" not in error_rules(report)
+
+
+def test_each_pod_security_gap_is_reported_separately(tree: TreeCopy) -> None:
+    tree.replace(HELMRELEASE, "        seccompProfile:\n          type: RuntimeDefault\n", "")
+    tree.replace(HELMRELEASE, "              allowPrivilegeEscalation: false\n", "")
+    report = tree.check(only=["opencode-flux"])
+    messages = [f.message for f in errors(report, "pod-security-restricted")]
+    # Two containers share the anchored securityContext: each gap for each container, no more.
+    assert sum("seccomp" in m for m in messages) == 2
+    assert sum("allowPrivilegeEscalation" in m for m in messages) == 2
+    assert len(messages) == 4
+
+
+def test_findings_can_be_narrowed_to_one_workspace(tree: TreeCopy) -> None:
+    tree.replace("kubernetes/apps/opencode/opencode-ha/ks.yaml", "VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 1Gi")
+    report = tree.check()
+    assert any(f.object == "HelmRelease/opencode/opencode-ha" for f in errors(report, "sec04-volume"))
+    assert not [f for f in report.for_kustomization("opencode-flux") if f.rule == "sec04-volume"]
+    assert [f for f in report.for_kustomization("opencode-ha") if f.rule == "sec04-volume"]

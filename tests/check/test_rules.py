@@ -1,0 +1,196 @@
+"""Each rule, shown failing: a copy of the real tree with one real file broken fails with that rule's id and a
+message that names the problem. Rules that need more than a text edit have their own tests beside this file."""
+
+from __future__ import annotations
+
+import pytest
+
+from check.tree_copy import COMPONENT, FLUX_KS, HELMRELEASE, TreeCopy, error_rules, errors
+
+PVC = f"{COMPONENT}/pvc.yaml"
+EXTERNALSECRET = f"{COMPONENT}/externalsecret.yaml"
+POLICY = f"{COMPONENT}/backendtrafficpolicy.yaml"
+INIT = f"{COMPONENT}/scripts/init.sh"
+CERTIFICATE = "kubernetes/apps/network/certificates/app/opencode.yaml"
+APP_KUSTOMIZATION = "kubernetes/apps/opencode/opencode-flux/app/kustomization.yaml"
+FAKE_TOKEN = "ghp_" + "Zq7" * 12  # token-shaped, not a token
+
+PASSWORD_FROM_SECRET = (
+    "              OPENCODE_SERVER_PASSWORD:\n                valueFrom:\n                  secretKeyRef:\n"
+    "                    name: ${APP}-secret\n                    key: OPENCODE_SERVER_PASSWORD\n"
+)
+
+Edit = tuple[str, str, str]
+
+CASES: list[tuple[str, list[Edit], str]] = [
+    ("yaml-strict", [(HELMRELEASE, "  interval: 1h\n", "  interval: 1h\n  interval: 2h\n")], "duplicate key"),
+    ("schema-core", [(PVC, "  accessModes:", "  accessMode:")], "accessMode"),
+    ("schema-crd", [(EXTERNALSECRET, "refreshInterval: 5m", "refreshIntervall: 5m")], "refreshIntervall"),
+    ("schema-values", [(HELMRELEASE, "        controller: opencode", "        controler: opencode")], "controler"),
+    (
+        "schema-pod",
+        [(HELMRELEASE, "                  timeoutSeconds: 2", "                  timeoutSecond: 2")],
+        "timeoutSecond",
+    ),
+    ("env-value-type", [(FLUX_KS, "      APP: *app\n", '      APP: *app\n      WORKSPACE_GIT_PULL: "true"\n')], "bool"),
+    ("link-gateway-listener", [(HELMRELEASE, "sectionName: https-opencode", "sectionName: https-code")], "https-code"),
+    (
+        "link-tls-certificate",
+        [(CERTIFICATE, '"*.opencode.${SECRET_DOMAIN}"', '"*.${SECRET_DOMAIN}"')] * 2,  # commonName and dnsNames
+        "not covered",
+    ),
+    ("link-traffic-policy-target", [(POLICY, "      name: ${APP}", "      name: ${APP}-app")], "opencode-flux-app"),
+    (
+        "link-secret-ref",
+        [
+            (
+                HELMRELEASE,
+                "name: ${APP}-secret\n                    key:",
+                "name: ${APP}-secrets\n                    key:",
+            )
+        ],
+        "opencode-flux-secrets",
+    ),
+    (
+        "link-secret-ref",
+        [(EXTERNALSECRET, '        OPENCODE_SERVER_PASSWORD: "{{ .${WORKSPACE_SECRET_PREFIX}_PASSWORD }}"\n', "")],
+        "key OPENCODE_SERVER_PASSWORD",
+    ),
+    ("link-pvc", [(HELMRELEASE, "existingClaim: ${APP}", "existingClaim: ${APP}-data")], "opencode-flux-data"),
+    ("link-configmap", [(HELMRELEASE, "name: ${APP}-scripts", "name: ${APP}-script")], "opencode-flux-script"),
+    (
+        "link-chart-ref",
+        [(HELMRELEASE, "    kind: OCIRepository\n    name: ${APP}", "    kind: OCIRepository\n    name: ${APP}-chart")],
+        "opencode-flux-chart",
+    ),
+    ("link-depends-on", [(FLUX_KS, "    - name: volsync", "    - name: volsyncc")], "volsyncc"),
+    ("link-secret-store", [(EXTERNALSECRET, "name: doppler-secrets", "name: doppler")], "doppler"),
+    (
+        "link-issuer",
+        [(CERTIFICATE, "name: letsencrypt-production", "name: letsencrypt-staging")],
+        "letsencrypt-staging",
+    ),
+    (
+        "link-route-backend",
+        [(HELMRELEASE, "              - identifier: app", "              - identifier: web")],
+        "'web'",
+    ),
+    (
+        "sec01-secret-in-manifest",
+        [("kubernetes/apps/opencode/namespace.yaml", "---\n", f"---\n# {FAKE_TOKEN}\n")],
+        "GitHub token",
+    ),
+    ("sec01-secret-in-manifest", [(FLUX_KS, "---\n", "---\n# seeded from auth.json\n")], "grep"),
+    ("sec03-init-script", [(INIT, "#!/bin/sh\n", "#!/bin/sh\nset -x\n")], "xtrace"),
+    (
+        "sec03-init-script",
+        [
+            (
+                INIT,
+                "#!/bin/sh\n",
+                '#!/bin/sh\nremote="https://x-access-token:$(cat "$GIT_TOKEN_FILE")@github.com/jbaker48/k8s-cluster"\n',
+            )
+        ],
+        "inside a URL",
+    ),
+    ("sec03-init-script", [(HELMRELEASE, 'command: ["/bin/sh", "/opt', 'command: ["/bin/sh", "-x", "/opt')], "xtrace"),
+    ("flux-script-substitution", [(INIT, "#!/bin/sh\n", '#!/bin/sh\necho "${HOME}"\n')], "${"),
+    ("sec04-volume", [(PVC, "    - ReadWriteOnce", "    - ReadWriteMany")], "ReadWriteMany"),
+    ("sec04-volume", [(FLUX_KS, "VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 10Gi")], "10Gi"),
+    (
+        "sec04-volume",
+        [(PVC, "${VOLSYNC_STORAGECLASS:=ceph-block}", "${VOLSYNC_STORAGECLASS:=ceph-filesystem}")],
+        "ceph-filesystem",
+    ),
+    ("sec05-resources", [(HELMRELEASE, "memory: 512Mi", "memory: 1Gi")], "limits.memory is 1Gi, expected 512Mi"),
+    ("sec05-resources", [(HELMRELEASE, "                cpu: 100m\n", "")], "requests.cpu is not set"),
+    (
+        "ops01-reloader",
+        [
+            (
+                HELMRELEASE,
+                "        annotations:\n          reloader",
+                "        pod:\n          annotations:\n            reloader",
+            )
+        ],
+        "pod template",
+    ),
+    (
+        "ops01-reloader",
+        [(HELMRELEASE, 'reloader.stakater.com/auto: "true"', 'reloader.stakater.com/search: "true"')],
+        "lacks",
+    ),
+    (
+        "password-from-secret",
+        [(HELMRELEASE, PASSWORD_FROM_SECRET, "")],
+        "serves anyone",
+    ),
+    (
+        "password-from-secret",
+        [(HELMRELEASE, PASSWORD_FROM_SECRET, "              OPENCODE_SERVER_PASSWORD: hunter2\n")],
+        "literal",
+    ),
+    ("single-writer", [(HELMRELEASE, "strategy: Recreate", "strategy: RollingUpdate")], "RollingUpdate"),
+    ("single-writer", [(HELMRELEASE, "replicas: 1", "replicas: 2")], "replicas is 2"),
+    ("pod-security-restricted", [(HELMRELEASE, "        runAsNonRoot: true\n        runAsUser: 1000\n", "")], "root"),
+    (
+        "pod-security-restricted",
+        [(HELMRELEASE, '                drop: ["ALL"]', '                drop: ["NET_RAW"]')],
+        "capabilities",
+    ),
+    (
+        "pod-security-restricted",
+        [(HELMRELEASE, "        seccompProfile:\n          type: RuntimeDefault\n", "")],
+        "seccomp",
+    ),
+    ("image-pinned", [(HELMRELEASE, "              tag: v2.49.1\n", "")], "no tag"),
+    ("image-pinned", [(HELMRELEASE, "tag: v2.49.1", "tag: latest")], "latest"),
+    ("opencode-version", [(HELMRELEASE, "tag: 1.18.33", "tag: 1.18.0")], "1.18.0"),
+    (
+        "hostname-literal-domain",
+        [(HELMRELEASE, "${WORKSPACE_HOST}.opencode.${SECRET_DOMAIN}", "${WORKSPACE_HOST}.opencode.example.com")],
+        "literal domain",
+    ),
+    (
+        "traffic-policy",
+        [(POLICY, "  mergeType: StrategicMerge\n", ""), (POLICY, "      connectionIdleTimeout: 3600s\n", "")],
+        "mergeType",
+    ),
+    ("traffic-policy", [(POLICY, "streamIdleTimeout: 3600s", "streamIdleTimeout: 300s")], "streamIdleTimeout is 300s"),
+    ("traffic-policy", [(POLICY, "requestTimeout: 0s", "requestTimeout: 60s")], "requestTimeout is 60s"),
+    (
+        "traffic-policy",
+        [(f"{COMPONENT}/kustomization.yaml", "  - ./backendtrafficpolicy.yaml\n", "")],
+        "no BackendTrafficPolicy",
+    ),
+    (
+        "schema-comment",
+        [(FLUX_KS, "main/kustomization-kustomize-v1.json", "main/kustomization.json")],
+        "yaml-language-server",
+    ),
+    ("schema-comment", [(HELMRELEASE, "bjw-s/helm-charts", "bjw-s-labs/helm-charts")], "bjw-s"),
+    (
+        "schema-comment",
+        [(APP_KUSTOMIZATION, "# yaml-language-server: $schema=https://json.schemastore.org/kustomization\n", "")],
+        "first line",
+    ),
+    (
+        "flux-path",
+        [(FLUX_KS, "path: ./kubernetes/apps/opencode/opencode-flux/app", "path: ./kubernetes/apps/opencode/flux/app")],
+        "not a folder",
+    ),
+    ("flux-undefined-variable", [(HELMRELEASE, "${WORKSPACE_DIR}", "${WORKSPACE_DIRECTORY}")], "WORKSPACE_DIRECTORY"),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "edits", "expected"), CASES, ids=[f"{rule}-{index}" for index, (rule, _, _) in enumerate(CASES)]
+)
+def test_a_broken_tree_fails_with_the_rule(tree: TreeCopy, rule: str, edits: list[Edit], expected: str) -> None:
+    for relative, old, new in edits:
+        tree.replace(relative, old, new)
+    report = tree.check()
+    found = errors(report, rule)
+    assert found, f"expected a {rule} error, found errors of {sorted(error_rules(report))}"
+    assert any(expected in f.message for f in found), [f.message for f in found]
+    assert not report.ok

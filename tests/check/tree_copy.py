@@ -1,0 +1,56 @@
+"""A copy of the project's real tree in a temporary directory, to break on purpose one rule at a time."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ocw.check import CheckReport, run_check
+from ocw.findings import Finding
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_SCHEMAS = REPO.parent / "shared" / "schemas"
+COMPONENT = "kubernetes/components/opencode-workspace"
+HELMRELEASE = f"{COMPONENT}/helmrelease.yaml"
+FLUX_KS = "kubernetes/apps/opencode/opencode-flux/ks.yaml"
+
+
+@dataclass
+class TreeCopy:
+    root: Path
+
+    def text(self, relative: str) -> str:
+        return (self.root / relative).read_text()
+
+    def replace(self, relative: str, old: str, new: str) -> None:
+        """Replace text in a real file; refuses when the text is not there, so a mutation can never be a no-op."""
+        path = self.root / relative
+        text = path.read_text()
+        assert old in text, f"{old!r} is not in {relative}: the mutation would change nothing"
+        path.write_text(text.replace(old, new, 1))
+
+    def remove(self, relative: str) -> None:
+        (self.root / relative).unlink()
+
+    def write(self, relative: str, text: str) -> None:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    def check(self, only: list[str] | None = None) -> CheckReport:
+        return run_check(self.root, schemas_dir=SHARED_SCHEMAS, only=only)
+
+
+def copy_tree(destination: Path) -> TreeCopy:
+    shutil.copytree(REPO / "kubernetes", destination / "kubernetes")
+    shutil.copy(REPO / "cluster-vars.example.yaml", destination / "cluster-vars.example.yaml")
+    return TreeCopy(destination)
+
+
+def errors(report: CheckReport, rule: str) -> list[Finding]:
+    return [f for f in report.errors if f.rule == rule]
+
+
+def error_rules(report: CheckReport) -> set[str]:
+    return {f.rule for f in report.errors}
