@@ -1,0 +1,62 @@
+"""The small pieces the rules stand on: wildcard coverage, quantities and durations, JSON patches."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ocw.check import json_patch
+from ocw.check.links import covers
+from ocw.check.units import duration_seconds, quantity
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hostname", "covered"),
+    [
+        ("*.example.com", "flux.example.com", True),
+        ("*.example.com", "flux.opencode.example.com", False),  # one label only
+        ("*.example.com", "example.com", False),
+        ("*.opencode.example.com", "flux.opencode.example.com", True),
+        ("example.com", "example.com", True),
+        ("flux.opencode.example.com", "FLUX.opencode.example.com.", True),
+    ],
+)
+def test_a_wildcard_covers_one_label(pattern: str, hostname: str, covered: bool) -> None:
+    assert covers(pattern, hostname) is covered
+
+
+def test_quantities_compare_by_value() -> None:
+    assert quantity("512Mi") == quantity("0.5Gi") == Decimal(512 * 2**20)
+    assert quantity("100m") == quantity("0.1")
+    assert quantity("5Gi") != quantity("5G")
+    assert quantity("five") is None
+    assert quantity(True) is None
+
+
+def test_durations_in_seconds() -> None:
+    assert duration_seconds("1h30m") == 5400
+    assert duration_seconds("0s") == 0
+    assert duration_seconds("250ms") == Decimal("0.25")
+    assert duration_seconds("1 hour") is None
+
+
+def test_json_patch_add_appends_and_inserts() -> None:
+    document = {"spec": {"listeners": [{"name": "http"}]}}
+    patched = json_patch.apply(
+        document,
+        [
+            {"op": "add", "path": "/spec/listeners/-", "value": {"name": "https"}},
+            {"op": "add", "path": "/spec/listeners/0", "value": {"name": "first"}},
+            {"op": "replace", "path": "/spec/listeners/2/name", "value": "https-opencode"},
+        ],
+    )
+    assert [item["name"] for item in patched["spec"]["listeners"]] == ["first", "http", "https-opencode"]
+    assert document == {"spec": {"listeners": [{"name": "http"}]}}  # the input is left alone
+
+
+def test_json_patch_names_the_operation_that_fails() -> None:
+    with pytest.raises(json_patch.PatchError, match=r"operation 0 .*/spec/missing/-"):
+        json_patch.apply({"spec": {}}, [{"op": "add", "path": "/spec/missing/-", "value": 1}])
+    with pytest.raises(json_patch.PatchError, match="unsupported operation 'move'"):
+        json_patch.apply({}, [{"op": "move", "from": "/a", "path": "/b"}])
