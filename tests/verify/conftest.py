@@ -1,0 +1,241 @@
+"""Fixtures for `ocw verify`: a copy of the GitOps tree whose workspace paths point into a temp dir, two real OpenCode
+servers (one per workspace) behind TLS relays with a throwaway CA, and the fake Kubernetes API server holding the
+objects a healthy cluster would hold."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import string
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO / "tests") not in sys.path:
+    sys.path.insert(0, str(REPO / "tests"))
+
+from ocw.cli import main  # noqa: E402
+from ocw.tree import load_tree  # noqa: E402
+from ocw.workspace import Workspace, workspaces_in  # noqa: E402
+from support.fake_kube import FakeKube  # noqa: E402
+
+from .tls_proxy import Pki, make_pki, tls_relay  # noqa: E402
+from .world import DOMAIN, WorkspaceSecrets, populate  # noqa: E402
+
+OPENCODE = REPO / "tools" / "node_modules" / ".bin" / "opencode"
+REPOS = {
+    "opencode-flux": "https://github.com/jbaker48/k8s-cluster.git",
+    "opencode-ha": "https://github.com/jbaker48/home-assistant-config.git",
+}
+
+
+def random_text(prefix: str = "", length: int = 36) -> str:
+    return prefix + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
+
+
+def copilot_document(token: str) -> str:
+    entry = {"access": token, "expires": 0, "refresh": token, "type": "oauth"}
+    return json.dumps({"github-copilot": entry}, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+@dataclass
+class Tree:
+    repo: Path
+    vars_file: Path
+    workspaces: list[Workspace]
+
+    def workspace(self, name: str) -> Workspace:
+        return next(ws for ws in self.workspaces if ws.name == name)
+
+
+@pytest.fixture(scope="session")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Tree:
+    """The project's tree, copied, with WORKSPACE_DIR moved under a temp dir (the servers run there)."""
+    root = tmp_path_factory.mktemp("gitops")
+    repo = root / "repo"
+    shutil.copytree(REPO / "kubernetes", repo / "kubernetes")
+    shutil.copytree(REPO / "scripts", repo / "scripts")
+    shutil.copy(REPO / "cluster-vars.example.yaml", repo / "cluster-vars.example.yaml")
+    (repo / ".venv").symlink_to(REPO / ".venv")
+    for ks in (repo / "kubernetes" / "apps" / "opencode").glob("*/ks.yaml"):
+        ks.write_text(ks.read_text().replace("WORKSPACE_DIR: /", f"WORKSPACE_DIR: {root}/"))
+    vars_file = root / "vars.yaml"
+    vars_file.write_text(f"SECRET_DOMAIN: {DOMAIN}\n")
+    workspaces = workspaces_in(load_tree(repo, [vars_file]))
+    return Tree(repo, vars_file, workspaces)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"), f"*.opencode.{DOMAIN}")
+
+
+@dataclass
+class Server:
+    workspace: str
+    port: int
+    tls_port: int
+    secrets: WorkspaceSecrets = field(repr=False)
+    home: Path
+
+
+def _git_clone_dir(path: Path, origin: str) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    git = ["git", "-C", str(path), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    (path / "README.md").write_text("workspace\n")
+    subprocess.run([*git, "add", "README.md"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "initial"], check=True)
+    subprocess.run([*git, "remote", "add", "origin", origin], check=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def servers(tree: Tree, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
+    """One real `opencode serve` per workspace, in the manifest's workingDir, with a password and a seeded Copilot
+    login, each behind a TLS relay presenting *.opencode.<domain>."""
+    started: list[subprocess.Popen[bytes]] = []
+    result: dict[str, Server] = {}
+    try:
+        for ws in tree.workspaces:
+            home = tmp_path_factory.mktemp(f"home-{ws.short_name}")
+            token = random_text("gho_")
+            values = WorkspaceSecrets(random_text(length=24), random_text("ghp_"), copilot_document(token))
+            data = home / ".local" / "share" / "opencode"
+            data.mkdir(parents=True)
+            (data / "auth.json").write_text(values.copilot)
+            assert ws.working_dir
+            _git_clone_dir(Path(ws.working_dir), REPOS[ws.name])
+            port = _free_port()
+            env = {
+                "PATH": os.environ["PATH"],
+                "HOME": str(home),
+                "OPENCODE_DISABLE_AUTOUPDATE": "1",
+                "OPENCODE_SERVER_PASSWORD": values.password,
+            }
+            started.append(
+                subprocess.Popen(
+                    [str(OPENCODE), "serve", "--hostname", "127.0.0.1", "--port", str(port)],
+                    cwd=ws.working_dir,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            result[ws.name] = Server(ws.name, port, 0, values, home)
+        for server in result.values():
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    answer = httpx.get(
+                        f"http://127.0.0.1:{server.port}/session", timeout=2, auth=("opencode", server.secrets.password)
+                    )
+                    if answer.status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, f"opencode for {server.workspace} did not start"
+                time.sleep(0.2)
+        with (
+            tls_relay(pki, result["opencode-flux"].port) as flux_tls,
+            tls_relay(pki, result["opencode-ha"].port) as ha_tls,
+        ):
+            result["opencode-flux"].tls_port = flux_tls
+            result["opencode-ha"].tls_port = ha_tls
+            yield result
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@dataclass
+class Cluster:
+    fake: FakeKube
+    kubeconfig: Path
+    tree: Tree
+    servers: dict[str, Server]
+    pki: Pki
+
+    def args(self, *extra: str) -> list[str]:
+        routes = [
+            f"--connect-to={self.tree.workspace(name).hostname}=127.0.0.1:{server.tls_port}"
+            for name, server in self.servers.items()
+        ]
+        return [
+            "verify",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--repo",
+            str(self.tree.repo),
+            "--ca-file",
+            str(self.pki.ca),
+            *routes,
+            *extra,
+        ]
+
+
+@pytest.fixture
+def no_doppler(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No Doppler CLI on PATH and no DOPPLER_TOKEN: the Doppler checks must skip."""
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    monkeypatch.setenv("PATH", f"{bare}:/usr/bin:/bin")
+    for name in ("DOPPLER_TOKEN", "DOPPLER_PROJECT", "DOPPLER_CONFIG", "DOPPLER_API_HOST", "KUBECONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def cluster(tree: Tree, servers: dict[str, Server], pki: Pki, tmp_path: Path) -> Iterator[Cluster]:
+    fake = FakeKube()
+    populate(fake, tree.workspaces, {name: s.secrets for name, s in servers.items()})
+    with fake.serve() as url:
+        kubeconfig = FakeKube.write_kubeconfig(tmp_path / "kubeconfig", url)
+        fake.requests.clear()
+        yield Cluster(fake, kubeconfig, tree, servers, pki)
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict[str, object]:
+        document: dict[str, object] = json.loads(self.out)
+        return document
+
+    def results(self) -> dict[tuple[str, str | None], dict[str, object]]:
+        items = self.json()["results"]
+        assert isinstance(items, list)
+        return {(str(r["id"]), r["workspace"]): r for r in items}
+
+
+@pytest.fixture
+def run_ocw(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    def run(args: list[str]) -> Run:
+        code = main(args)
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
