@@ -21,8 +21,8 @@ class YamlError(Exception):
         self.line = line
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (the pure-Python loader, for its node positions)."""
+class _StrictLoader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """SafeLoader that refuses duplicate mapping keys. libyaml's parser gives node positions too, five times faster."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -32,7 +32,8 @@ class _StrictLoader(yaml.SafeLoader):
             if key in seen and key != "<<":
                 raise YamlError(f"duplicate key {key!r} (first defined at line {seen[key]})", line)
             seen[key] = line
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def load_all_strict(text: str) -> list[Any]:
