@@ -1,0 +1,122 @@
+"""Benchmark `ocw check`: wall time for the real tree and for generated trees of 10 and 50 workspaces, beside the
+bare `kubectl kustomize` builds of the same paths (run with the same parallelism as ocw's builds).
+
+Targets: the real tree under 2 s; at most 50% over the bare builds; cost linear in the number of workspaces.
+Writes bench/results/check.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ocw import toolchain
+from ocw.flux.kustomization import discover
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMAS = REPO.parent / "shared" / "schemas"
+RESULTS = REPO / "bench" / "results" / "check.json"
+RUNS = 3
+SIZES = (10, 50)
+TARGET_REAL_SECONDS = 2.0
+TARGET_OVERHEAD = 0.5
+
+
+def generated_tree(root: Path, workspaces: int) -> Path:
+    """The real tree plus `workspaces` new workspaces, each the two small files a new workspace needs."""
+    shutil.copytree(REPO / "kubernetes", root / "kubernetes")
+    shutil.copy(REPO / "cluster-vars.example.yaml", root / "cluster-vars.example.yaml")
+    apps = root / "kubernetes" / "apps" / "opencode"
+    template_ks = (apps / "opencode-flux" / "ks.yaml").read_text()
+    template_app = (apps / "opencode-flux" / "app" / "kustomization.yaml").read_text()
+    aggregator = apps / "kustomization.yaml"
+    entries = []
+    for index in range(workspaces):
+        name = f"opencode-w{index:03d}"
+        ks = template_ks.replace("opencode-flux", name).replace("WORKSPACE_HOST: flux", f"WORKSPACE_HOST: w{index:03d}")
+        ks = ks.replace("OPENCODE_FLUX", f"OPENCODE_W{index:03d}")
+        (apps / name / "app").mkdir(parents=True)
+        (apps / name / "ks.yaml").write_text(ks)
+        (apps / name / "app" / "kustomization.yaml").write_text(template_app)
+        entries.append(f"  - ./{name}/ks.yaml\n")
+    aggregator.write_text(aggregator.read_text() + "".join(entries))
+    return root
+
+
+def time_ocw_check(repo: Path) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "ocw", "check", "--repo", str(repo), "--schemas", str(SCHEMAS), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"ocw check could not run on {repo}: {result.stderr}")
+    return elapsed
+
+
+def time_bare_builds(repo: Path) -> float:
+    kubectl = str(toolchain.kubectl())
+    paths = [repo / ks.build_dir for ks in discover(repo)[0]]
+    workers = max(2, (os.cpu_count() or 2) * 2)  # as ocw.flux.build
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda p: subprocess.run([kubectl, "kustomize", str(p)], capture_output=True, check=True), paths))
+    return time.perf_counter() - started
+
+
+def measure(label: str, repo: Path, workspaces: int) -> dict[str, object]:
+    ocw = statistics.median(time_ocw_check(repo) for _ in range(RUNS))
+    bare = statistics.median(time_bare_builds(repo) for _ in range(RUNS))
+    return {
+        "tree": label,
+        "workspaces": workspaces,
+        "ocw_check_seconds": round(ocw, 3),
+        "bare_kustomize_seconds": round(bare, 3),
+        "overhead": round((ocw - bare) / bare, 3),
+        "seconds_per_workspace": round(ocw / workspaces, 4),
+    }
+
+
+def main() -> int:
+    rows = [measure("real", REPO, 2)]
+    with tempfile.TemporaryDirectory(prefix="ocw-bench-") as scratch:
+        for size in SIZES:
+            tree = generated_tree(Path(scratch) / f"tree-{size}", size)
+            rows.append(measure(f"generated-{size}", tree, size + 2))
+    real = rows[0]
+    largest, middle = rows[-1], rows[-2]
+    # Linear: the marginal cost per added workspace between the two generated sizes stays near the average cost.
+    marginal = (float(largest["ocw_check_seconds"]) - float(middle["ocw_check_seconds"])) / (SIZES[1] - SIZES[0])
+    verdict = {
+        "real_tree_under_2s": float(real["ocw_check_seconds"]) < TARGET_REAL_SECONDS,
+        "overhead_at_most_50_percent": all(float(r["overhead"]) <= TARGET_OVERHEAD for r in rows[1:]),
+        "marginal_seconds_per_workspace": round(marginal, 4),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps({"runs_per_point": RUNS, "cpus": os.cpu_count(), "rows": rows, "verdict": verdict}, indent=2) + "\n"
+    )
+    print(f"{'tree':<14}{'workspaces':>11}{'ocw check s':>13}{'bare kustomize s':>18}{'overhead':>10}")
+    for row in rows:
+        print(
+            f"{row['tree']!s:<14}{row['workspaces']!s:>11}{row['ocw_check_seconds']!s:>13}"
+            f"{row['bare_kustomize_seconds']!s:>18}{float(row['overhead']):>10.0%}"
+        )
+    print(json.dumps(verdict))
+    print(f"written to {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
