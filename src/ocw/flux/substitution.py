@@ -17,6 +17,8 @@ DISABLE_KEY = "kustomize.toolkit.fluxcd.io/substitute"
 DISABLE_VALUE = "disabled"
 VARIABLE_NAME = re.compile(r"^[_a-zA-Z][_a-zA-Z0-9]*$")
 _NAME_AT = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+_TEXT = re.compile(r"[^$]+")
+_TEXT_UNTIL_BRACE = re.compile(r"[^$}]+")
 
 
 class SubstitutionError(Exception):
@@ -73,9 +75,15 @@ class _Expander:
             elif text.startswith("${", pos):
                 value, pos = self._expression(pos + 2)
                 parts.append(value)
-            else:
+            elif char == "$":
                 parts.append(char)
                 pos += 1
+            else:
+                # Plain text up to the next `$` (or `}` inside an expression) is copied in one piece.
+                stop = (_TEXT_UNTIL_BRACE if stop_at_brace else _TEXT).match(text, pos)
+                end = stop.end() if stop and stop.end() > pos else pos + 1
+                parts.append(text[pos:end])
+                pos = end
         if stop_at_brace:
             raise SubstitutionError("unterminated ${ expression")
         return "".join(parts), pos
