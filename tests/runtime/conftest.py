@@ -1,0 +1,98 @@
+"""Fixtures that run the workspace init step the way the pod does, with real git against a token-guarded server.
+
+`pod` gives a fresh workspace volume, the mounted Secret's files and the scripts (mode 0555, as the ConfigMap
+mounts them), and runs `init.sh` with exactly the environment the init container gets. When the tests run as root,
+the step runs as uid/gid 1000, like the pod (`runAsUser: 1000`), so that file permissions mean what they mean there.
+Each test runs once under dash and once under busybox ash (the alpine/git image's shell, with busybox's sed, awk,
+grep, ... first on PATH); the busybox runs are skipped, saying so, on a machine without busybox.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runtime.workspace_pod import Pod, Shell, Upstream, token_shaped
+from support.git_http_server import GitHttpServer, TlsFiles, make_self_signed_certificate
+
+
+@pytest.fixture(scope="session")
+def world_dir() -> Iterator[Path]:
+    """A scratch directory the pod's uid can traverse (pytest's own tmp_path is private to the test runner)."""
+    path = Path(tempfile.mkdtemp(prefix="ocw-runtime-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tls_files(world_dir: Path) -> TlsFiles:
+    return make_self_signed_certificate(world_dir / "tls")
+
+
+@pytest.fixture(scope="session")
+def busybox_bin(world_dir: Path) -> Path | None:
+    """A directory where every busybox applet shadows the machine's tool of that name, as on alpine."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        return None
+    directory = world_dir / "busybox-bin"
+    directory.mkdir()
+    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
+    for applet in applets:
+        if "/" not in applet and applet not in {"[", "[["}:
+            (directory / applet).symlink_to(busybox)
+    directory.chmod(0o755)
+    return directory
+
+
+@pytest.fixture(params=["dash", "busybox"])
+def shell(request: pytest.FixtureRequest, busybox_bin: Path | None) -> Shell:
+    """Every scenario runs under dash (Debian's /bin/sh) and busybox ash (the alpine/git image's)."""
+    found = Shell.dash() if request.param == "dash" else busybox_bin and Shell.busybox(busybox_bin)
+    if not found:
+        pytest.skip(f"{request.param} is not installed (Debian package {request.param}): its runs are not tested here")
+    return found
+
+
+@pytest.fixture
+def case_dir(world_dir: Path) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="case-", dir=world_dir))
+    path.chmod(0o755)
+    yield path
+    # A test may have made the volume read-only for a non-root runner: give it back before removing it.
+    for root, dirs, _files in os.walk(path):
+        for name in dirs:
+            candidate = Path(root) / name
+            if not candidate.is_symlink():
+                candidate.chmod(0o755)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def git_token() -> str:
+    return token_shaped()
+
+
+@pytest.fixture
+def git_server(case_dir: Path, tls_files: TlsFiles, git_token: str) -> Iterator[GitHttpServer]:
+    root = case_dir / "server"
+    root.mkdir()
+    with GitHttpServer(root, token=git_token, tls=tls_files) as server:
+        yield server
+
+
+@pytest.fixture
+def upstream(git_server: GitHttpServer, case_dir: Path) -> Upstream:
+    return Upstream(git_server, case_dir / "author")
+
+
+@pytest.fixture
+def pod(case_dir: Path, shell: Shell, upstream: Upstream, tls_files: TlsFiles, git_token: str) -> Pod:
+    return Pod(case_dir / "pod", shell=shell, upstream=upstream, ca_file=tls_files.certificate, token=git_token)
