@@ -14,6 +14,7 @@ TOKEN_MARKERS = ("ghp_", "github_pat_")
 NOT_CLONING = "not cloning"
 CLONING = "cloning into"
 LIMIT_SECONDS = 2.0
+MIN_TOKEN_BODY = 20
 
 
 def init_container_name(ws: Workspace) -> str | None:
@@ -47,7 +48,9 @@ def check_log_has_no_token(ctx: VerifyContext, ws: Workspace, pod: dict[str, Any
     token_key = ctx.secret_key(ws, "GITHUB_PAT")
     token = secret.values.get(token_key or "", "") if secret.error is None else ""
     leaks = [marker for marker in TOKEN_MARKERS if marker in log]
-    if token and token in log:
+    # The token's body without its `ghp_` / `github_pat_` prefix counts too (a log that cut the prefix still leaks).
+    body = token.split("_", 1)[1] if token.startswith(("ghp_", "github_pat_")) else token
+    if token and (token in log or (len(body) >= MIN_TOKEN_BODY and body in log)):
         leaks.append("the token value from the Secret")
     lines = len(log.splitlines())
     where = f"pod {name(found)} container {init_container_name(ws)}: {lines} log line(s) read"

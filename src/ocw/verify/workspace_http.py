@@ -16,6 +16,12 @@ COPILOT = "github-copilot"
 
 
 def _unreachable(endpoint: Endpoint, exc: Exception) -> Outcome:
+    if "answered 401" in str(exc):
+        return failed(
+            f"the password of {endpoint.workspace} to be accepted",
+            str(exc),
+            "the pod may still run with an older password: restart it, or re-sync the ExternalSecret",
+        )
     hint = (
         f"check that {endpoint.hostname} resolves to the gateway from this machine, or route it with "
         f"--connect-to {endpoint.hostname}=ADDR:443"

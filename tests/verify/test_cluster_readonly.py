@@ -1,0 +1,283 @@
+"""`ocw verify` read-only against the fake API server and real OpenCode servers: every check passes on a healthy
+cluster and fails (with expected / seen / next) when the cluster is broken in the way that check exists to catch."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ocw.verify.registry import CRITERIA
+from support.fake_kube import FakeKube, rfc3339
+
+from .conftest import Cluster, Run
+from .world import CERT_NAME, NAMESPACE
+
+RunOcw = Callable[[list[str]], Run]
+
+
+def test_healthy_cluster_passes_every_check_and_writes_nothing(
+    cluster: Cluster, run_ocw: RunOcw, no_doppler: None
+) -> None:
+    run = run_ocw(cluster.args("--json"))
+    assert run.code == 0, run.out
+    results = run.results()
+    ids = {check_id for check_id, _ in results}
+    assert ids == {c.id for c in CRITERIA}
+    statuses = {key: r["status"] for key, r in results.items()}
+    assert "fail" not in statuses.values()
+    for (check_id, _), result in results.items():
+        if result["status"] == "skip":
+            assert result["reason"], check_id
+        else:
+            assert result["evidence"], check_id
+    # per-workspace checks run once per workspace and say which
+    assert statuses[("P2.5", "opencode-flux")] == statuses[("P2.5", "opencode-ha")] == "pass"
+    assert statuses[("P2.1", "opencode-flux")] == statuses[("P3.1", "opencode-ha")] == "pass"
+    assert statuses[("P2.4", "opencode-flux")] == "skip"  # disruptive
+    assert statuses[("P1.3", None)] == "skip"  # no Doppler here
+    # read-only: not a single write request reached the API server
+    assert cluster.fake.requests
+    assert cluster.fake.writes() == []
+    assert {r.method for r in cluster.fake.requests} == {"GET"}
+
+
+def test_no_secret_value_is_printed(cluster: Cluster, run_ocw: RunOcw, no_doppler: None) -> None:
+    text = run_ocw(cluster.args()).out + run_ocw(cluster.args("--json")).out
+    for server in cluster.servers.values():
+        for value in (server.secrets.password, server.secrets.token, server.secrets.copilot):
+            assert value not in text
+
+
+def test_text_report_is_a_table_per_phase_with_a_summary(cluster: Cluster, run_ocw: RunOcw, no_doppler: None) -> None:
+    run = run_ocw(cluster.args("--phase", "1", "--phase", "4"))
+    assert run.code == 0
+    assert "Phase 1: Foundation" in run.out and "Phase 4: Persistence Validation" in run.out
+    assert "Phase 2" not in run.out
+    assert "  PASS    P1.1   -" in run.out
+    assert "  SKIP    P1.3" in run.out and "skipped:  Doppler is not configured here" in run.out
+    assert run.out.rstrip().endswith("skipped")
+
+
+def _secret(fake: FakeKube, workspace: str) -> dict[str, Any]:
+    secret = fake.get("Secret", f"{workspace}-secret", NAMESPACE)
+    assert secret is not None
+    return secret
+
+
+def _pod(fake: FakeKube, workspace: str) -> dict[str, Any]:
+    return next(p for p in fake.pods(NAMESPACE, {"app.kubernetes.io/instance": workspace}))
+
+
+def _set_log(fake: FakeKube, workspace: str, text: str) -> None:
+    pod = _pod(fake, workspace)
+    fake.logs[(NAMESPACE, pod["metadata"]["name"], "git-clone")] = text
+
+
+def _condition(obj: dict[str, Any] | None, kind: str, **changes: Any) -> None:
+    assert obj is not None
+    for entry in obj["status"]["conditions"]:
+        if entry["type"] == kind:
+            entry.update(changes)
+
+
+def _break_namespace_label(fake: FakeKube) -> None:
+    ns = fake.get("Namespace", NAMESPACE)
+    assert ns is not None
+    del ns["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/prune"]
+
+
+def _namespace_terminating(fake: FakeKube) -> None:
+    ns = fake.get("Namespace", NAMESPACE)
+    assert ns is not None
+    ns["status"]["phase"] = "Terminating"
+
+
+def _certificate_not_ready(fake: FakeKube) -> None:
+    _condition(
+        fake.get("Certificate", CERT_NAME, "network"),
+        "Ready",
+        status="False",
+        reason="DoesNotExist",
+        message="Issuing certificate as Secret does not exist",
+    )
+
+
+def _certificate_missing(fake: FakeKube) -> None:
+    fake.remove("Certificate", CERT_NAME, "network")
+
+
+def _helmrelease_failed(fake: FakeKube) -> None:
+    _condition(
+        fake.get("HelmRelease", "opencode-flux", NAMESPACE),
+        "Ready",
+        status="False",
+        reason="InstallFailed",
+        message="Helm install failed: context deadline exceeded",
+    )
+
+
+def _externalsecret_failed(fake: FakeKube) -> None:
+    _condition(
+        fake.get("ExternalSecret", "opencode-flux", NAMESPACE),
+        "Ready",
+        status="False",
+        reason="SecretSyncedError",
+        message="could not get secret data from provider",
+    )
+
+
+def _kustomization_stale(fake: FakeKube) -> None:
+    ks = fake.get("Kustomization", "opencode-flux", "flux-system")
+    assert ks is not None
+    ks["metadata"]["generation"] = 3
+
+
+def _route_not_accepted(fake: FakeKube) -> None:
+    route = fake.get("HTTPRoute", "opencode-ha", NAMESPACE)
+    assert route is not None
+    route["status"]["parents"][0]["conditions"][0].update(
+        status="False", reason="NotAllowedByListeners", message="No listeners included by this parent ref allowed"
+    )
+
+
+def _token_prefix_in_log(fake: FakeKube) -> None:
+    _set_log(fake, "opencode-flux", "init: repository present at /w: not cloning\ninit: pull from ghp_abc@github\n")
+
+
+def _token_value_in_log(fake: FakeKube) -> None:
+    token = base64.b64decode(_secret(fake, "opencode-ha")["data"]["GITHUB_TOKEN"]).decode()
+    _set_log(fake, "opencode-ha", f"init: repository present at /w: not cloning\ninit: token {token[4:]}\n")
+
+
+def _slow_init(fake: FakeKube) -> None:
+    terminated = _pod(fake, "opencode-flux")["status"]["initContainerStatuses"][0]["state"]["terminated"]
+    finished = datetime.fromisoformat(terminated["finishedAt"])
+    terminated["startedAt"] = rfc3339(finished - timedelta(seconds=3))
+
+
+def _annotation_on_template(fake: FakeKube) -> None:
+    deployment = fake.get("Deployment", "opencode-ha", NAMESPACE)
+    assert deployment is not None
+    value = deployment["metadata"]["annotations"].pop("reloader.stakater.com/auto")
+    deployment["spec"]["template"]["metadata"]["annotations"] = {"reloader.stakater.com/auto": value}
+
+
+def _backup_old(fake: FakeKube) -> None:
+    source = fake.get("ReplicationSource", "opencode-flux", NAMESPACE)
+    assert source is not None
+    source["status"]["lastSyncTime"] = rfc3339(datetime.now(UTC) - timedelta(hours=3))
+
+
+def _backup_failed(fake: FakeKube) -> None:
+    source = fake.get("ReplicationSource", "opencode-ha", NAMESPACE)
+    assert source is not None
+    source["status"]["latestMoverStatus"] = {"result": "Failed", "logs": "Fatal: unable to open repository"}
+
+
+def _wrong_password_in_secret(fake: FakeKube) -> None:
+    _secret(fake, "opencode-flux")["data"]["OPENCODE_SERVER_PASSWORD"] = base64.b64encode(b"not-the-password").decode()
+
+
+def _route_hostname_outside_certificate(fake: FakeKube) -> None:
+    route = fake.get("HTTPRoute", "opencode-ha", NAMESPACE)
+    assert route is not None
+    route["spec"]["hostnames"] = ["ha.example.test"]
+
+
+BREAKAGES = [
+    (_break_namespace_label, "1", "P1.1", None, "label kustomize.toolkit.fluxcd.io/prune: absent"),
+    (_namespace_terminating, "1", "P1.1", None, "status.phase Terminating"),
+    (_certificate_not_ready, "1", "P1.2", None, "Ready=False (DoesNotExist)"),
+    (_certificate_missing, "1", "P1.2", None, "example-test-production"),
+    (_helmrelease_failed, "2", "P2.0", "opencode-flux", "Ready=False (InstallFailed)"),
+    (_externalsecret_failed, "2", "P2.0", "opencode-flux", "Ready=False (SecretSyncedError)"),
+    (_kustomization_stale, "2", "P2.0", "opencode-flux", "generation 3 not yet observed"),
+    (_route_not_accepted, "3", "P3.0", "opencode-ha", "Accepted=False (NotAllowedByListeners)"),
+    (_token_prefix_in_log, "2", "P2.5", "opencode-flux", "found ghp_"),
+    (_token_value_in_log, "2", "P2.5", "opencode-ha", "the token value from the Secret"),
+    (_slow_init, "2", "P2.6", "opencode-flux", "3 s recorded"),
+    (_annotation_on_template, "4", "P4.4", "opencode-ha", "found on the pod template instead"),
+    (_backup_old, "4", "P4.2", "opencode-flux", "last sync 3h00m ago"),
+    (_backup_failed, "4", "P4.2", "opencode-ha", "result Failed"),
+    (_wrong_password_in_secret, "2", "P2.1", "opencode-flux", "HTTP 401 with the password"),
+]
+
+
+Breakage = tuple[Callable[[FakeKube], None], str, str, str | None, str]
+
+
+@pytest.mark.parametrize("case", BREAKAGES, ids=[b[0].__name__[1:] for b in BREAKAGES])
+def test_each_check_fails_on_its_breakage(cluster: Cluster, run_ocw: RunOcw, no_doppler: None, case: Breakage) -> None:
+    breakage, phase, check_id, workspace, seen = case
+    breakage(cluster.fake)
+    run = run_ocw(cluster.args("--json", "--phase", phase))
+    assert run.code == 1
+    results = run.results()
+    failed = {key for key, r in results.items() if r["status"] == "fail"}
+    # without the password, the other checks that need it fail too, and say so
+    follow_ups = {("P2.2", workspace), ("P2.3", workspace)} if check_id == "P2.1" else set()
+    assert failed == {(check_id, workspace)} | follow_ups
+    for key in follow_ups:
+        assert "answered 401" in str(results[key]["seen"])
+    result = results[(check_id, workspace)]
+    assert seen in str(result["seen"])
+    assert result["expected"] and result["next"]
+    assert cluster.fake.writes() == []
+
+
+def test_tls_certificate_not_covering_the_hostname_fails(cluster: Cluster, run_ocw: RunOcw, no_doppler: None) -> None:
+    _route_hostname_outside_certificate(cluster.fake)
+    server = cluster.servers["opencode-ha"]
+    run = run_ocw(cluster.args("--json", "--phase", "3", f"--connect-to=ha.example.test=127.0.0.1:{server.tls_port}"))
+    assert run.code == 1
+    result = run.results()[("P3.1", "opencode-ha")]
+    assert result["status"] == "fail"
+    assert "certificate rejected" in str(result["seen"]) and "ha.example.test" in str(result["seen"])
+
+
+def test_untrusted_certificate_fails(cluster: Cluster, run_ocw: RunOcw, no_doppler: None, tmp_path: Any) -> None:
+    from .tls_proxy import make_pki
+
+    other = make_pki(tmp_path / "other", "*.opencode.example.test")
+    args = [
+        a if not a.startswith(str(cluster.pki.ca)) else str(other.ca) for a in cluster.args("--json", "--phase", "2")
+    ]
+    run = run_ocw(args)
+    result = run.results()[("P2.1", "opencode-flux")]
+    assert run.code == 1 and result["status"] == "fail"
+    assert "certificate verify failed" in str(result["seen"]) or "unable to get local issuer" in str(result["seen"])
+
+
+def test_domain_from_vars_and_from_cluster_settings(cluster: Cluster, run_ocw: RunOcw, no_doppler: None) -> None:
+    run = run_ocw(cluster.args("--json", "--phase", "1", "--vars", str(cluster.tree.vars_file)))
+    assert run.code == 0
+    assert "domain example.test (from --vars)" in run.results()[("P1.2", None)]["evidence"]  # type: ignore[operator]
+
+    for name in ("opencode-flux", "opencode-ha"):
+        cluster.fake.remove("HTTPRoute", name, NAMESPACE)
+    cluster.fake.add(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "cluster-settings", "namespace": "flux-system"},
+            "data": {"SECRET_DOMAIN": "example.test", "TIMEZONE": "Etc/UTC"},
+        }
+    )
+    run = run_ocw(cluster.args("--json", "--phase", "1"))
+    assert run.code == 0
+    evidence = run.results()[("P1.2", None)]["evidence"]
+    assert "domain example.test (from ConfigMap flux-system/cluster-settings)" in evidence  # type: ignore[operator]
+
+
+def test_workspace_filter_runs_only_that_workspace(cluster: Cluster, run_ocw: RunOcw, no_doppler: None) -> None:
+    run = run_ocw(cluster.args("--json", "--workspace", "ha", "--phase", "2", "--phase", "3"))
+    assert run.code == 0
+    results = run.results()
+    assert {ws for _, ws in results} == {"opencode-ha", None}
+    assert results[("P2.1", None)]["status"] == "skip"
+    assert "flux workspace" in str(results[("P2.1", None)]["reason"])
+    assert results[("P3.1", "opencode-ha")]["status"] == "pass"
