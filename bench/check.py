@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ocw import toolchain
@@ -75,17 +76,25 @@ def time_bare_builds(repo: Path) -> float:
     return time.perf_counter() - started
 
 
-def measure(label: str, repo: Path, workspaces: int) -> dict[str, object]:
+@dataclass
+class Row:
+    tree: str
+    workspaces: int
+    ocw_check_seconds: float
+    bare_kustomize_seconds: float
+
+    @property
+    def overhead(self) -> float:
+        return (self.ocw_check_seconds - self.bare_kustomize_seconds) / self.bare_kustomize_seconds
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "overhead": round(self.overhead, 3)}
+
+
+def measure(label: str, repo: Path, workspaces: int) -> Row:
     ocw = statistics.median(time_ocw_check(repo) for _ in range(RUNS))
     bare = statistics.median(time_bare_builds(repo) for _ in range(RUNS))
-    return {
-        "tree": label,
-        "workspaces": workspaces,
-        "ocw_check_seconds": round(ocw, 3),
-        "bare_kustomize_seconds": round(bare, 3),
-        "overhead": round((ocw - bare) / bare, 3),
-        "seconds_per_workspace": round(ocw / workspaces, 4),
-    }
+    return Row(label, workspaces, round(ocw, 3), round(bare, 3))
 
 
 def main() -> int:
@@ -94,24 +103,24 @@ def main() -> int:
         for size in SIZES:
             tree = generated_tree(Path(scratch) / f"tree-{size}", size)
             rows.append(measure(f"generated-{size}", tree, size + 2))
-    real = rows[0]
-    largest, middle = rows[-1], rows[-2]
-    # Linear: the marginal cost per added workspace between the two generated sizes stays near the average cost.
-    marginal = (float(largest["ocw_check_seconds"]) - float(middle["ocw_check_seconds"])) / (SIZES[1] - SIZES[0])
+    real, middle, largest = rows[0], rows[-2], rows[-1]
+    # Linear: the cost of each added workspace between the two generated sizes, beside the average per workspace.
+    marginal = (largest.ocw_check_seconds - middle.ocw_check_seconds) / (largest.workspaces - middle.workspaces)
     verdict = {
-        "real_tree_under_2s": float(real["ocw_check_seconds"]) < TARGET_REAL_SECONDS,
-        "overhead_at_most_50_percent": all(float(r["overhead"]) <= TARGET_OVERHEAD for r in rows[1:]),
+        "real_tree_under_2s": real.ocw_check_seconds < TARGET_REAL_SECONDS,
+        # A Python start (about 0.3 s) dwarfs two 30 ms builds: the overhead target applies to the generated trees.
+        "overhead_at_most_50_percent": all(row.overhead <= TARGET_OVERHEAD for row in rows[1:]),
         "marginal_seconds_per_workspace": round(marginal, 4),
+        "average_seconds_per_workspace_at_50": round(largest.ocw_check_seconds / largest.workspaces, 4),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps({"runs_per_point": RUNS, "cpus": os.cpu_count(), "rows": rows, "verdict": verdict}, indent=2) + "\n"
-    )
+    document = {"runs_per_point": RUNS, "cpus": os.cpu_count(), "rows": [r.as_dict() for r in rows], "verdict": verdict}
+    RESULTS.write_text(json.dumps(document, indent=2) + "\n")
     print(f"{'tree':<14}{'workspaces':>11}{'ocw check s':>13}{'bare kustomize s':>18}{'overhead':>10}")
     for row in rows:
         print(
-            f"{row['tree']!s:<14}{row['workspaces']!s:>11}{row['ocw_check_seconds']!s:>13}"
-            f"{row['bare_kustomize_seconds']!s:>18}{float(row['overhead']):>10.0%}"
+            f"{row.tree:<14}{row.workspaces:>11}{row.ocw_check_seconds:>13.3f}"
+            f"{row.bare_kustomize_seconds:>18.3f}{row.overhead:>10.0%}"
         )
     print(json.dumps(verdict))
     print(f"written to {RESULTS}")

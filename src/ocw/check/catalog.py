@@ -14,8 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from ocw.paths import user_cache_dir
 
 CRD_CATALOG_URL = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/"
@@ -120,6 +118,8 @@ class SchemaCatalog:
     def _fetch(self, url: str, path: Path) -> str | None:
         if self._offline_reason is not None:
             return self._offline_reason
+        import httpx  # noqa: PLC0415 - only when a schema must be fetched: a tenth of a second to import
+
         try:
             response = httpx.get(url, timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True)
         except httpx.HTTPError as exc:
