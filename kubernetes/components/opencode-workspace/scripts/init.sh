@@ -138,6 +138,13 @@ token's repository access"
     *"ssl"* | *"certificate"* | *"tls"*)
       why="the TLS connection to $repo_authority failed: check the URL and the host's certificate"
       ;;
+    *"no space left on device"* | *"disk quota exceeded"*)
+      why="the workspace volume is full: free space on it or grow it (VOLSYNC_CAPACITY), then restart the pod"
+      ;;
+    *"permission denied"* | *"read-only file system"*)
+      why="git cannot write under $workspace_parent: it must be on the workspace volume and writable by uid \
+$(id -u)"
+      ;;
     *) why="git $1 failed" ;;
   esac
   printf '%s [git: %s]' "$why" "$detail"
@@ -223,19 +230,19 @@ which works only for a public repository"
   }
   case $workspace_state in
     empty-dir)
-      rmdir "$WORKSPACE_DIR" || fail_after_clone "cannot replace the empty directory $WORKSPACE_DIR (a mount point?): \
-WORKSPACE_DIR must be a plain directory on the workspace volume"
+      rmdir "$WORKSPACE_DIR" || fail_after_clone "cannot replace the empty directory $WORKSPACE_DIR (a mount \
+point?): WORKSPACE_DIR must be a plain directory on the workspace volume"
       ;;
     unfinished)
-      rm -rf "$WORKSPACE_DIR" || fail_after_clone "cannot remove the unfinished clone at $WORKSPACE_DIR: remove it by hand, \
-then restart the pod"
+      rm -rf "$WORKSPACE_DIR" ||
+        fail_after_clone "cannot remove the unfinished clone at $WORKSPACE_DIR: remove it by hand, then restart the pod"
       say "replaced the unfinished clone at $WORKSPACE_DIR (it held no commit, ref or file)"
       ;;
     not-a-clone)
       kept_as="$WORKSPACE_DIR.before-clone-$(date -u +%Y%m%dT%H%M%SZ)"
       [ -e "$kept_as" ] && kept_as="$kept_as-$$"
-      mv "$WORKSPACE_DIR" "$kept_as" || fail_after_clone "cannot move $WORKSPACE_DIR aside to $kept_as: move it by hand, \
-then restart the pod"
+      mv "$WORKSPACE_DIR" "$kept_as" ||
+        fail_after_clone "cannot move $WORKSPACE_DIR aside to $kept_as: move it by hand, then restart the pod"
       say "$WORKSPACE_DIR was not a usable git clone: its contents are kept, untouched, in $kept_as"
       ;;
   esac
@@ -270,7 +277,10 @@ pull_workspace() {
 $(explain_git_failure fetch "$git_error"); starting with the clone as it is"
     return 0
   fi
-  behind=$(git -C "$WORKSPACE_DIR" rev-list --count "HEAD..$upstream")
+  if ! behind=$(git -C "$WORKSPACE_DIR" rev-list --count "HEAD..$upstream" 2>/dev/null); then
+    say "not pulling: $upstream is gone from the remote; $branch is left as it is"
+    return 0
+  fi
   if [ "$behind" = 0 ]; then
     say "pull: $branch is up to date with $upstream"
     return 0
@@ -282,11 +292,13 @@ ahead (fetched; merge it by hand)"
   fi
   if ! git_error=$(git -C "$WORKSPACE_DIR" merge --ff-only --quiet "$upstream" 2>&1 >/dev/null); then
     reason=$(printf '%s\n' "$git_error" | grep -E '^(fatal|error):' | tail -n 1)
-    case $reason in
+    case $(printf '%s\n' "$git_error" | tr '[:upper:]' '[:lower:]') in
       *"untracked working tree files would be overwritten"*)
         say "not pulling: untracked files in $WORKSPACE_DIR would be overwritten by $upstream; nothing changed" ;;
-      *)
+      *"not possible to fast-forward"* | *"not a fast-forward"* | *"diverging branches"*)
         say "not pulling: $branch has commits that are not on $upstream (not a fast-forward); nothing changed" ;;
+      *)
+        warn "not pulling: git could not fast-forward $branch; the clone is left as it is [git: $reason]" ;;
     esac
     return 0
   fi
@@ -345,8 +357,16 @@ copilot_auth_problem() {
         note(path, "string", string_value)
         return 1
       }
-      if (substr(doc, pos, 4) == "true" || substr(doc, pos, 4) == "null") { pos += 4; note(path, "literal", ""); return 1 }
-      if (substr(doc, pos, 5) == "false") { pos += 5; note(path, "literal", ""); return 1 }
+      if (substr(doc, pos, 4) == "true" || substr(doc, pos, 4) == "null") {
+        pos += 4
+        note(path, "literal", "")
+        return 1
+      }
+      if (substr(doc, pos, 5) == "false") {
+        pos += 5
+        note(path, "literal", "")
+        return 1
+      }
       if (match(substr(doc, pos), /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/)) {
         pos += RLENGTH
         note(path, "number", "")
@@ -505,17 +525,17 @@ seed_copilot_auth() {
 # ------------------------------------------------------------------------------------------------------ main
 
 # The common case, a start on a populated volume, costs one git call.
-if [ -e "$WORKSPACE_DIR/.git" ] && head=$(git -C "$WORKSPACE_DIR" rev-parse --quiet --verify --short HEAD 2>/dev/null)
-then
+if [ -e "$WORKSPACE_DIR/.git" ] &&
+  head=$(git -C "$WORKSPACE_DIR" rev-parse --quiet --verify --short HEAD 2>/dev/null); then
   say "repository present at $WORKSPACE_DIR (HEAD $head): not cloning"
   workspace_state=present
 else
   inspect_workspace
   case $workspace_state in
     foreign-owner)
-      fail "$WORKSPACE_DIR belongs to uid $(stat -c %u "$WORKSPACE_DIR") (mode $(stat -c %a "$WORKSPACE_DIR")) and this \
-step runs as uid $(id -u): git will not use it; nothing was changed; give the files to uid $(id -u) (chown -R) or fix \
-the pod's runAsUser, then restart the pod"
+      owner=$(stat -c '%u (mode %a)' "$WORKSPACE_DIR")
+      fail "$WORKSPACE_DIR belongs to uid $owner and this step runs as uid $(id -u): git will not use it; nothing \
+was changed; give the files to uid $(id -u) (chown -R) or fix the pod's runAsUser, then restart the pod"
       ;;
     no-commits)
       say "repository present at $WORKSPACE_DIR, without commits yet: kept as it is, not cloning"
