@@ -90,6 +90,21 @@ def test_an_unwritable_volume_fails_clearly_and_writes_nothing(pod: Pod) -> None
     assert pod.server.requests() == []
 
 
+def test_an_unwritable_directory_for_the_clone_fails_clearly(pod: Pod) -> None:
+    clones_dir = pod.workspace.parent
+    clones_dir.mkdir()
+    if os.geteuid() != 0:
+        clones_dir.chmod(0o555)  # as root it stays root's own, which the pod's uid cannot write to
+
+    result = pod.run()
+
+    assert result.returncode == 1, result.describe()
+    [error] = result.errors
+    assert f"git cannot write under {clones_dir}" in error
+    assert f"writable by uid {pod.identity.uid}" in error
+    assert_nothing_cloned(pod)
+
+
 def test_a_repository_url_with_a_password_in_it_is_refused_without_printing_it(pod: Pod, git_token: str) -> None:
     url = f"https://x-access-token:{git_token}@{pod.server.authority}/{pod.upstream.name}"
 

@@ -133,3 +133,19 @@ def test_pull_with_a_revoked_token_still_starts_the_workspace_and_says_why(pod: 
     assert "the server refused the token" in result.stderr
     assert revoked not in result.output
     assert pod.git("rev-parse", "HEAD") == head
+
+
+def test_pull_blocked_by_git_itself_reports_gits_reason_and_changes_nothing(pod: Pod) -> None:
+    pod.boot()
+    head = pod.git("rev-parse", "HEAD")
+    # What a git process killed in the workspace's terminal leaves behind.
+    pod.write_file(pod.workspace / ".git" / "index.lock", "")
+    pod.upstream.commit({"later.txt": "later\n"}, "Later")
+
+    result = pod.run(pull="true")
+
+    assert result.returncode == 0, result.describe()
+    assert "git could not fast-forward main" in result.stderr
+    assert "index.lock" in result.stderr
+    assert "not a fast-forward" not in result.output
+    assert pod.git("rev-parse", "HEAD") == head
