@@ -12,7 +12,7 @@ from ocw.errors import EXIT_INTERRUPTED, OcwError
 
 # Each module exposes `register(subparsers)`, which adds its parser(s) and sets `handler` to a
 # function taking the parsed namespace and returning an exit code.
-COMMAND_MODULES: tuple[str, ...] = ("ocw.secrets.command", "ocw.up.command", "ocw.check.command")
+COMMAND_MODULES: tuple[str, ...] = ("ocw.secrets.command", "ocw.up.command", "ocw.check.command", "ocw.verify.command")
 
 Handler = Callable[[argparse.Namespace], int]
 
