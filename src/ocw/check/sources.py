@@ -198,7 +198,8 @@ def _configmap(manifest: Manifest, seen_scripts: set[str], repo_scripts: dict[st
                 manifest.ref,
                 f"script {key} contains `{marker}`: {effect}, so the pod would not run the script as written. "
                 f"Write $VAR without braces (and no $$), or annotate the ConfigMap {DISABLE_KEY}: {DISABLE_VALUE} "
-                f"(generatorOptions.annotations for a generator)",
+                f"(generatorOptions.annotations for a generator; then no ${{...}} of the ConfigMap is substituted, its "
+                f"name included)",
                 line=number,
             )
         if text not in seen_scripts:
