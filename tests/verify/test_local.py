@@ -1,0 +1,56 @@
+"""`ocw verify --local`: the same workspace checks against a workspace `ocw up -d` runs on this machine."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from up.helpers import Local, copilot_document, fake_token, free_port, make_source_repo, ocw, write_secrets
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Local, dict[str, str]]]:
+    base = tmp_path_factory.mktemp("verify-local")
+    tokens = {"pat": fake_token("ghp_"), "password": fake_token("pw_"), "copilot": fake_token("gho_")}
+    secrets_file = write_secrets(
+        base / "secrets.env", tokens["pat"], tokens["password"], copilot_document(tokens["copilot"])
+    )
+    workspace = Local(base / "state", free_port(), str(make_source_repo(base / "source")), secrets_file)
+    # `ocw check` findings are not this module's subject: start regardless, the checks below judge the result
+    started = workspace.up("--skip-check")
+    assert started.returncode == 0, started.stdout + started.stderr
+    yield workspace, tokens
+    ocw("down", "flux", "--state-dir", str(workspace.state_dir), "--timeout", "1")
+
+
+def test_local_flux_workspace_passes(local: tuple[Local, dict[str, str]]) -> None:
+    workspace, tokens = local
+    done = ocw("verify", "--local", "flux", "--state-dir", str(workspace.state_dir), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = json.loads(done.stdout)
+    results = {r["id"]: r for r in document["results"]}
+    assert set(results) == {"P2.1", "P2.2", "P2.3"}
+    assert all(r["status"] == "pass" and r["workspace"] == "opencode-flux" for r in results.values())
+    assert any("HTTP 401" in line for line in results["P2.1"]["evidence"])
+    assert any(str(workspace.workdir) in line for line in results["P2.3"]["evidence"])
+    for value in tokens.values():
+        assert value not in done.stdout + done.stderr
+
+
+def test_local_text_report(local: tuple[Local, dict[str, str]]) -> None:
+    workspace, _ = local
+    done = ocw("verify", "--local", "opencode-flux", "--state-dir", str(workspace.state_dir))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Phase 2: Flux Workspace" in done.stdout
+    assert "3 passed, 0 failed, 0 skipped" in done.stdout
+
+
+def test_local_workspace_not_running_cannot_be_checked(tmp_path: Path) -> None:
+    done = ocw("verify", "--local", "ha", "--state-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert "not running locally" in done.stderr and "ocw up" in done.stderr
