@@ -8,9 +8,21 @@ WORKSPACE ?= flux
 SCHEMAS ?= ../shared/schemas
 PYTEST_ARGS ?=
 
-.PHONY: setup up down test lint typecheck unit bench clean
 
-setup: $(VENV)/.installed $(TOOLS)/node_modules/.installed $(TOOLS)/bin/kubectl
+.PHONY: setup system-packages up down test lint typecheck unit bench clean
+
+# Debian packages the tests and the local runner use: busybox runs the init step as alpine/git's shell would.
+SYSTEM_COMMANDS := git busybox openssl
+
+setup: system-packages $(VENV)/.installed $(TOOLS)/node_modules/.installed $(TOOLS)/bin/kubectl
+
+system-packages:
+	@missing=""; for cmd in $(SYSTEM_COMMANDS); do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi; \
+	  $$apt_get update -qq && DEBIAN_FRONTEND=noninteractive $$apt_get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -1,4 +1,4 @@
-"""Local work survives every start; WORKSPACE_GIT_PULL=true fast-forwards a clean clone and nothing else."""
+"""Local work survives every start; WORKSPACE_GIT_PULL=enabled fast-forwards a clean clone and nothing else."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_pull_fast_forwards_a_clean_clone(pod: Pod) -> None:
     pod.boot()
     new_head = pod.upstream.commit({"kubernetes/apps/opencode/new-app.yaml": "kind: Deployment\n"}, "Add an app")
 
-    result = pod.boot(pull="true")
+    result = pod.boot(pull="enabled")
 
     assert pod.git("rev-parse", "HEAD") == new_head
     assert (pod.workspace / "kubernetes" / "apps" / "opencode" / "new-app.yaml").is_file()
@@ -68,7 +68,7 @@ def test_pull_never_touches_uncommitted_changes(pod: Pod) -> None:
     work = make_local_work(pod)
     new_head = pod.upstream.commit({"README.md": "# k8s-cluster\n\nupstream edit\n", "added.txt": "x\n"}, "Edit")
 
-    result = pod.boot(pull="true")
+    result = pod.boot(pull="enabled")
 
     assert_work_intact(pod, work)
     assert pod.git("rev-parse", "HEAD") == old_head
@@ -83,7 +83,7 @@ def test_pull_does_not_overwrite_untracked_files(pod: Pod) -> None:
     pod.write_file("notes/todo.md", "mine\n")
     pod.upstream.commit({"notes/todo.md": "theirs\n"}, "Add the same path upstream")
 
-    result = pod.boot(pull="true")
+    result = pod.boot(pull="enabled")
 
     assert (pod.workspace / "notes" / "todo.md").read_text() == "mine\n"
     assert pod.git("rev-parse", "HEAD") == old_head
@@ -99,7 +99,7 @@ def test_pull_leaves_local_commits_alone(pod: Pod) -> None:
     local_head = pod.git("rev-parse", "HEAD")
     pod.upstream.commit({"remote.txt": "upstream\n"}, "Upstream work")
 
-    result = pod.boot(pull="true")
+    result = pod.boot(pull="enabled")
 
     assert pod.git("rev-parse", "HEAD") == local_head
     assert (pod.workspace / "local.txt").is_file()
@@ -112,7 +112,7 @@ def test_pull_with_the_remote_unreachable_still_starts_the_workspace(pod: Pod) -
     head = pod.git("rev-parse", "HEAD")
     pod.server.stop()
 
-    result = pod.run(pull="true")
+    result = pod.run(pull="enabled")
 
     assert result.returncode == 0, result.describe()
     assert "not pulling" in result.stderr
@@ -127,7 +127,7 @@ def test_pull_with_a_revoked_token_still_starts_the_workspace_and_says_why(pod: 
     revoked = token_shaped()
     pod.set_token(revoked)
 
-    result = pod.run(pull="true")
+    result = pod.run(pull="enabled")
 
     assert result.returncode == 0, result.describe()
     assert "the server refused the token" in result.stderr
@@ -142,7 +142,7 @@ def test_pull_blocked_by_git_itself_reports_gits_reason_and_changes_nothing(pod:
     pod.write_file(pod.workspace / ".git" / "index.lock", "")
     pod.upstream.commit({"later.txt": "later\n"}, "Later")
 
-    result = pod.run(pull="true")
+    result = pod.run(pull="enabled")
 
     assert result.returncode == 0, result.describe()
     assert "git could not fast-forward main" in result.stderr

@@ -44,7 +44,7 @@ def test_the_token_is_never_in_output_files_or_any_process_command_line(pod: Pod
         stdout, stderr = process.communicate(timeout=60)
         assert process.returncode == 0, stdout + stderr
         pod.upstream.commit({"later.txt": "later\n"}, "Later")
-        pulled = pod.boot(pull="true")
+        pulled = pod.boot(pull="enabled")
 
     assert watch.sightings == []
     assert watch.saw_command("git"), f"the watch never saw git run: {sorted(watch.commands)}"

@@ -263,7 +263,7 @@ class Pod:
 
     # -- running the step
 
-    def environment(self, pull: str = "false", overrides: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    def environment(self, pull: str = "disabled", overrides: Mapping[str, str | None] | None = None) -> dict[str, str]:
         """The init container's environment (helmrelease.yaml), plus the test CA so git trusts the test server."""
         env: dict[str, str | None] = {
             "PATH": self.shell.path,
@@ -281,7 +281,7 @@ class Pod:
         env.update(overrides or {})
         return {key: value for key, value in env.items() if value is not None}
 
-    def start(self, *, pull: str = "false", env: Mapping[str, str | None] | None = None) -> subprocess.Popen[str]:
+    def start(self, *, pull: str = "disabled", env: Mapping[str, str | None] | None = None) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [*self.shell.command, str(self.init_script)],
             env=self.environment(pull, env),
@@ -293,7 +293,7 @@ class Pod:
             **self.identity.popen_kwargs(),
         )
 
-    def run(self, *, pull: str = "false", env: Mapping[str, str | None] | None = None, timeout: float = 120) -> InitRun:
+    def run(self, *, pull: str = "disabled", env: Mapping[str, str | None] | None = None, timeout: float = 120) -> InitRun:
         started = time.perf_counter()
         process = self.start(pull=pull, env=env)
         stdout, stderr = process.communicate(timeout=timeout)

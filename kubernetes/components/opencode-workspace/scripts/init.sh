@@ -3,7 +3,7 @@
 # workspace volume as HOME. It
 #   1. clones WORKSPACE_GIT_REPOSITORY into WORKSPACE_DIR when no usable clone is there; an existing clone is never
 #      reset, cleaned or re-cloned, so uncommitted work survives every restart;
-#   2. fast-forwards that clone when WORKSPACE_GIT_PULL is "true" and doing so cannot touch local work;
+#   2. fast-forwards that clone when WORKSPACE_GIT_PULL is "enabled" and doing so cannot touch local work;
 #   3. seeds OpenCode's auth.json from the Secret's Copilot login when it is absent or the Secret changed since the
 #      last seed, so a login done inside the workspace survives restarts.
 # The git token reaches git only through the credential helper beside this script, which reads the mounted Secret
@@ -93,11 +93,12 @@ from the workspace Secret through the credential helper"
     ;;
 esac
 
+# "enabled"/"disabled" rather than true/false: Flux substitution would turn an unquoted true into a YAML boolean.
 case $WORKSPACE_GIT_PULL in
-  true) pull_on_start=true ;;
-  false | "") pull_on_start=false ;;
+  enabled | true) pull_on_start=true ;;
+  disabled | false | "") pull_on_start=false ;;
   *)
-    warn "WORKSPACE_GIT_PULL='$WORKSPACE_GIT_PULL' is neither true nor false: not pulling"
+    warn "WORKSPACE_GIT_PULL='$WORKSPACE_GIT_PULL' is neither enabled nor disabled: not pulling"
     pull_on_start=false
     ;;
 esac
@@ -240,7 +241,11 @@ point?): WORKSPACE_DIR must be a plain directory on the workspace volume"
       ;;
     not-a-clone)
       kept_as="$WORKSPACE_DIR.before-clone-$(date -u +%Y%m%dT%H%M%SZ)"
-      [ -e "$kept_as" ] && kept_as="$kept_as-$$"
+      suffix=1
+      while [ -e "$kept_as" ]; do
+        kept_as="$WORKSPACE_DIR.before-clone-$(date -u +%Y%m%dT%H%M%SZ)-$suffix"
+        suffix=$((suffix + 1))
+      done
       mv "$WORKSPACE_DIR" "$kept_as" ||
         fail_after_clone "cannot move $WORKSPACE_DIR aside to $kept_as: move it by hand, then restart the pod"
       say "$WORKSPACE_DIR was not a usable git clone: its contents are kept, untouched, in $kept_as"
