@@ -12,12 +12,22 @@ from ocw.errors import EXIT_INTERRUPTED, OcwError
 
 # Each module exposes `register(subparsers)`, which adds its parser(s) and sets `handler` to a
 # function taking the parsed namespace and returning an exit code.
-COMMAND_MODULES: tuple[str, ...] = ("ocw.secrets.command", "ocw.up.command", "ocw.check.command", "ocw.verify.command")
+COMMAND_MODULES: tuple[str, ...] = ("ocw.check.command", "ocw.up.command", "ocw.secrets.command", "ocw.verify.command")
+# Which module registers each command: only that one is imported for a run (a quick `ocw check` matters in CI and
+# editors); `ocw --help` and unknown commands load them all.
+COMMAND_OWNERS: dict[str, str] = {
+    "check": "ocw.check.command",
+    "up": "ocw.up.command",
+    "down": "ocw.up.command",
+    "ps": "ocw.up.command",
+    "secrets": "ocw.secrets.command",
+    "verify": "ocw.verify.command",
+}
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ocw",
         description="Validate, run and verify OpenCode workspaces defined by the GitOps tree.",
@@ -25,14 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ocw {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in COMMAND_MODULES:
+    owner = COMMAND_OWNERS.get(command or "")
+    for module_name in (owner,) if owner else COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
     return parser
 
 
+def _command_word(argv: Sequence[str]) -> str | None:
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_word(words))
+    args = parser.parse_args(words)
     handler: Handler = args.handler
     try:
         return handler(args)
