@@ -154,18 +154,25 @@ def run_up(args: argparse.Namespace) -> int:
     )
     plan = make_plan(workspace, options)
     started = time.monotonic()
-    with supervisor.startup_lock(plan.dirs):
-        process, record = supervisor.start(plan, detached=args.detach)
-    _print_started(plan, args.show_password, time.monotonic() - started)
-    if args.detach:
-        print(
-            f"  stop with: ocw down {workspace.short_name}"
-            + (f" --state-dir {args.state_dir}" if args.state_dir else "")
-        )
-        return 0
-    print("Press Ctrl-C to stop.", flush=True)
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        with supervisor.startup_lock(plan.dirs):
+            process, record = supervisor.start(plan, detached=args.detach)  # stops what it started if interrupted
+    except _Stop:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise KeyboardInterrupt from None
+    if args.detach:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _print_started(plan, args.show_password, time.monotonic() - started)
+        where = f" --state-dir {args.state_dir}" if args.state_dir else ""
+        print(f"  stop with: ocw down {workspace.short_name}{where}")
+        return 0
+    try:
+        # From here on any interruption, even while printing, stops the server: none is left behind.
+        _print_started(plan, args.show_password, time.monotonic() - started)
+        print("Press Ctrl-C to stop.", flush=True)
         code = process.wait()
     except (KeyboardInterrupt, _Stop):
         result = supervisor.stop_process(record, args.stop_timeout)
