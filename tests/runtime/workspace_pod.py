@@ -293,7 +293,9 @@ class Pod:
             **self.identity.popen_kwargs(),
         )
 
-    def run(self, *, pull: str = "disabled", env: Mapping[str, str | None] | None = None, timeout: float = 120) -> InitRun:
+    def run(
+        self, *, pull: str = "disabled", env: Mapping[str, str | None] | None = None, timeout: float = 120
+    ) -> InitRun:
         started = time.perf_counter()
         process = self.start(pull=pull, env=env)
         stdout, stderr = process.communicate(timeout=timeout)
