@@ -216,39 +216,52 @@ def memory_run(plan: Plan, tuning: dict[str, str], limit: int, soak_seconds: flo
                 at_limit += 1
             time.sleep(0.05)
 
+    sampler = threading.Thread(target=sample)
     try:
         started = time.monotonic()
         process, record = spawn(tuned, preexec=group.join)
         supervisor.wait_ready(tuned, process, timeout=120)
         ready = time.monotonic() - started
-        sampler = threading.Thread(target=sample)
         sampler.start()
         work_started = time.monotonic()
-        light_workload(tuned)
-        workload = time.monotonic() - work_started
-        rounds = 1
-        while time.monotonic() - work_started < soak_seconds and process.poll() is None:
-            light_workload(tuned)
+        rounds = 0
+        failure = ""
+        workload = 0.0
+        while process.poll() is None:
+            try:
+                light_workload(tuned)
+            except httpx.HTTPError as exc:  # the server died (OOM kill) or stopped answering
+                failure = f"{type(exc).__name__}: {exc}"
+                break
             rounds += 1
+            workload = workload or time.monotonic() - work_started
+            if time.monotonic() - work_started >= soak_seconds:
+                break
         stop.set()
         sampler.join()
-        alive = process.poll() is None
-        peak = peak_rss(process.pid) if alive else 0
+        alive = process.poll() is None and not failure
+        peak = peak_rss(process.pid) if process.poll() is None else 0
         result = {
             "ready_s": round(ready, 3),
             "workload_s": round(workload, 3),
             "rounds": rounds,
             "alive": alive,
+            "failure": failure,
             "oom_kills": group.oom_kills(),
             "failcnt": group.read("memory.failcnt"),
             "peak_rss_mib": round(peak / MIB, 1),
             "group_peak_mib": round(group.read("memory.max_usage_in_bytes") / MIB, 1),
             "time_at_limit_pct": round(100 * at_limit / max(samples, 1), 1),
         }
-        if alive:
+        if process.poll() is None:
             kill(process, record)
+        else:
+            process.wait()
         return result
     finally:
+        stop.set()
+        if sampler.is_alive():
+            sampler.join()
         group.remove()
 
 
@@ -266,11 +279,19 @@ def bench_memory(plan: Plan, runs: int, limit: int, soak_seconds: float) -> dict
             "time_at_limit_median_pct": median([r["time_at_limit_pct"] for r in each]),
             "ready_median_s": median([r["ready_s"] for r in each]),
             "workload_median_s": median([r["workload_s"] for r in each]),
+            "died": sum(not r["alive"] for r in each),
         }
+        save({"memory (partial)": results})
     if soak_seconds > 0:
         for name in ("default", "forceRAMSize=256Mi"):
             results[f"soak {name}"] = {"seconds": soak_seconds, **memory_run(plan, TUNINGS[name], limit, soak_seconds)}
     return results
+
+
+def save(results: dict[str, Any]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    RESULTS.write_text(json.dumps({**previous, **results}, indent=2) + "\n")
 
 
 def table(results: dict[str, Any]) -> str:
@@ -322,9 +343,7 @@ def main() -> int:
                 plan, args.runs, args.limit_mib * MIB, args.soak_seconds
             )
     print(table(results))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    RESULTS.write_text(json.dumps({**previous, **results}, indent=2) + "\n")
+    save(results)
     print(f"\nwritten to {RESULTS}")
     return 0
 

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -117,3 +118,30 @@ def test_a_tree_that_fails_ocw_check_is_not_started(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "ocw check" in result.stderr and "git-credential-secret" in result.stderr
     assert not (state / WORKSPACE).exists()
+
+
+def _servers_using(state: Path) -> list[int]:
+    """OpenCode processes whose HOME is in this state dir (found whatever their parent)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            content = environ.read_bytes()
+        except OSError:
+            continue
+        if f"HOME={state}".encode() in content:
+            found.append(int(environ.parent.name))
+    return found
+
+
+def test_ctrl_c_while_starting_leaves_no_server_behind(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    args = ["up", "flux", "--source", str(REPO), "--port", str(free_port()), "--state-dir", str(state)]
+    process = subprocess.Popen([sys.executable, "-m", "ocw", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    record = state / WORKSPACE / "state.json"
+    while not record.exists() and process.poll() is None:  # OpenCode has been spawned, not yet ready
+        threading.Event().wait(0.02)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert not record.exists()
+    assert _servers_using(state) == []
