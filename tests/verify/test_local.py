@@ -21,8 +21,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Local, dic
         base / "secrets.env", tokens["pat"], tokens["password"], copilot_document(tokens["copilot"])
     )
     workspace = Local(base / "state", free_port(), str(make_source_repo(base / "source")), secrets_file)
-    # `ocw check` findings are not this module's subject: start regardless, the checks below judge the result
-    started = workspace.up("--skip-check")
+    started = workspace.up()
     assert started.returncode == 0, started.stdout + started.stderr
     yield workspace, tokens
     ocw("down", "flux", "--state-dir", str(workspace.state_dir), "--timeout", "1")
