@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ocw import toolchain
@@ -48,10 +49,15 @@ def run_check(
             f"--schemas expects a directory with crds/<group>/<kind>_<version>.json, found nothing at {schemas_dir}",
             hint="pass the schemas directory (e.g. ../shared/schemas), or leave --schemas out to use the cache",
         )
-    validation = SchemaValidation(SchemaCatalog(schemas_dir), kubernetes_version)
-    host = load_host(host_description)
     progress("building the Flux Kustomizations with kubectl kustomize")
-    tree = load_tree(repo, var_files, only)
+    # The builds are kubectl processes: the file rules and schema loading run meanwhile instead of after them.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        building = background.submit(load_tree, repo, var_files, only)
+        validation = SchemaValidation(SchemaCatalog(schemas_dir), kubernetes_version)
+        host = load_host(host_description)
+        files = sources.tree_files(repo.resolve())
+        file_findings = sources.check_files(files)
+        tree = building.result()
     manifests = list(tree.manifests())
     installed = host_objects(host, tree.repo, tree.cluster_vars, manifests, [ks.name for ks in tree.kustomizations])
     inventory = build_inventory(manifests, installed.manifests)
@@ -59,8 +65,7 @@ def run_check(
     progress(f"validating {len(inventory.all)} objects")
     findings: list[Finding] = [*tree.all_findings(), *installed.findings]
     findings.extend(validation.check(inventory))
-    files = sources.tree_files(tree.repo)
-    findings.extend(sources.check_files(files))
+    findings.extend(file_findings)
     findings.extend(sources.check_built(manifests, files, sources.script_sources(files)))
     findings.extend(sources.check_commands(inventory.releases))
     findings.extend(links.check_links(inventory, tree.kustomizations, host))
