@@ -17,7 +17,7 @@ from ocw import __version__
 from ocw.errors import OcwError
 from ocw.secrets.base import SecretStore
 from ocw.secrets.doppler import errors
-from ocw.secrets.doppler.common import DEFAULT_API_HOST, changes_from_logs, require_value
+from ocw.secrets.doppler.common import DEFAULT_API_HOST, changes_from_logs, require_value, values_from_secrets
 from ocw.secrets.location import StoreLocation
 from ocw.secrets.redact import redact
 
@@ -83,13 +83,7 @@ class DopplerApiStore(SecretStore):
             params={"secrets": ",".join(wanted), "include_dynamic_secrets": "false"},
         )
         secrets = document.get("secrets") if isinstance(document, dict) else None
-        values: dict[str, str] = {}
-        for name, entry in (secrets or {}).items():
-            if name in wanted and isinstance(entry, dict):
-                value = entry.get("raw", entry.get("computed"))
-                if isinstance(value, str):
-                    values[name] = value
-        return values
+        return values_from_secrets(secrets, wanted)
 
     def set(self, name: str, value: str) -> None:
         require_value(name, value)

@@ -12,7 +12,7 @@ from typing import Any
 from ocw.errors import OcwError
 from ocw.secrets.base import SecretStore
 from ocw.secrets.doppler import errors
-from ocw.secrets.doppler.common import DEFAULT_API_HOST, changes_from_logs, require_value
+from ocw.secrets.doppler.common import DEFAULT_API_HOST, changes_from_logs, require_value, values_from_secrets
 from ocw.secrets.location import StoreLocation
 from ocw.secrets.redact import redact
 
@@ -148,13 +148,7 @@ class DopplerCliStore(SecretStore):
             location=self.location,
             action="read secrets",
         )
-        values: dict[str, str] = {}
-        for name, entry in (output or {}).items():
-            if name in wanted and isinstance(entry, dict):
-                value = entry.get("raw", entry.get("computed"))
-                if isinstance(value, str):
-                    values[name] = value
-        return values
+        return values_from_secrets(output, wanted)
 
     def set(self, name: str, value: str) -> None:
         require_value(name, value)

@@ -1,4 +1,5 @@
-"""What the two Doppler transports share: the public API host, value checks, reading the config change log."""
+"""What the two Doppler transports share: the public API host, value checks, reading secrets documents and the
+config change log."""
 
 from __future__ import annotations
 
@@ -27,3 +28,15 @@ def changes_from_logs(logs: Any, names: Iterable[str]) -> dict[str, str]:
             if isinstance(name, str) and name in wanted and name not in found:
                 found[name] = entry["created_at"]
     return found
+
+
+def values_from_secrets(document: Any, wanted: Iterable[str]) -> dict[str, str]:
+    """Name -> value from a secrets document (`{NAME: {"raw": ..., "computed": ...}}`), for the wanted names only."""
+    names = set(wanted)
+    values: dict[str, str] = {}
+    for name, entry in (document if isinstance(document, dict) else {}).items():
+        if name in names and isinstance(entry, dict):
+            value = entry.get("raw", entry.get("computed"))
+            if isinstance(value, str):
+                values[name] = value
+    return values
