@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from ocw.errors import OcwError
 from ocw.externalsecrets.gotemplate import render
 from ocw.externalsecrets.render import fetch, render_secret, secret_source
-from ocw.up.pod import expand, serve_address
+from ocw.up.pod import expand, process_spec, serve_address
 from ocw.up.secrets_file import read_secrets_file
 from ocw.up.volumes import MountTable
 from ocw.workspace import find_workspace, load_workspaces
@@ -97,3 +98,24 @@ def test_secrets_file_keeps_json_values_whole_and_names_bad_lines(tmp_path: Path
     with pytest.raises(OcwError, match=r"bad.env:2") as raised:
         read_secrets_file(bad)
     assert "secret-looking" not in str(raised.value)
+
+
+def test_the_local_opencode_binary_is_never_taken_for_a_container_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = find_workspace(load_workspaces(REPO), "flux")
+    # A checkout under /tmp (a CI clone, say) puts the pinned binary under the pod's /tmp mount path.
+    tools = Path("/tmp") / tmp_path.name / "tools"
+    monkeypatch.setenv("OCW_TOOLS_DIR", str(tools))
+    binary = tools / "node_modules" / ".bin" / "opencode"
+    binary.parent.mkdir(parents=True)
+    binary.touch()
+    try:
+        app = workspace.app_container
+        table = MountTable.build({"/tmp": tmp_path / "volume-tmp", "/Users/jbaker": tmp_path / "home"})
+        secrets = {workspace.secret_name or "": {"OPENCODE_SERVER_PASSWORD": "pw", "GITHUB_TOKEN": "t"}}
+        spec = process_spec(app, {}, secrets, table)
+        assert spec.argv[0] == str(binary)
+        assert spec.argv[1:3] == ["serve", "--hostname"]
+    finally:
+        shutil.rmtree(tools.parent)

@@ -64,13 +64,14 @@ def entrypoint(container: Container) -> list[str]:
     )
 
 
-def _local_command(container: Container) -> list[str]:
+def _local_command(container: Container) -> tuple[list[str], list[str]]:
+    """(this machine's program, the container's own words): only the latter are container paths to translate."""
     if not container.command:
-        return entrypoint(container)
+        return entrypoint(container), []
     first, rest = container.command[0], container.command[1:]
     if first == "opencode":
-        return [str(toolchain.opencode()), *rest]
-    return [first, *rest]
+        return [str(toolchain.opencode())], rest
+    return [], [first, *rest]
 
 
 def _lookup(store: Mapping[str, Mapping[str, str]], kind: str, name: str, key: str, container: str) -> str:
@@ -129,7 +130,9 @@ def process_spec(
     overrides: Mapping[str, str] | None = None,
 ) -> ProcessSpec:
     env = environment(container, config_maps, secrets, table, overrides or {})
-    argv = [table.translate(expand(part, env)) for part in [*_local_command(container), *container.args]]
+    # The stand-in program is a path on this machine: a checkout under /tmp must not be taken for the pod's /tmp.
+    program, words = _local_command(container)
+    argv = [*program, *(table.translate(expand(part, env)) for part in [*words, *container.args])]
     if container.working_dir:
         cwd = Path(table.translate_path(container.working_dir))
         if cwd == Path(container.working_dir) and not cwd.is_dir():
