@@ -150,7 +150,8 @@ def check_working_dir(endpoint: Endpoint, expected: str) -> Outcome:
             f"{expected} to be the root of a git clone",
             f"worktree {worktree}, vcs {vcs}",
             "the clone is missing or broken: read the init container's log; a broken clone is moved aside and "
-            "re-cloned at the next start",
+            "re-cloned at the next start. If the log says the clone is fine, the OpenCode image may lack git "
+            "(`kubectl exec` into the app container and run `git --version`)",
             *evidence,
         )
     return passed(*evidence)
