@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from ocw.check.units import quantity
 from ocw.paths import project_root
 from ocw.up import supervisor, volumes
 from ocw.up.plan import Plan, UpOptions, make_plan
@@ -34,9 +35,10 @@ from ocw.workspace import find_workspace, load_workspaces
 RESULTS = Path(__file__).resolve().parent / "results" / "runtime.json"
 CGROUP_ROOT = Path("/sys/fs/cgroup/memory")
 MIB = 1024 * 1024
-TUNINGS: dict[str, dict[str, str]] = {
-    "default": {},
-    "forceRAMSize=256Mi": {"BUN_JSC_forceRAMSize": str(256 * MIB)},
+# Environment changes on top of the manifest's app container env; None removes a variable.
+TUNINGS: dict[str, dict[str, str | None]] = {
+    "as in the manifest": {},
+    "no JSC heap tuning": {"BUN_JSC_forceRAMSize": None},
     "forceRAMSize=192Mi": {"BUN_JSC_forceRAMSize": str(192 * MIB)},
 }
 
@@ -56,8 +58,18 @@ def make_workspace_plan(state_dir: Path, source: Path) -> Plan:
     return make_plan(workspace, UpOptions(state_dir=state_dir, source=str(source), port=free_port()))
 
 
-def with_env(plan: Plan, extra: dict[str, str]) -> Plan:
-    return replace(plan, app=ProcessSpec(plan.app.container, plan.app.argv, {**plan.app.env, **extra}, plan.app.cwd))
+def with_env(plan: Plan, changes: dict[str, str | None]) -> Plan:
+    env = {k: v for k, v in {**plan.app.env, **changes}.items() if v is not None}
+    return replace(plan, app=ProcessSpec(plan.app.container, plan.app.argv, env, plan.app.cwd))
+
+
+def manifest_memory_limit_mib() -> int:
+    """The OpenCode container's memory limit as the manifests set it."""
+    workspace = find_workspace(load_workspaces(project_root()), "flux")
+    limit = quantity(str((workspace.app_container.resources.get("limits") or {}).get("memory")))
+    if limit is None:
+        raise SystemExit("the OpenCode container in the manifests has no memory limit: pass --limit-mib")
+    return int(limit / MIB)
 
 
 def spawn(plan: Plan, preexec: Callable[[], None] | None = None) -> tuple[subprocess.Popen[bytes], RunRecord]:
@@ -201,7 +213,7 @@ def peak_rss(pid: int) -> int:
     return 0
 
 
-def memory_run(plan: Plan, tuning: dict[str, str], limit: int, soak_seconds: float) -> dict[str, Any]:
+def memory_run(plan: Plan, tuning: dict[str, str | None], limit: int, soak_seconds: float) -> dict[str, Any]:
     group = MemoryGroup(f"ocw-bench-{os.getpid()}", limit)
     tuned = with_env(plan, tuning)
     at_limit = 0
@@ -283,7 +295,7 @@ def bench_memory(plan: Plan, runs: int, limit: int, soak_seconds: float) -> dict
         }
         save({"memory (partial)": results})
     if soak_seconds > 0:
-        for name in ("default", "forceRAMSize=256Mi"):
+        for name in ("as in the manifest", "no JSC heap tuning"):
             results[f"soak {name}"] = {"seconds": soak_seconds, **memory_run(plan, TUNINGS[name], limit, soak_seconds)}
     return results
 
@@ -313,11 +325,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--soak-seconds", type=float, default=0, help="soak duration at the limit (e.g. 1800)")
-    parser.add_argument("--limit-mib", type=int, default=512)
+    parser.add_argument("--limit-mib", type=int, help="memory group limit (default: the manifests' limit)")
     parser.add_argument("--grace", type=float, default=supervisor.DEFAULT_STOP_GRACE)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--only", choices=["init", "restart", "shutdown", "memory"], action="append")
     args = parser.parse_args()
+    if args.limit_mib is None:
+        args.limit_mib = manifest_memory_limit_mib()
     if args.runs < 5:
         parser.error("--runs must be at least 5")
     only = set(args.only or ["init", "restart", "shutdown", "memory"])

@@ -34,7 +34,7 @@ def test_the_projects_own_tree_passes() -> None:
 
 
 def test_json_output_lists_findings_and_a_summary(tree: TreeCopy) -> None:
-    tree.replace(HELMRELEASE, "memory: 512Mi", "memory: 1Gi")
+    tree.replace(HELMRELEASE, "memory: 1Gi", "memory: 512Mi")
     result = ocw_check("--repo", str(tree.root), "--schemas", str(SHARED_SCHEMAS), "--json")
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
@@ -148,7 +148,7 @@ def test_without_the_listener_patch_the_route_does_not_attach(tree: TreeCopy) ->
 
 def test_quantities_are_compared_as_quantities(tree: TreeCopy) -> None:
     tree.replace(HELMRELEASE, "cpu: 100m", 'cpu: "0.1"')
-    tree.replace(HELMRELEASE, "memory: 512Mi", "memory: 0.5Gi")
+    tree.replace(HELMRELEASE, "memory: 1Gi", "memory: 1024Mi")
     tree.replace("kubernetes/apps/opencode/opencode-flux/ks.yaml", "VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 5120Mi")
     report = tree.check()
     assert not {"sec04-volume", "sec05-resources"} & error_rules(report)

@@ -102,7 +102,7 @@ CASES: list[tuple[str, list[Edit], str]] = [
         [(PVC, "${VOLSYNC_STORAGECLASS:=ceph-block}", "${VOLSYNC_STORAGECLASS:=ceph-filesystem}")],
         "ceph-filesystem",
     ),
-    ("sec05-resources", [(HELMRELEASE, "memory: 512Mi", "memory: 1Gi")], "limits.memory is 1Gi, expected 512Mi"),
+    ("sec05-resources", [(HELMRELEASE, "memory: 1Gi", "memory: 512Mi")], "limits.memory is 512Mi, expected 1Gi"),
     ("sec05-resources", [(HELMRELEASE, "                cpu: 100m\n", "")], "requests.cpu is not set"),
     (
         "ops01-reloader",
