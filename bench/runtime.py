@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,8 @@ MIB = 1024 * 1024
 # Environment changes on top of the manifest's app container env; None removes a variable.
 TUNINGS: dict[str, dict[str, str | None]] = {
     "as in the manifest": {},
-    "no JSC heap tuning": {"BUN_JSC_forceRAMSize": None},
-    "forceRAMSize=192Mi": {"BUN_JSC_forceRAMSize": str(192 * MIB)},
+    "forceRAMSize=256Mi": {"BUN_JSC_forceRAMSize": str(256 * MIB)},
+    "forceRAMSize=512Mi": {"BUN_JSC_forceRAMSize": str(512 * MIB)},
 }
 
 
@@ -63,13 +64,13 @@ def with_env(plan: Plan, changes: dict[str, str | None]) -> Plan:
     return replace(plan, app=ProcessSpec(plan.app.container, plan.app.argv, env, plan.app.cwd))
 
 
-def manifest_memory_limit_mib() -> int:
-    """The OpenCode container's memory limit as the manifests set it."""
+def manifest_limit(resource: str) -> Decimal:
+    """The OpenCode container's limit for a resource as the manifests set it."""
     workspace = find_workspace(load_workspaces(project_root()), "flux")
-    limit = quantity(str((workspace.app_container.resources.get("limits") or {}).get("memory")))
+    limit = quantity(str((workspace.app_container.resources.get("limits") or {}).get(resource)))
     if limit is None:
-        raise SystemExit("the OpenCode container in the manifests has no memory limit: pass --limit-mib")
-    return int(limit / MIB)
+        raise SystemExit(f"the OpenCode container in the manifests has no {resource} limit: pass it as a flag")
+    return limit
 
 
 def spawn(plan: Plan, preexec: Callable[[], None] | None = None) -> tuple[subprocess.Popen[bytes], RunRecord]:
@@ -206,6 +207,23 @@ class MemoryGroup:
         self.path.rmdir()
 
 
+class CpuGroup:
+    """A cgroup v1 CPU quota: the pod's CPU limit, which also decides how fast the garbage collector keeps up."""
+
+    def __init__(self, name: str, millicores: int) -> None:
+        self.path = CGROUP_ROOT.parent / "cpu" / name
+        self.path.mkdir(exist_ok=True)
+        (self.path / "cpu.cfs_period_us").write_text("100000")
+        (self.path / "cpu.cfs_quota_us").write_text(str(millicores * 100))
+
+    def join(self) -> None:
+        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def remove(self) -> None:
+        time.sleep(0.2)
+        self.path.rmdir()
+
+
 def peak_rss(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -213,8 +231,17 @@ def peak_rss(pid: int) -> int:
     return 0
 
 
-def memory_run(plan: Plan, tuning: dict[str, str | None], limit: int, soak_seconds: float) -> dict[str, Any]:
+def memory_run(
+    plan: Plan, tuning: dict[str, str | None], limit: int, soak_seconds: float, cpu_millicores: int | None
+) -> dict[str, Any]:
     group = MemoryGroup(f"ocw-bench-{os.getpid()}", limit)
+    cpu = CpuGroup(f"ocw-bench-{os.getpid()}", cpu_millicores) if cpu_millicores else None
+
+    def join_groups() -> None:
+        group.join()
+        if cpu:
+            cpu.join()
+
     tuned = with_env(plan, tuning)
     at_limit = 0
     samples = 0
@@ -231,7 +258,7 @@ def memory_run(plan: Plan, tuning: dict[str, str | None], limit: int, soak_secon
     sampler = threading.Thread(target=sample)
     try:
         started = time.monotonic()
-        process, record = spawn(tuned, preexec=group.join)
+        process, record = spawn(tuned, preexec=join_groups)
         supervisor.wait_ready(tuned, process, timeout=120)
         ready = time.monotonic() - started
         sampler.start()
@@ -275,12 +302,17 @@ def memory_run(plan: Plan, tuning: dict[str, str | None], limit: int, soak_secon
         if sampler.is_alive():
             sampler.join()
         group.remove()
+        if cpu:
+            cpu.remove()
 
 
-def bench_memory(plan: Plan, runs: int, limit: int, soak_seconds: float) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    for name, tuning in TUNINGS.items():
-        each = [memory_run(plan, tuning, limit, 0) for _ in range(runs)]
+def bench_memory(
+    plan: Plan, runs: int, limit: int, soak_seconds: float, *, tunings: list[str], cpu_millicores: int | None
+) -> dict[str, Any]:
+    results: dict[str, Any] = {"cpu_limit_millicores": cpu_millicores}
+    for name in tunings:
+        tuning = TUNINGS[name]
+        each = [memory_run(plan, tuning, limit, 0, cpu_millicores) for _ in range(runs)]
         results[name] = {
             "env": tuning,
             "runs": runs,
@@ -295,8 +327,9 @@ def bench_memory(plan: Plan, runs: int, limit: int, soak_seconds: float) -> dict
         }
         save({"memory (partial)": results})
     if soak_seconds > 0:
-        for name in ("as in the manifest", "no JSC heap tuning"):
-            results[f"soak {name}"] = {"seconds": soak_seconds, **memory_run(plan, TUNINGS[name], limit, soak_seconds)}
+        for name in tunings[:2]:
+            soak = memory_run(plan, TUNINGS[name], limit, soak_seconds, cpu_millicores)
+            results[f"soak {name}"] = {"seconds": soak_seconds, **soak}
     return results
 
 
@@ -326,12 +359,20 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--soak-seconds", type=float, default=0, help="soak duration at the limit (e.g. 1800)")
     parser.add_argument("--limit-mib", type=int, help="memory group limit (default: the manifests' limit)")
+    parser.add_argument("--no-cpu-limit", action="store_true", help="do not apply the manifests' CPU limit")
+    parser.add_argument(
+        "--tuning",
+        choices=list(TUNINGS),
+        action="append",
+        help="JSC tunings to measure (default: all; soak: first two)",
+    )
     parser.add_argument("--grace", type=float, default=supervisor.DEFAULT_STOP_GRACE)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--only", choices=["init", "restart", "shutdown", "memory"], action="append")
     args = parser.parse_args()
     if args.limit_mib is None:
-        args.limit_mib = manifest_memory_limit_mib()
+        args.limit_mib = int(manifest_limit("memory") / MIB)
+    cpu_millicores = None if args.no_cpu_limit else int(manifest_limit("cpu") * 1000)
     if args.runs < 5:
         parser.error("--runs must be at least 5")
     only = set(args.only or ["init", "restart", "shutdown", "memory"])
@@ -354,7 +395,12 @@ def main() -> int:
             results["shutdown"] = bench_shutdown(plan, args.runs, args.grace)
         if "memory" in only and not args.skip_memory:
             results[f"memory at {args.limit_mib}Mi"] = bench_memory(
-                plan, args.runs, args.limit_mib * MIB, args.soak_seconds
+                plan,
+                args.runs,
+                args.limit_mib * MIB,
+                args.soak_seconds,
+                tunings=args.tuning or list(TUNINGS),
+                cpu_millicores=cpu_millicores,
             )
     print(table(results))
     save(results)
