@@ -124,7 +124,8 @@ class SchemaCatalog:
             response = httpx.get(url, timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True)
         except httpx.HTTPError as exc:
             # One failed connection means offline: do not wait out a timeout for every schema.
-            self._offline_reason = f"{url}: {exc}"
+            host = httpx.URL(url).host
+            self._offline_reason = f"{host} could not be reached ({type(exc).__name__}: {exc})"
             return self._offline_reason
         if response.status_code != 200:
             return f"{url} answered HTTP {response.status_code}"
