@@ -92,12 +92,6 @@ class Workspace:
             if isinstance(entry, dict) and (entry.get("remoteRef") or {}).get("key")
         ]
 
-    def env_value(self, container: app_template.Container, name: str) -> str | None:
-        for var in container.env:
-            if var.name == name:
-                return var.value
-        return None
-
 
 def workspaces_in(tree: Tree) -> list[Workspace]:
     result: list[Workspace] = []

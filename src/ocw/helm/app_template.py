@@ -109,10 +109,6 @@ def route_names(release: str, values: dict[str, Any]) -> dict[str, str]:
     return resource_names(release, values.get("route"))
 
 
-def service_names(release: str, values: dict[str, Any]) -> dict[str, str]:
-    return resource_names(release, values.get("service"))
-
-
 def volumes(values: dict[str, Any]) -> dict[str, Volume]:
     result: dict[str, Volume] = {}
     for identifier, item in _enabled(values.get("persistence")).items():
