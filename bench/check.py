@@ -23,7 +23,6 @@ from ocw import toolchain
 from ocw.flux.kustomization import discover
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMAS = REPO.parent / "shared" / "schemas"
 RESULTS = REPO / "bench" / "results" / "check.json"
 RUNS = 3
 SIZES = (10, 50)
@@ -55,7 +54,7 @@ def generated_tree(root: Path, workspaces: int) -> Path:
 def time_ocw_check(repo: Path) -> float:
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "ocw", "check", "--repo", str(repo), "--schemas", str(SCHEMAS), "--json"],
+        [sys.executable, "-m", "ocw", "check", "--repo", str(repo), "--json"],
         capture_output=True,
         text=True,
         check=False,
@@ -67,12 +66,12 @@ def time_ocw_check(repo: Path) -> float:
 
 
 def time_bare_builds(repo: Path) -> float:
-    kubectl = str(toolchain.kubectl())
+    builder = toolchain.kustomizer()
     paths = [repo / ks.build_dir for ks in discover(repo)[0]]
     workers = max(2, (os.cpu_count() or 2) * 2)  # as ocw.flux.build
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda p: subprocess.run([kubectl, "kustomize", str(p)], capture_output=True, check=True), paths))
+        list(pool.map(lambda p: subprocess.run(builder.command(p), capture_output=True, check=True), paths))
     return time.perf_counter() - started
 
 

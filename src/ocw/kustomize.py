@@ -1,4 +1,4 @@
-"""`kubectl kustomize`: the real build, components, generators and all."""
+"""`kubectl kustomize` or `kustomize build`: the real build, components, generators and all."""
 
 from __future__ import annotations
 
@@ -16,18 +16,19 @@ class KustomizeError(Exception):
 
 def build(directory: Path) -> str:
     """The built YAML stream of a kustomization directory."""
+    builder = toolchain.kustomizer()
     try:
         completed = subprocess.run(
-            [str(toolchain.kubectl()), "kustomize", str(directory)],
+            builder.command(directory),
             capture_output=True,
             text=True,
             timeout=BUILD_TIMEOUT_SECONDS,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise KustomizeError(f"kubectl kustomize {directory} did not finish in {BUILD_TIMEOUT_SECONDS}s") from exc
+        raise KustomizeError(f"{builder.name()} {directory} did not finish in {BUILD_TIMEOUT_SECONDS}s") from exc
     if completed.returncode != 0:
-        raise KustomizeError(completed.stderr.strip() or f"kubectl kustomize exited with {completed.returncode}")
+        raise KustomizeError(completed.stderr.strip() or f"{builder.name()} exited with {completed.returncode}")
     return completed.stdout
 
 

@@ -35,8 +35,8 @@ def register(subparsers: Any) -> None:
         "--schemas",
         type=Path,
         metavar="DIR",
-        help="JSON schemas for CRDs (crds/<group>/<kind>_<version>.json) and app-template values; without it a user "
-        "cache filled from the public catalogs while online",
+        help="a directory of JSON schemas (crds/<group>/<kind>_<version>.json, app-template-common-<version>/) that "
+        "overrides and extends the cached (`ocw schemas update`) and vendored ones; with it, nothing is downloaded",
     )
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     parser.add_argument(

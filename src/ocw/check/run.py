@@ -47,9 +47,9 @@ def run_check(
     if schemas_dir is not None and not schemas_dir.is_dir():
         raise OcwError(
             f"--schemas expects a directory with crds/<group>/<kind>_<version>.json, found nothing at {schemas_dir}",
-            hint="pass the schemas directory (e.g. ../shared/schemas), or leave --schemas out to use the cache",
+            hint="pass a directory in that layout, or leave --schemas out to use the vendored and cached schemas",
         )
-    progress("building the Flux Kustomizations with kubectl kustomize")
+    progress(f"building the Flux Kustomizations with {toolchain.kustomizer().describe()}")
     # The builds are kubectl processes: the file rules and schema loading run meanwhile instead of after them.
     with ThreadPoolExecutor(max_workers=1) as background:
         building = background.submit(load_tree, repo, var_files, only)
