@@ -15,7 +15,8 @@ def register(subparsers: Any) -> None:
         "check",
         help="validate the GitOps tree offline as Flux would build it",
         description=(
-            "Build every Flux Kustomization under kubernetes/apps with kubectl kustomize and Flux substitution, then "
+            "Build every Flux Kustomization under kubernetes/apps with kubectl kustomize (the pinned kubectl, else "
+            "kubectl >= 1.27 or kustomize >= 5.0 on PATH) and Flux substitution, then "
             "validate the objects against their schemas, cross-check references against the host cluster "
             "(src/ocw/data/host-cluster.yaml) and apply the project's rules. Rules: docs/check-rules.md."
         ),
