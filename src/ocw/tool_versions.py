@@ -10,6 +10,7 @@ than trusted. Every kubectl or kustomize released since 2023 qualifies.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import shutil
@@ -63,16 +64,24 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
 
 
-def runs_here(binary: Path) -> bool:
-    """Whether a binary is the Linux x86-64 kind this machine can execute (read from its header, no exec needed)."""
-    if platform.system() != "Linux" or platform.machine().lower() not in {"x86_64", "amd64"}:
-        return False
+def cannot_run_here(binary: Path) -> str | None:
+    """Why the pinned binary, a Linux x86-64 executable, cannot run on this machine; None when it can. Read from its
+    header and mode: no process to start on every `ocw check`."""
+    system, machine = platform.system(), platform.machine()
+    if system != "Linux" or machine.lower() not in {"x86_64", "amd64"}:
+        return f"a Linux x86-64 binary, and this machine is {system} {machine}"
     try:
         with binary.open("rb") as handle:
             header = handle.read(20)
-    except OSError:
-        return False
-    return header.startswith(_ELF_MAGIC) and len(header) == 20 and int.from_bytes(header[18:20], "little") == _EM_X86_64
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    if not (
+        header.startswith(_ELF_MAGIC) and len(header) == 20 and int.from_bytes(header[18:20], "little") == _EM_X86_64
+    ):
+        return "not a Linux x86-64 executable (a copy from another machine?)"
+    if not os.access(binary, os.X_OK):
+        return "not executable (run `make setup` again)"
+    return None
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str] | str:

@@ -24,10 +24,10 @@ from ocw.tool_versions import (
     MIN_KUSTOMIZE,
     Kustomizer,
     Rejected,
+    cannot_run_here,
     kubectl_on_path,
     kustomize_on_path,
     opencode_version,
-    runs_here,
     show,
 )
 
@@ -58,8 +58,8 @@ def _resolve_kustomizer(pinned_path: str, search_path: str) -> Kustomizer:
     rejected: list[Rejected] = []
     if not pinned.is_file():
         rejected.append(Rejected(f"pinned kubectl {pinned}", "absent"))
-    elif not runs_here(pinned):
-        rejected.append(Rejected(f"pinned kubectl {pinned}", "a Linux x86-64 binary, which cannot run on this machine"))
+    elif (reason := cannot_run_here(pinned)) is not None:
+        rejected.append(Rejected(f"pinned kubectl {pinned}", reason))
     else:
         return Kustomizer(pinned, ("kustomize",), f"pinned kubectl {pinned}", "kubectl 1.35")
     for lookup in (kubectl_on_path, kustomize_on_path):

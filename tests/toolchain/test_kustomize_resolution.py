@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from check.tree_copy import TreeCopy
-from ocw.tool_versions import runs_here
+from ocw.tool_versions import cannot_run_here
 
 OLD_KUBECTL: dict[str, object] = {"clientVersion": {"gitVersion": "v1.25.16"}, "kustomizeVersion": "v4.5.7"}
 VERY_OLD_KUBECTL: dict[str, object] = {
@@ -131,7 +132,7 @@ def test_a_pinned_kubectl_for_another_platform_is_passed_over(
     pinned.parent.mkdir()
     pinned.write_bytes(bytes.fromhex("cffaedfe0c000001") + bytes(64))
     pinned.chmod(0o755)
-    assert not runs_here(pinned)
+    assert cannot_run_here(pinned) == "not a Linux x86-64 executable (a copy from another machine?)"
     path = bin_dir(tmp_path, "kubectl-only", {}, {"kubectl": real_kubectl})
     result = run("ocw.toolchain", "which-kustomize", path=path)
     assert result.returncode == 0, result.stderr
@@ -139,8 +140,21 @@ def test_a_pinned_kubectl_for_another_platform_is_passed_over(
 
 
 def test_the_pinned_kubectl_comes_first(tmp_path: Path, real_kubectl: Path) -> None:
-    assert runs_here(real_kubectl)
+    assert cannot_run_here(real_kubectl) is None
     path = bin_dir(tmp_path, "old", {"kubectl": fake_kubectl(OLD_KUBECTL)})
     result = run("ocw.toolchain", "which-kustomize", path=path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"kubectl kustomize (pinned kubectl {real_kubectl}, kubectl 1.35)"
+
+
+def test_a_pinned_kubectl_that_cannot_run_is_named_when_nothing_else_is_found(
+    tmp_path: Path, real_kubectl: Path, no_pinned_tools: Path
+) -> None:
+    pinned = no_pinned_tools / "bin" / "kubectl"
+    pinned.parent.mkdir()
+    shutil.copy(real_kubectl, pinned)
+    pinned.chmod(0o644)
+    empty = bin_dir(tmp_path, "empty", {})
+    result = run("ocw.toolchain", "which-kustomize", path=empty)
+    assert result.returncode == 2
+    assert f"pinned kubectl {pinned}: not executable (run `make setup` again)" in result.stderr
