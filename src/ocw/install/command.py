@@ -130,9 +130,11 @@ def _print_outcome(
         return
     for change in diffs:
         print(change.diff(), end="")
+    refusing = bool(plan.by_action("refused"))
     for change in plan.changes:
         if change.action != "unchanged":
-            verb = f"would be {change.action}" if args.dry_run and change.action != "refused" else change.action
+            written = not args.dry_run and not refusing
+            verb = change.action if written or change.action == "refused" else f"would be {change.action}"
             print(f"{verb:<18} {change.path}")
     unchanged = len(plan.by_action("unchanged"))
     if not plan.to_write and not plan.by_action("refused"):
