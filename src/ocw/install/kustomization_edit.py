@@ -52,7 +52,7 @@ def add_resource(text: str, entry: str, position: Position = append_position) ->
         raise ShapeError("expected a `resources:` list, found none")
     current = document.get("resources")
     if not isinstance(current, list) or not all(isinstance(v, str) for v in current):
-        raise ShapeError(f"expected `resources:` to be a list of paths, found {type(current).__name__}")
+        raise ShapeError(f"expected `resources:` to be a list of paths, found {_kind_of(current)}")
     items = _block_items(lines, key)
     values = [_item_value(lines[i]) for i in items.starts]
     if values != current:
@@ -74,7 +74,7 @@ def add_patch(text: str, path: str, target: Mapping[str, str]) -> Edit:
     document = _kustomization(text)
     current = document.get("patches")
     if current is not None and not isinstance(current, list):
-        raise ShapeError(f"expected `patches:` to be a list, found {type(current).__name__}")
+        raise ShapeError(f"expected `patches:` to be a list, found {_kind_of(current)}")
     wanted = {"path": path, "target": dict(target)}
     for patch in current or []:
         if isinstance(patch, dict) and _normal(str(patch.get("path", ""))) == _normal(path):
@@ -189,6 +189,10 @@ def _patch_lines(indent: str, patch: Mapping[str, Any]) -> list[str]:
 
 def _scalar(value: str) -> str:
     return value if PLAIN_VALUE.match(value) else json.dumps(value)
+
+
+def _kind_of(value: object) -> str:
+    return "nothing" if value is None else f"a {type(value).__name__}"
 
 
 def _normal(path: str) -> str:
