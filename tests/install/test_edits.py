@@ -106,7 +106,9 @@ def test_a_per_workspace_variable_install_cannot_set_stops_it() -> None:
     must_set = ks_template.per_workspace_keys(documents)
     assert "WORKSPACE_GIT_PUSH" in must_set
     values = {"WORKSPACE_HOST": "docs", "WORKSPACE_DIR": "/Users/jbaker/git/docs", "VOLSYNC_SCHEDULE": "30 * * * *"}
-    with pytest.raises(OcwError, match=re.escape("different per workspace but not set by install: ['WORKSPACE_GIT_PUSH']")):
+    with pytest.raises(
+        OcwError, match=re.escape("different per workspace but not set by install: ['WORKSPACE_GIT_PUSH']")
+    ):
         ks_template.render(TEMPLATE, "opencode-flux", "opencode-docs", values, must_set)
 
 
