@@ -121,6 +121,12 @@ def test_a_file_the_user_changed_is_refused_and_only_force_replaces_it(installed
     assert "would be created   kubernetes/apps/opencode/namespace.yaml" in refused.out
     assert f"refused            {helmrelease}" in refused.out
     assert "--force" in refused.err
+    as_json = installed.install("--json")
+    assert as_json.code == 2
+    assert as_json.json()["files"]["refused"] == [helmrelease]
+    assert "kubernetes/apps/opencode/namespace.yaml" in as_json.json()["files"]["created"]
+    assert "# mine" in as_json.json()["diffs"][helmrelease]
+    assert installed.snapshot() == before
 
     forced = installed.install("--force")
 

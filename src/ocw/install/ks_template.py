@@ -31,7 +31,8 @@ def render(template: str, template_app: str, app: str, values: Mapping[str, str]
         raise OcwError(
             f"internal: the workspace template's variables and install's disagree (not in the template: {unknown}; "
             f"different per workspace but not set by install: {missing})",
-            hint="add the variable to NewWorkspace.variables in src/ocw/install/new_workspace.py",
+            hint="set it in NewWorkspace.variables (derived_variables for one computed from others) in "
+            "src/ocw/install/new_workspace.py",
         )
     lines = []
     for line in template.splitlines(keepends=True):
