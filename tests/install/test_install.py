@@ -50,6 +50,7 @@ def test_a_fresh_install_writes_the_tree_and_the_two_host_entries(
     assert outcome["files"]["created"] == sorted(project_files())
     assert outcome["files"]["updated"] == [CERTIFICATES, GATEWAY]
     assert outcome["files"]["refused"] == []
+    assert outcome["written"] is True
     init = cluster.root / "kubernetes/components/opencode-workspace/scripts/init.sh"
     assert init.stat().st_mode & 0o100, "the scripts keep their executable bit"
     assert cluster.text(CERTIFICATES).endswith("  - ./staging.yaml\n  - ./production.yaml\n  - ./opencode.yaml\n")
@@ -124,6 +125,7 @@ def test_a_file_the_user_changed_is_refused_and_only_force_replaces_it(installed
     as_json = installed.install("--json")
     assert as_json.code == 2
     assert as_json.json()["files"]["refused"] == [helmrelease]
+    assert as_json.json()["written"] is False
     assert "kubernetes/apps/opencode/namespace.yaml" in as_json.json()["files"]["created"]
     assert "# mine" in as_json.json()["diffs"][helmrelease]
     assert installed.snapshot() == before

@@ -160,6 +160,8 @@ def _as_json(
     return {
         "repo": str(plan.repo),
         "dry_run": bool(args.dry_run),
+        # False when nothing was written: a dry run, or a refusal (then `created`/`updated` say what would be)
+        "written": report is not None and bool(plan.to_write),
         "files": {action: [str(c.path) for c in plan.by_action(action)] for action in ACTIONS},
         "diffs": {str(c.path): c.diff() for c in diffs},
         "workspace": None
