@@ -10,7 +10,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from install.conftest import FIXTURE, PROJECT
+from ocw.errors import OcwError
+from ocw.install.manifests import locate
 
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "src", "kubernetes")
 
@@ -63,3 +67,12 @@ def test_the_wheel_carries_the_tree_and_install_reads_it_from_there(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert f"installing from {packaged / 'kubernetes'} into {repo}" in result.stderr
     assert json.loads(result.stdout)["files"]["created"] == expected
+
+
+def test_without_a_checkout_or_a_packaged_tree_install_says_what_is_missing(tmp_path: Path) -> None:
+    package = tmp_path / "site-packages" / "ocw"
+    package.mkdir(parents=True)
+    with pytest.raises(OcwError, match="found neither") as raised:
+        locate(package)
+    assert str(package / "manifests" / "kubernetes") in raised.value.message
+    assert raised.value.hint and "reinstall ocw" in raised.value.hint
