@@ -15,6 +15,7 @@ from ocw.errors import EXIT_INTERRUPTED, OcwError
 COMMAND_MODULES: tuple[str, ...] = (
     "ocw.check.command",
     "ocw.check.schemas_command",
+    "ocw.install.command",
     "ocw.up.command",
     "ocw.secrets.command",
     "ocw.verify.command",
@@ -24,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 COMMAND_OWNERS: dict[str, str] = {
     "check": "ocw.check.command",
     "schemas": "ocw.check.schemas_command",
+    "install": "ocw.install.command",
     "up": "ocw.up.command",
     "down": "ocw.up.command",
     "ps": "ocw.up.command",

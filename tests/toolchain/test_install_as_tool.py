@@ -21,7 +21,8 @@ from pathlib import Path
 from check.tree_copy import TreeCopy
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "src")
+# What a `pip install git+URL` builds from (setup.py puts the GitOps tree into the wheel).
+SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "src", "kubernetes")
 
 
 def run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -30,11 +31,11 @@ def run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> 
 
 def build_wheel(tmp_path: Path) -> Path:
     source = tmp_path / "source"
+    source.mkdir()
     for name in SOURCES:
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
-            source.mkdir(exist_ok=True)
             shutil.copy(REPO / name, source / name)
     wheels = tmp_path / "wheels"
     built = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)], cwd=tmp_path)
