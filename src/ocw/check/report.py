@@ -21,6 +21,8 @@ class CheckReport:
     kubernetes_version: str
     kustomizations: list[str]
     objects_validated: int = 0
+    # The repository's own substituteFrom sources that gave variables (files relative to the repository).
+    var_sources: list[str] = field(default_factory=list)
     # Which Flux Kustomization each finding's object belongs to, for callers checking one workspace.
     owners: dict[Finding, str] = field(default_factory=dict, repr=False)
 
@@ -47,6 +49,7 @@ class CheckReport:
             "kustomizations": len(self.kustomizations),
             "objects_validated": self.objects_validated,
             "vars_files": [str(p) for p in self.var_files],
+            "vars_sources": list(self.var_sources),
             "schemas": self.schemas,
             "kubernetes_version": self.kubernetes_version,
         }
@@ -65,10 +68,14 @@ class CheckReport:
         ]
         return json.dumps({"findings": findings, "summary": self.summary()}, indent=2)
 
+    def _variables_from(self) -> str:
+        used = [*self.var_sources, *(str(p) for p in self.var_files)]
+        return ", ".join(used) or "none (no substituteFrom source in the repository, no --vars, no example file)"
+
     def to_text(self) -> str:
         lines = [
             f"ocw check {self.repo}",
-            f"  variables from: {', '.join(str(p) for p in self.var_files) or 'none (no --vars, no example file)'}",
+            f"  variables from: {self._variables_from()}",
             f"  schemas: Kubernetes {self.kubernetes_version} (kubernetes-validate); CRDs, values: {self.schemas}",
             "",
         ]

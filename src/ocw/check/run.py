@@ -80,6 +80,7 @@ def run_check(
         repo=tree.repo,
         findings=unique,
         var_files=tree.var_files,
+        var_sources=tree.repo_vars.global_files(),
         schemas=validation.custom.catalog.describe(),
         kubernetes_version=validation.core.version,
         kustomizations=[b.kustomization.name for b in tree.built],

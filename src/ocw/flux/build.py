@@ -13,8 +13,10 @@ from typing import Any
 import yaml
 
 from ocw import kustomize
-from ocw.findings import Finding
+from ocw.findings import Finding, Severity
 from ocw.flux.kustomization import FluxKustomization
+from ocw.flux.repo_vars import RepoVars, SourceRef
+from ocw.flux.sops import is_sops_encrypted, without_sops
 from ocw.flux.sources import SourceIndex
 from ocw.flux.substitution import SubstitutionError, is_disabled, substitute
 from ocw.yamlio import load_all_fast
@@ -74,23 +76,33 @@ class BuiltKustomization:
     manifests: list[Manifest] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
+    # substituteFrom sources this Kustomization reads that the repository does not define (made in the cluster).
+    unknown_sources: list[SourceRef] = field(default_factory=list)
 
 
 def build_all(
-    repo: Path, kustomizations: Sequence[FluxKustomization], cluster_vars: Mapping[str, str]
+    repo: Path,
+    kustomizations: Sequence[FluxKustomization],
+    cluster_vars: Mapping[str, str],
+    repo_vars: RepoVars | None = None,
 ) -> list[BuiltKustomization]:
     sources = SourceIndex(repo)
     workers = max(2, (os.cpu_count() or 2) * 2)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda ks: build_one(repo, ks, cluster_vars, sources), kustomizations))
+        return list(pool.map(lambda ks: build_one(repo, ks, cluster_vars, sources, repo_vars), kustomizations))
 
 
 def build_one(
-    repo: Path, ks: FluxKustomization, cluster_vars: Mapping[str, str], sources: SourceIndex | None = None
+    repo: Path,
+    ks: FluxKustomization,
+    cluster_vars: Mapping[str, str],
+    sources: SourceIndex | None = None,
+    repo_vars: RepoVars | None = None,
 ) -> BuiltKustomization:
+    own, unknown = (repo_vars or RepoVars()).resolve(ks.substitute_from)
     # postBuild.substitute takes precedence over substituteFrom, as in kustomize-controller.
-    variables = {**cluster_vars, **ks.substitute}
-    built = BuiltKustomization(kustomization=ks, variables=variables)
+    variables = {**cluster_vars, **own, **ks.substitute}
+    built = BuiltKustomization(kustomization=ks, variables=variables, unknown_sources=unknown)
     ks_file = str(ks.source_file)
     directory = repo / ks.build_dir
     if not ks.path or not (directory / "kustomization.yaml").is_file():
@@ -112,6 +124,12 @@ def build_one(
     for document in kustomize.split_documents(stream):
         raw = load_all_fast(document)[0]
         if not isinstance(raw, dict):
+            continue
+        if is_sops_encrypted(raw):
+            # kustomize-controller decrypts it and drops the `sops` block; the ciphertext is never substituted.
+            obj = without_sops(raw)
+            origin = index.locate(str(raw.get("kind", "")), str((raw.get("metadata") or {}).get("name", ""))) or ks_file
+            built.manifests.append(Manifest(obj=_with_flux_metadata(obj, ks), kustomization=ks.name, file=origin, raw=raw))
             continue
         raw_ref = f"{raw.get('kind')}/{(raw.get('metadata') or {}).get('name')}"
         origin = index.locate(str(raw.get("kind", "")), str((raw.get("metadata") or {}).get("name", ""))) or ks_file
@@ -155,14 +173,29 @@ def _substituted(
         built.findings.append(Finding(origin, "flux-substitution", raw_ref, str(exc)))
         return raw
     for name in sorted(set(result.undefined)):
+        if built.unknown_sources:
+            # The variable may well come from a source the cluster creates (e.g. through an ExternalSecret).
+            sources = ", ".join(str(ref) for ref in built.unknown_sources)
+            built.findings.append(
+                Finding(
+                    origin,
+                    "flux-undefined-variable",
+                    raw_ref,
+                    f"${{{name}}} is not defined in the repository; {ks.source_file} also substitutes from "
+                    f"{sources}, which the repository does not contain, so it may be defined there. Pass --vars "
+                    f"with its variables to check it",
+                    severity=Severity.WARNING,
+                )
+            )
+            continue
         built.findings.append(
             Finding(
                 origin,
                 "flux-undefined-variable",
                 raw_ref,
                 f"${{{name}}} is defined neither in {ks.source_file} postBuild.substitute nor in the cluster "
-                f"variables: Flux would silently substitute an empty string. Define it, give a default "
-                f"(${{{name}:=value}}), or escape it as $${{{name}}}",
+                f"variables (the repository's substituteFrom sources and --vars): Flux would silently substitute an "
+                f"empty string. Define it, give a default (${{{name}:=value}}), or escape it as $${{{name}}}",
             )
         )
     try:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ocw.findings import Finding
+from ocw.flux.repo_vars import SourceRef, substitute_from
 from ocw.yamlio import YamlError, load_all_strict
 
 KIND = "Kustomization"
@@ -24,6 +25,7 @@ class FluxKustomization:
     depends_on: tuple[str, ...]
     source_file: Path  # relative to the repository root
     spec: dict[str, Any] = field(repr=False, hash=False, compare=False)
+    substitute_from: tuple[SourceRef, ...] = ()
 
     @property
     def build_dir(self) -> Path:
@@ -69,4 +71,5 @@ def _from_document(doc: dict[str, Any], rel: Path) -> FluxKustomization:
         depends_on=tuple(str(d.get("name")) for d in spec.get("dependsOn") or [] if isinstance(d, dict)),
         source_file=rel,
         spec=spec,
+        substitute_from=tuple(substitute_from(doc)),
     )
