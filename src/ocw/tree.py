@@ -9,7 +9,7 @@ from pathlib import Path
 from ocw.errors import OcwError
 from ocw.findings import Finding
 from ocw.flux.build import BuiltKustomization, Manifest, build_all
-from ocw.flux.kustomization import FluxKustomization, discover
+from ocw.flux.kustomization import FluxKustomization, discover, select
 from ocw.flux.repo_vars import RepoVars, load_repo_vars
 from ocw.flux.variables import load_cluster_vars
 
@@ -34,7 +34,9 @@ class Tree:
 
 
 def load_tree(repo: Path, var_files: Sequence[Path] = (), only: Sequence[str] | None = None) -> Tree:
-    """Discover and build the tree. `only` limits the build to the named Flux Kustomizations."""
+    """Discover and build the tree. `only` limits the build to the Flux Kustomizations it names (by name, target
+    namespace or folder under kubernetes/apps)."""
+
     repo = repo.resolve()
     if not (repo / "kubernetes").is_dir():
         raise OcwError(
@@ -45,6 +47,6 @@ def load_tree(repo: Path, var_files: Sequence[Path] = (), only: Sequence[str] | 
     kustomizations, findings = discover(repo)
     repo_vars = load_repo_vars(repo, (ref for ks in kustomizations for ref in ks.substitute_from))
     cluster_vars = {**repo_vars.global_variables(), **file_vars}
-    selected = [ks for ks in kustomizations if only is None or ks.name in only]
+    selected = kustomizations if only is None else select(kustomizations, only)
     built = build_all(repo, selected, cluster_vars, repo_vars)
     return Tree(repo, kustomizations, built, cluster_vars, used_files, findings, repo_vars)

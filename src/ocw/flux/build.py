@@ -125,21 +125,17 @@ def build_one(
         raw = load_all_fast(document)[0]
         if not isinstance(raw, dict):
             continue
-        if is_sops_encrypted(raw):
-            # kustomize-controller decrypts it and drops the `sops` block; the ciphertext is never substituted.
-            obj = without_sops(raw)
-            origin = index.locate(str(raw.get("kind", "")), str((raw.get("metadata") or {}).get("name", ""))) or ks_file
-            built.manifests.append(Manifest(obj=_with_flux_metadata(obj, ks), kustomization=ks.name, file=origin, raw=raw))
-            continue
         raw_ref = f"{raw.get('kind')}/{(raw.get('metadata') or {}).get('name')}"
         origin = index.locate(str(raw.get("kind", "")), str((raw.get("metadata") or {}).get("name", ""))) or ks_file
         # Substitution works on the text kustomize emitted, as kustomize-controller does: a `${VAR}` that becomes
-        # `false` or `5` is then a boolean or a number, exactly as it will be in the cluster.
-        obj = (
-            raw
-            if is_disabled(raw)
-            else _substituted(document, raw, variables=variables, built=built, origin=origin, raw_ref=raw_ref, ks=ks)
-        )
+        # `false` or `5` is then a boolean or a number, exactly as it will be in the cluster. A SOPS document is
+        # decrypted first and loses its `sops` block; its ciphertext values are never substituted.
+        if is_sops_encrypted(raw):
+            obj = without_sops(raw)
+        elif is_disabled(raw):
+            obj = raw
+        else:
+            obj = _substituted(document, raw, variables=variables, built=built, origin=origin, raw_ref=raw_ref, ks=ks)
         built.manifests.append(Manifest(obj=_with_flux_metadata(obj, ks), kustomization=ks.name, file=origin, raw=raw))
     return built
 
