@@ -19,7 +19,7 @@ from ocw.flux.repo_vars import RepoVars, SourceRef
 from ocw.flux.sops import is_sops_encrypted, without_sops
 from ocw.flux.sources import SourceIndex
 from ocw.flux.substitution import SubstitutionError, is_disabled, substitute
-from ocw.yamlio import load_all_fast
+from ocw.yamlio import YamlError, load_all_fast, load_all_strict
 
 CLUSTER_SCOPED_KINDS = frozenset(
     {
@@ -115,6 +115,19 @@ def build_one(
             )
         )
         return built
+    remote = _remote_resources(directory / "kustomization.yaml")
+    if remote:
+        built.findings.append(
+            Finding(
+                ks_file,
+                "kustomize-build",
+                f"Kustomization/{ks.name}",
+                f"{ks.build_dir}/kustomization.yaml builds {', '.join(remote)} from the network; ocw check works "
+                f"offline and fetches nothing, so this Kustomization is not checked",
+                severity=Severity.WARNING,
+            )
+        )
+        return built
     try:
         stream = kustomize.build(directory)
     except kustomize.KustomizeError as exc:
@@ -138,6 +151,17 @@ def build_one(
             obj = _substituted(document, raw, variables=variables, built=built, origin=origin, raw_ref=raw_ref, ks=ks)
         built.manifests.append(Manifest(obj=_with_flux_metadata(obj, ks), kustomization=ks.name, file=origin, raw=raw))
     return built
+
+
+def _remote_resources(kustomization: Path) -> list[str]:
+    """Resources and components given as URLs (`https://…`, `github.com/…`), which kustomize would download."""
+    try:
+        documents = load_all_strict(kustomization.read_text())
+    except (OSError, YamlError):
+        return []  # the build reports it
+    spec = documents[0] if documents and isinstance(documents[0], dict) else {}
+    entries = [str(e) for key in ("resources", "components") for e in spec.get(key) or [] if isinstance(e, str)]
+    return [e for e in entries if "://" in e or e.startswith(("github.com/", "git@"))]
 
 
 def _with_flux_metadata(raw: dict[str, Any], ks: FluxKustomization) -> dict[str, Any]:

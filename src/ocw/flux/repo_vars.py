@@ -22,6 +22,7 @@ from ocw.yamlio import YamlError, iter_yaml_files, load_all_strict
 
 APPS_DIR = Path("kubernetes/apps")
 SOURCE_KINDS = ("ConfigMap", "Secret")
+PLACEHOLDER_PREFIX = "sops-encrypted-"
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class RepoVars:
 def placeholder(name: str) -> str:
     """The stand-in for an encrypted variable: a lower-case DNS label, so hostnames and names built from it stay
     valid, and obviously not a real value."""
-    return "sops-" + name.lower().replace("_", "-")
+    return PLACEHOLDER_PREFIX + name.lower().replace("_", "-")
 
 
 def substitute_from(doc: Mapping[str, Any]) -> list[SourceRef]:
