@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,8 @@ from ocw.check import CheckReport, run_check
 from ocw.findings import Finding
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_SCHEMAS = REPO.parent / "shared" / "schemas"
+# OCW_TEST_SCHEMAS points elsewhere when the checkout has no shared/ beside it (e.g. a git worktree).
+SHARED_SCHEMAS = Path(os.environ.get("OCW_TEST_SCHEMAS") or REPO.parent / "shared" / "schemas")
 COMPONENT = "kubernetes/components/opencode-workspace"
 HELMRELEASE = f"{COMPONENT}/helmrelease.yaml"
 FLUX_KS = "kubernetes/apps/opencode/opencode-flux/ks.yaml"

@@ -10,7 +10,7 @@ from ocw.check import expectations
 from ocw.check.host import HOST_KUSTOMIZATION_PREFIX
 from ocw.check.inventory import Inventory, Release
 from ocw.check.links import policy_targets, secret_keys
-from ocw.check.render import Pod, Route
+from ocw.check.render import Pod, Route, go_string
 from ocw.check.units import duration_seconds, quantity
 from ocw.errors import OcwError
 from ocw.findings import Finding, Severity
@@ -179,8 +179,8 @@ def _raw_env_types(manifest: Manifest) -> Iterator[Finding]:
                     "env-value-type",
                     manifest.ref,
                     f"{section}.{container.get('name')}.env.{name} is a {kind} ({value!r}) after Flux substitution, "
-                    f'not a string, and the API server accepts only strings: quote it in the source (value: "{value}"),'
-                    f" quotes around a ${{VAR}} keep whatever it becomes a string",
+                    f"not a string, and the API server accepts only strings: quote it in the source "
+                    f'(value: "{go_string(value)}"); quotes around a ${{VAR}} keep whatever it becomes a string',
                 )
 
 
