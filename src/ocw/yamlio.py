@@ -19,6 +19,7 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 VALUE_TAG = "tag:yaml.org,2002:value"
+STR_TAG = "tag:yaml.org,2002:str"
 
 
 class YamlError(Exception):
@@ -45,16 +46,24 @@ class _Tolerant:
         # Duplicates are looked for among the keys written in this mapping; keys brought in by a merge key
         # (`<<: *anchor`) are defaults that explicit keys override, as YAML defines.
         seen: dict[Any, int] = {}
+        simple = True
         for key_node, _ in node.value:
             if key_node.tag == MERGE_TAG:
                 continue
-            key = _hashable(self.construct_object(key_node, deep=True))  # type: ignore[attr-defined]
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == STR_TAG:
+                key: Any = key_node.value  # the common case, without constructing anything
+            else:
+                simple = False
+                key = _hashable(self.construct_object(key_node, deep=True))  # type: ignore[attr-defined]
             line = key_node.start_mark.line + 1
             if key in seen:
                 raise YamlError(f"duplicate key {key!r} (first defined at line {seen[key]})", line)
             seen[key] = line
+        if simple:
+            mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+            return mapping
         self.flatten_mapping(node)  # type: ignore[attr-defined]
-        mapping: dict[Any, Any] = {}
+        mapping = {}
         for key_node, value_node in node.value:
             key = _hashable(self.construct_object(key_node, deep=deep))  # type: ignore[attr-defined]
             mapping[key] = self.construct_object(value_node, deep=deep)  # type: ignore[attr-defined]
