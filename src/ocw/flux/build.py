@@ -115,7 +115,7 @@ def build_one(
             )
         )
         return built
-    remote = _remote_resources(directory / "kustomization.yaml")
+    remote = remote_resources(directory / "kustomization.yaml")
     if remote:
         built.findings.append(
             Finding(
@@ -153,7 +153,7 @@ def build_one(
     return built
 
 
-def _remote_resources(kustomization: Path) -> list[str]:
+def remote_resources(kustomization: Path) -> list[str]:
     """Resources and components given as URLs (`https://…`, `github.com/…`), which kustomize would download."""
     try:
         documents = load_all_strict(kustomization.read_text())
