@@ -8,6 +8,7 @@ import pytest
 
 from ocw.check import json_patch
 from ocw.check.links import covers
+from ocw.check.sources import TextFile, check_schema_comments
 from ocw.check.units import duration_seconds, quantity
 
 
@@ -60,3 +61,16 @@ def test_json_patch_names_the_operation_that_fails() -> None:
         json_patch.apply({"spec": {}}, [{"op": "add", "path": "/spec/missing/-", "value": 1}])
     with pytest.raises(json_patch.PatchError, match="unsupported operation 'move'"):
         json_patch.apply({}, [{"op": "move", "from": "/a", "path": "/b"}])
+
+
+def test_schema_comment_depends_on_the_chart() -> None:
+    """app-template HelmReleases point at the bjw-s schema; another chart's at a HelmRelease schema such as
+    flux2-schemas', which the app-template rule would wrongly refuse."""
+    flux = "# yaml-language-server: $schema=https://raw.githubusercontent.com/fluxcd-community/flux2-schemas/main/helmrelease-helm-v2.json\n"
+    other = TextFile("kubernetes/apps/network/external-dns/app/helmrelease.yaml", f"---\n{flux}kind: HelmRelease\n")
+    assert check_schema_comments([other], app_template_files=set()) == []
+    [finding] = check_schema_comments([other], app_template_files={other.path})
+    assert "bjw-s/helm-charts" in finding.message
+    bare = TextFile(other.path, "---\nkind: HelmRelease\n")
+    [finding] = check_schema_comments([bare], app_template_files=set())
+    assert "helmrelease-helm-v2.json" in finding.message
