@@ -60,7 +60,8 @@ def run_check(
         file_findings = sources.check_files(files)
         tree = building.result()
     manifests = list(tree.manifests())
-    installed = host_objects(host, tree.repo, tree.cluster_vars, manifests, [ks.name for ks in tree.kustomizations])
+    # Only what was built replaces the host description: with --only, the host apps come from the description.
+    installed = host_objects(host, tree.repo, tree.cluster_vars, manifests, [b.kustomization.name for b in tree.built])
     inventory = build_inventory(manifests, installed.manifests)
 
     progress(f"validating {len(inventory.all)} objects")
