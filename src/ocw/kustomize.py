@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from ocw import toolchain
@@ -14,8 +18,29 @@ class KustomizeError(Exception):
     pass
 
 
-def build(directory: Path) -> str:
-    """The built YAML stream of a kustomization directory."""
+def build(directory: Path, components: Sequence[str] = ()) -> str:
+    """The built YAML stream of a kustomization directory. `components` (paths relative to it) are added as Flux's
+    `spec.components` adds them: kustomize-controller appends them to the kustomization; here a temporary
+    kustomization wraps the directory with them (kustomize refuses absolute paths, so the paths are relative)."""
+    if components:
+        with tempfile.TemporaryDirectory(prefix="ocw-components-") as scratch:
+            wrapper = Path(scratch)
+            document = {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [_relative(directory, wrapper)],
+                "components": [_relative(directory / component, wrapper) for component in components],
+            }
+            (wrapper / "kustomization.yaml").write_text(json.dumps(document))
+            return _run(wrapper)
+    return _run(directory)
+
+
+def _relative(target: Path, start: Path) -> str:
+    return os.path.relpath(target.resolve(), start)
+
+
+def _run(directory: Path) -> str:
     try:
         completed = subprocess.run(
             [str(toolchain.kubectl()), "kustomize", str(directory)],

@@ -317,6 +317,9 @@ def secret_keys(inventory: Inventory, namespace: str | None, name: str) -> tuple
     secret = inventory.get("Secret", namespace, name)
     if secret is not None:
         return secret, {str(k) for k in [*(secret.obj.get("data") or {}), *(secret.obj.get("stringData") or {})]}
+    for certificate in inventory.of_kind("Certificate"):  # cert-manager writes the key pair to spec.secretName
+        if certificate.namespace == namespace and (certificate.obj.get("spec") or {}).get("secretName") == name:
+            return certificate, {"tls.crt", "tls.key", "ca.crt"}
     return None, None
 
 

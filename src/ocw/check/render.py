@@ -267,16 +267,18 @@ def _volume_source(volume: app_template.Volume, item: dict[str, Any], pod: Pod) 
         projection["defaultMode"] = volume.default_mode
     if volume.items:
         projection["items"] = [{"key": key, "path": path} for key, path in volume.items]
+    # A configMap or secret given by `identifier` is one the chart itself renders from values.configMaps/secrets.
+    name = volume.source or volume.from_chart
     if volume.type == "secret":
         keys: list[str | None] = [key for key, _ in volume.items] or [None]
-        for key in keys:
+        for key in keys if not volume.from_chart else []:
             pod.reads.append(("Secret", str(volume.source), key, f"volume {volume.identifier}"))
-        return {"secret": {"secretName": volume.source, **projection}}
+        return {"secret": {"secretName": name, **projection}}
     if volume.type == "configMap":
         keys = [key for key, _ in volume.items] or [None]
-        for key in keys:
+        for key in keys if not volume.from_chart else []:
             pod.reads.append(("ConfigMap", str(volume.source), key, f"volume {volume.identifier}"))
-        return {"configMap": {"name": volume.source, **projection}}
+        return {"configMap": {"name": name, **projection}}
     if volume.type == "emptyDir":
         empty = {k: item[k] for k in ("medium", "sizeLimit") if k in item}
         return {"emptyDir": empty}

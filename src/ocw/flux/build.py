@@ -129,7 +129,8 @@ def build_one(
         )
         return built
     try:
-        stream = kustomize.build(directory)
+        components = [str(c) for c in ks.spec.get("components") or [] if isinstance(c, str)]
+        stream = kustomize.build(directory, components)
     except kustomize.KustomizeError as exc:
         built.findings.append(Finding(ks_file, "kustomize-build", f"Kustomization/{ks.name}", str(exc)))
         return built
