@@ -110,3 +110,35 @@ def test_a_sops_document_is_recognised_by_its_metadata() -> None:
     assert not is_sops_encrypted({"kind": "ConfigMap", "data": {"sops": "a value"}})
     assert not is_sops_encrypted({"sops": "not a block"})
     assert placeholder("SECRET_DOMAIN") == "sops-encrypted-secret-domain"
+
+
+COMPONENT = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [./pvc.yaml]\n"
+CLAIM = """apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: web-data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+"""
+
+
+def test_flux_spec_components_are_built_into_the_kustomization(tmp_path: Path) -> None:
+    """`spec.components` of a Flux Kustomization (paths relative to spec.path) adds kustomize components, as the
+    onedr0p and bjw-s repositories do for their backup claims."""
+    repo = repository(tmp_path)
+    ks = repo / "kubernetes/apps/web/ks.yaml"
+    ks.write_text(
+        ks.read_text().replace(
+            "  path: ./kubernetes/apps/web/app\n",
+            "  path: ./kubernetes/apps/web/app\n  components:\n    - ../../../components/claim\n",
+        )
+    )
+    write(
+        repo,
+        {
+            "kubernetes/components/claim/kustomization.yaml": COMPONENT,
+            "kubernetes/components/claim/pvc.yaml": CLAIM,
+        },
+    )
+    [built] = load_tree(repo).built
+    assert sorted(m.ref for m in built.manifests) == ["ConfigMap/web/web", "PersistentVolumeClaim/web/web-data"]
