@@ -7,9 +7,12 @@ from decimal import Decimal
 import pytest
 
 from ocw.check import json_patch
-from ocw.check.links import covers
+from ocw.check.inventory import build_inventory
+from ocw.check.links import covers, secret_keys
 from ocw.check.sources import TextFile, check_schema_comments
 from ocw.check.units import duration_seconds, quantity
+from ocw.flux.build import Manifest
+from ocw.helm import app_template
 
 
 @pytest.mark.parametrize(
@@ -74,3 +77,32 @@ def test_schema_comment_depends_on_the_chart() -> None:
     bare = TextFile(other.path, "---\nkind: HelmRelease\n")
     [finding] = check_schema_comments([bare], app_template_files=set())
     assert "helmrelease-helm-v2.json" in finding.message
+
+
+def test_a_certificate_produces_the_secret_it_names() -> None:
+    """cert-manager writes a Certificate's key pair to spec.secretName: a pod may mount it."""
+    certificate = Manifest(
+        obj={
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "Certificate",
+            "metadata": {"name": "idm", "namespace": "security"},
+            "spec": {"secretName": "idm-tls"},
+        },
+        kustomization="kanidm",
+        file="kubernetes/apps/security/kanidm/app/certificate.yaml",
+    )
+    inventory = build_inventory([certificate], [])
+    assert secret_keys(inventory, "security", "idm-tls") == (certificate, {"tls.crt", "tls.key", "ca.crt"})
+    assert secret_keys(inventory, "default", "idm-tls") == (None, None)
+
+
+def test_a_volume_by_identifier_is_rendered_by_the_chart() -> None:
+    values = {
+        "persistence": {
+            "config-file": {"type": "configMap", "identifier": "config"},
+            "named": {"type": "configMap", "name": "cm"},
+        }
+    }
+    volumes = app_template.volumes(values)
+    assert volumes["config-file"].from_chart == "config" and volumes["config-file"].source is None
+    assert volumes["named"].from_chart is None and volumes["named"].source == "cm"
