@@ -142,3 +142,14 @@ def test_flux_spec_components_are_built_into_the_kustomization(tmp_path: Path) -
     )
     [built] = load_tree(repo).built
     assert sorted(m.ref for m in built.manifests) == ["ConfigMap/web/web", "PersistentVolumeClaim/web/web-data"]
+
+
+def test_a_kustomization_that_downloads_is_not_built(tmp_path: Path) -> None:
+    """kustomize would fetch a URL resource; the check works offline, so it says so instead of trying."""
+    repo = repository(tmp_path)
+    write(repo, {"kubernetes/apps/web/app/kustomization.yaml": "resources:\n  - https://example.invalid/crd.yaml\n"})
+    [built] = load_tree(repo).built
+    [finding] = built.findings
+    assert finding.rule == "kustomize-build" and finding.severity == "warning"
+    assert "https://example.invalid/crd.yaml from the network" in finding.message
+    assert not built.manifests
