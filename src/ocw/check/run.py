@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -156,6 +157,9 @@ def _newer_chart_fields(findings: list[Finding], owners: dict[Finding, str], wor
     return result
 
 
+_RENDERED_FROM = re.compile(r"\(rendered from (\S+)")
+
+
 def _owners(findings: list[Finding], manifests: Sequence[object]) -> dict[Finding, str]:
     by_ref: dict[str, str] = {}
     for manifest in manifests:
@@ -165,8 +169,11 @@ def _owners(findings: list[Finding], manifests: Sequence[object]) -> dict[Findin
     owners: dict[Finding, str] = {}
     for finding in findings:
         ref = finding.object.split(" ", 1)[0]
+        rendered = _RENDERED_FROM.search(finding.object)  # a route app-template renders belongs to its release
         if ref in by_ref:
             owners[finding] = by_ref[ref]
+        elif rendered and rendered.group(1) in by_ref:
+            owners[finding] = by_ref[rendered.group(1)]
         elif finding.object.startswith("Kustomization/"):
             owners[finding] = finding.object.removeprefix("Kustomization/")
     return owners
