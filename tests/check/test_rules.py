@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from check.tree_copy import COMPONENT, FLUX_KS, HELMRELEASE, TreeCopy, error_rules, errors
+from check.tree_copy import COMPONENT, FLUX_KS, HELMRELEASE, REPO, TreeCopy, error_rules, errors
 
 PVC = f"{COMPONENT}/pvc.yaml"
 EXTERNALSECRET = f"{COMPONENT}/externalsecret.yaml"
@@ -249,3 +249,23 @@ def test_env_booleans_in_app_template_values_are_strings_in_the_pod(tree: TreeCo
     assert not errors(report, "env-value-type"), errors(report, "env-value-type")
     assert not errors(report, "schema-pod"), errors(report, "schema-pod")
     assert report.ok, report.to_text()
+
+
+HOST_VOLSYNC_TEMPLATE = "kubernetes/templates/volsync/minio.yaml"
+VOLSYNC_ES = f"{COMPONENT}/volsync/externalsecret.yaml"
+
+
+def test_doppler_key_drift_breaks_on_a_key_the_host_does_not_read(tree: TreeCopy) -> None:
+    """With the cluster's own VolSync template beside it, a shared key only the workspaces read has drifted."""
+    fixture = REPO / "tests/fixtures/jbaker48-k8s-cluster" / HOST_VOLSYNC_TEMPLATE
+    tree.write(HOST_VOLSYNC_TEMPLATE, fixture.read_text())
+    assert not errors(tree.check(), "doppler-key-drift")  # the component reads the cluster's keys
+    tree.replace(VOLSYNC_ES, "MINIO_ROOT_USER }}", "VOLSYNC_MINIO_ACCESS_KEY_ID }}")
+    tree.replace(VOLSYNC_ES, "        key: MINIO_ROOT_USER", "        key: VOLSYNC_MINIO_ACCESS_KEY_ID")
+    found = errors(tree.check(), "doppler-key-drift")
+    assert {f.object for f in found} == {
+        "ExternalSecret/opencode/opencode-flux-volsync",
+        "ExternalSecret/opencode/opencode-ha-volsync",
+    }
+    assert "VOLSYNC_MINIO_ACCESS_KEY_ID" in found[0].message
+    assert "fills AWS_ACCESS_KEY_ID with '{{ .MINIO_ROOT_USER }}'" in found[0].message
