@@ -4,7 +4,7 @@
 mounts them), and runs `init.sh` with exactly the environment the init container gets. When the tests run as root,
 the step runs as uid/gid 1000, like the pod (`runAsUser: 1000`), so that file permissions mean what they mean there.
 Each test runs once under dash and once under busybox ash (the alpine/git image's shell, with busybox's sed, awk,
-grep, ... first on PATH); `make setup` installs busybox.
+grep, ... first on PATH); `make test-prerequisites` installs busybox.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 
 from runtime.workspace_pod import Pod, Shell, Upstream, token_shaped
 from support.git_http_server import GitHttpServer, TlsFiles, make_self_signed_certificate
+from support.prerequisites import require_command
 
 
 @pytest.fixture(scope="session")
@@ -55,9 +56,9 @@ def busybox_bin(world_dir: Path) -> Path | None:
 @pytest.fixture(params=["dash", "busybox"])
 def shell(request: pytest.FixtureRequest, busybox_bin: Path | None) -> Shell:
     """Every scenario runs under dash (Debian's /bin/sh) and busybox ash (the alpine/git image's)."""
+    require_command(request.param, package=request.param, purpose="the init step runs under it as in the image")
     found = Shell.dash() if request.param == "dash" else busybox_bin and Shell.busybox(busybox_bin)
-    if not found:
-        pytest.fail(f"{request.param} is not installed (Debian package {request.param}): `make setup` installs it")
+    assert found, f"{request.param} is on PATH, so its Shell exists"
     return found
 
 

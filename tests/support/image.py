@@ -1,5 +1,6 @@
 """The workspace image for tests: built once per session through the same code as `make image` (cached by its
-inputs, so usually a no-op), or the test is skipped, saying why, when no container engine can run here.
+inputs, so usually a no-op). When no container engine can run here the test is skipped, saying why (in CI, where
+`make test-prerequisites` installs podman, it fails: support/prerequisites.py).
 
 Use it from a conftest:  `from support.image import workspace_image  # noqa: F401`, then take the fixture
 `workspace_image` (a WorkspaceImage: `.engine`, `.name`, `.run(...)`).
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 import pytest
 
 from ocw.image.build import ensure_image
-from ocw.image.engine import Engine, probe_engine
+from ocw.image.definition import LOCAL_BASE
+from ocw.image.engine import Engine, image_exists, probe_engine
+from support.prerequisites import missing, require_command
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,11 @@ class WorkspaceImage:
 def workspace_image() -> WorkspaceImage:
     engine, why = probe_engine()
     if engine is None:
-        pytest.skip(f"no container engine can run here: {why}")
+        missing(
+            f"no container engine can run here: {why}",
+            "`make test-prerequisites` (Debian packages podman, runc and mmdebstrap)",
+        )
+    if not image_exists(engine, LOCAL_BASE):
+        require_command("mmdebstrap", package="mmdebstrap", purpose="it bootstraps the workspace image's Debian base")
     name, _built = ensure_image(engine)
     return WorkspaceImage(engine, name)

@@ -23,8 +23,13 @@ INPUT_FILES: Final = ("Dockerfile", "packages", "commands")
 _OPENCODE_ARG = re.compile(r"^ARG OPENCODE_VERSION=(\S+)\s*$", re.MULTILINE)
 
 
+def containers_dir() -> Path:
+    """The checkout's containers/ (an installed ocw without a checkout has none: it runs workspaces as processes)."""
+    return project_root() / "containers"
+
+
 def definition_dir() -> Path:
-    return project_root() / "containers" / IMAGE_NAME
+    return containers_dir() / IMAGE_NAME
 
 
 def dockerfile() -> Path:

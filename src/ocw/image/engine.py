@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ocw.errors import EXIT_CANNOT_RUN, OcwError
-from ocw.paths import project_root
+from ocw.image.definition import containers_dir
 
 INFO_TIMEOUT = 30.0
 
 
 def containers_conf() -> Path:
-    return project_root() / "containers" / "podman" / "containers.conf"
+    return containers_dir() / "podman" / "containers.conf"
 
 
 @dataclass(frozen=True)

@@ -112,8 +112,7 @@ def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Wo
     run_check = getattr(check, "run_check", None)
     if run_check is None:
         return
-    schemas = repo.parent / "shared" / "schemas"
-    report = run_check(repo, list(var_files), schemas if schemas.is_dir() else None, only=[workspace.name])
+    report = run_check(repo, list(var_files), None, only=[workspace.name])
     relevant = report.for_kustomization(workspace.name) if hasattr(report, "for_kustomization") else report.findings
     # A schema the check could not obtain (offline, no --schemas) is a gap in checking, not a fault of the tree:
     # `make up` must work on a machine with no network.

@@ -22,11 +22,15 @@ def choose_engine(requested: str) -> EngineChoice:
     if requested == "process":
         return EngineChoice(None, None, "")
     engine, why = probe_engine()
-    image = local_image()
-    if engine is not None and image_exists(engine, image):
-        return EngineChoice(engine, image, "")
     if engine is not None:
-        why = f"the workspace image {image} is not built (run `make image`)"
+        try:
+            image = local_image()
+        except OcwError as exc:  # no image definition beside this ocw
+            image, why = "", exc.message
+        if image and image_exists(engine, image):
+            return EngineChoice(engine, image, "")
+        if image:
+            why = f"the workspace image {image} is not built (run `make image`)"
     if requested == "container":
         raise OcwError(
             f"--engine container needs podman and the workspace image, but {why}",

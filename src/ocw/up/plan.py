@@ -18,6 +18,7 @@ from ocw.up.container import ContainerRun, container_run, grace_seconds
 from ocw.up.pod import ProcessSpec, process_spec, serve_address
 from ocw.up.secrets_file import read_secrets_file
 from ocw.up.state import WorkspaceDirs, workspace_dirs
+from ocw.up.toolbox import process_path
 from ocw.up.volumes import mount_table
 from ocw.workspace import PASSWORD_ENV, Workspace
 
@@ -132,7 +133,7 @@ def make_plan(workspace: Workspace, options: UpOptions) -> Plan:
     source = resolve_source(options.source)
     overrides = {SOURCE_ENV: source} if source else {}
     host_settings = passthrough.host_settings()
-    tools = str(dirs.tools)
+    tools = process_path(dirs.tools)
 
     init_spec: ProcessSpec | None = None
     mounts: list[Mount] = list(workspace.app_container.mounts)

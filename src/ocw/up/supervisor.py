@@ -188,6 +188,8 @@ def start(plan: Plan, detached: bool, engine: Engine | None = None) -> tuple[sub
             raise OcwError("a container plan needs a container engine")
         return _start_container(plan, plan.app_run, engine, detached)
     toolbox = build_toolbox(dirs.tools)
+    if toolbox.note:
+        print(f"note: {toolbox.note}", flush=True)
     if toolbox.missing:
         print(f"note: not on this machine, so absent in process mode too: {', '.join(toolbox.missing)}", flush=True)
     if plan.init is not None:
