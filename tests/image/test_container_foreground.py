@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ocw.up.container import container_name
+from ocw.up.state import workspace_dirs
 from support.image import WorkspaceImage
 from up.helpers import REPO, WORKSPACE, free_port, ocw
 
@@ -48,3 +50,20 @@ def test_ctrl_c_stops_the_container_at_once_and_removes_it(tmp_path: Path, works
     left = workspace_image.run("ps", "--all", "--format", "{{.Names}}", "--filter", f"name={entry['container']}")
     assert left.stdout.strip() == ""
     assert not (state / WORKSPACE / "run").exists()
+
+
+def test_a_failing_init_container_fails_up_and_leaves_nothing_behind(
+    tmp_path: Path, workspace_image: WorkspaceImage
+) -> None:
+    not_a_repository = tmp_path / "empty"
+    not_a_repository.mkdir()
+    state = tmp_path / "state"
+    args = ["up", "flux", "-d", "--engine", "container", "--source", str(not_a_repository)]
+    result = ocw(*args, "--port", str(free_port()), "--state-dir", str(state))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "init step" in result.stderr and "clone" in result.stderr.lower()
+    assert not (state / WORKSPACE / "state.json").exists()
+    assert not (state / WORKSPACE / "run").exists()
+    dirs = workspace_dirs(state, WORKSPACE)
+    names = workspace_image.run("ps", "--all", "--format", "{{.Names}}").stdout.split()
+    assert container_name(dirs, "init") not in names and container_name(dirs, "app") not in names

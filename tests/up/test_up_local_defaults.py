@@ -97,6 +97,7 @@ def test_a_failing_init_step_fails_up_with_its_message_and_leaves_nothing_runnin
     assert result.returncode == 1
     assert "init step" in result.stderr and "clone" in result.stderr.lower()
     assert not (state / WORKSPACE / "state.json").exists()
+    assert not (state / WORKSPACE / "run").exists()  # the secret folders went with the failed start
     assert "not running" in ocw("down", "flux", "--state-dir", str(state)).stdout
 
 

@@ -183,17 +183,21 @@ def start(plan: Plan, detached: bool, engine: Engine | None = None) -> tuple[sub
         )
     volumes.prepare(dirs, plan.mounts, plan.config_maps, plan.secrets)
     write_password(dirs, plan.password)
-    if plan.app_run is not None:
-        if engine is None:
-            raise OcwError("a container plan needs a container engine")
-        return _start_container(plan, plan.app_run, engine, detached)
-    toolbox = build_toolbox(dirs.tools)
-    if toolbox.note:
-        print(f"note: {toolbox.note}", flush=True)
-    if toolbox.missing:
-        print(f"note: not on this machine, so absent in process mode too: {', '.join(toolbox.missing)}", flush=True)
-    if plan.init is not None:
-        run_init(plan, plan.init)
+    try:
+        if plan.app_run is not None:
+            if engine is None:
+                raise OcwError("a container plan needs a container engine")
+            return _start_container(plan, plan.app_run, engine, detached)
+        toolbox = build_toolbox(dirs.tools)
+        if toolbox.note:
+            print(f"note: {toolbox.note}", flush=True)
+        if toolbox.missing:
+            print(f"note: not on this machine, so absent in process mode too: {', '.join(toolbox.missing)}")
+        if plan.init is not None:
+            run_init(plan, plan.init)
+    except BaseException:
+        cleanup(dirs)  # a failed start leaves no secret folder behind
+        raise
     process = spawn_opencode(plan)
     ticks = process_start_ticks(process.pid)
     record = RunRecord(
@@ -253,6 +257,9 @@ def _start_container(
         write_env_file(plan.init_run)
         try:
             _run_init(plan, plan.init_run.name, engine.command(*plan.init_run.argv), engine.env, None)
+        except BaseException:
+            engine.run("rm", "--force", "--ignore", plan.init_run.name, check=False)  # interrupted midway
+            raise
         finally:
             plan.init_run.env_file.unlink(missing_ok=True)
     write_env_file(app)
