@@ -46,8 +46,11 @@ def check_landing(route: Route, working_dir: str | None) -> Iterator[Finding]:
         return
     expected = landing_path(working_dir)
     fix = f"set {VARIABLE}: {project_path(working_dir)} in the workspace's ks.yaml (base64url of {working_dir})"
-    redirects = [(index, rule, _redirect(rule)) for index, rule in enumerate(route.rules)]
-    redirects = [(index, rule, redirect) for index, rule, redirect in redirects if redirect is not None]
+    redirects: list[tuple[int, Mapping[str, Any], Mapping[str, Any]]] = []
+    for index, rule in enumerate(route.rules):
+        redirect = _redirect(rule)
+        if redirect is not None:
+            redirects.append((index, rule, redirect))
     if not redirects:
         yield finding(
             f"no rule of {where} redirects `/`, so a new browser opens OpenCode on an empty home page instead of "
@@ -66,7 +69,8 @@ def check_landing(route: Route, working_dir: str | None) -> Iterator[Finding]:
                 f"{at} has a RequestRedirect filter and backendRefs: the Gateway API forbids both in one rule; "
                 f"remove its backendRefs"
             )
-        path = redirect.get("path") if isinstance(redirect.get("path"), Mapping) else {}
+        raw_path = redirect.get("path")
+        path: Mapping[str, Any] = raw_path if isinstance(raw_path, Mapping) else {}
         target = path.get("replaceFullPath") if path.get("type") == "ReplaceFullPath" else None
         if target != expected:
             found = f"to {target}" if target else f"with path {dict(path) or 'unchanged'}"
