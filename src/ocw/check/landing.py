@@ -48,9 +48,9 @@ def check_landing(route: Route, working_dir: str | None) -> Iterator[Finding]:
     fix = f"set {VARIABLE}: {project_path(working_dir)} in the workspace's ks.yaml (base64url of {working_dir})"
     redirects: list[tuple[int, Mapping[str, Any], Mapping[str, Any]]] = []
     for index, candidate in enumerate(route.rules):
-        found = _redirect(candidate)
-        if found is not None:
-            redirects.append((index, candidate, found))
+        redirect_of = _redirect(candidate)
+        if redirect_of is not None:
+            redirects.append((index, candidate, redirect_of))
     if not redirects:
         yield finding(
             f"no rule of {where} redirects `/`, so a new browser opens OpenCode on an empty home page instead of "
