@@ -120,7 +120,8 @@ def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Wo
 
 def _print_started(plan: Plan, show_password: bool, ready_after: float) -> None:
     print(f"{plan.workspace.name} is ready after {ready_after:.1f} s")
-    print(f"  url:       {plan.url}/")
+    print(f"  open:      {plan.project_url}")
+    print(f"  server:    {plan.url}/")
     print(f"  username:  {plan.username}")
     print(
         f"  password:  {plan.password}"
@@ -221,6 +222,7 @@ def _status(state_dir: Path, name: str) -> dict[str, Any]:
         entry |= {
             "pid": record.pid,
             "url": record.url,
+            "project_url": record.project_url,
             "username": record.username,
             "password_file": str(dirs.password_file),
             "working_dir": record.working_dir,
@@ -246,5 +248,5 @@ def run_ps(args: argparse.Namespace) -> int:
     for entry in entries:
         status = "running" if entry["running"] else ("exited" if "stale_pid" in entry else "stopped")
         pid = entry.get("pid", entry.get("stale_pid", ""))
-        print(f"{entry['workspace']:<16} {status:<9} {pid!s:>7}  {entry.get('url', '-')}")
+        print(f"{entry['workspace']:<16} {status:<9} {pid!s:>7}  {entry.get('project_url') or entry.get('url', '-')}")
     return 0

@@ -12,6 +12,7 @@ from ocw.externalsecrets import gotemplate
 from ocw.externalsecrets.render import fetch, render_secret, secret_source, template_data
 from ocw.helm.app_template import Mount
 from ocw.opencode.client import DEFAULT_USERNAME
+from ocw.opencode.project_url import project_url
 from ocw.up.pod import ProcessSpec, process_spec, serve_address
 from ocw.up.secrets_file import read_secrets_file
 from ocw.up.state import WorkspaceDirs, workspace_dirs
@@ -53,6 +54,12 @@ class Plan:
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def project_url(self) -> str:
+        """Opens the project in a new browser, as the cluster's `/` redirect does. Locally the directory is the
+        translated working directory, the one OpenCode runs in."""
+        return project_url(self.url, str(self.app.cwd))
 
 
 def config_maps(workspace: Workspace) -> dict[str, dict[str, str]]:

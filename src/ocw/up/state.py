@@ -92,6 +92,7 @@ class RunRecord:
     working_dir: str
     started_at: float
     detached: bool
+    project_url: str = ""  # the page that opens the working directory's project (empty in records of older ocw)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -99,7 +100,7 @@ class RunRecord:
     @classmethod
     def from_json(cls, text: str) -> RunRecord:
         data: dict[str, Any] = json.loads(text)
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 
 def process_start_ticks(pid: int) -> int | None:
@@ -176,6 +177,10 @@ class LocalEndpoint:
     working_dir: str
     password_file: Path
     record: RunRecord
+
+    @property
+    def project_url(self) -> str:
+        return self.record.project_url
 
     @property
     def running(self) -> bool:

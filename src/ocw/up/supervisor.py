@@ -190,6 +190,7 @@ def start(plan: Plan, detached: bool) -> tuple[subprocess.Popen[bytes], RunRecor
         working_dir=plan.working_dir,
         started_at=time.time(),
         detached=detached,
+        project_url=plan.project_url,
     )
     write_record(dirs, record)
     try:
