@@ -13,11 +13,13 @@ PYTEST_ARGS ?=
 
 # Debian packages the tests and the local runner use: busybox runs the init step as alpine/git's shell would.
 SYSTEM_COMMANDS := git busybox openssl
+# Debian packages only the tests need (each installs a command of the same name): chromium for the browser tests.
+TEST_SYSTEM_PACKAGES := chromium
 
 setup: system-packages $(VENV)/.installed $(TOOLS)/node_modules/.installed $(TOOLS)/bin/kubectl
 
 system-packages:
-	@missing=""; for cmd in $(SYSTEM_COMMANDS); do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
+	@missing=""; for cmd in $(SYSTEM_COMMANDS) $(TEST_SYSTEM_PACKAGES); do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi; \
