@@ -4,6 +4,7 @@ project, a session made from the UI that outlives a restart, the terminal over i
 from __future__ import annotations
 
 import base64
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.timeout(600)
 
 ERROR_OVERLAY_TEXTS = ("Something went wrong", "must be used within", "An error occurred while loading")
 PROMPT = '[aria-label="Prompt"]'
+SCREENSHOT_ENV = "OCW_WORKSPACE_SCREENSHOT"  # a path: the terminal test saves its final view there (docs/images)
 DRAFT_URL = re.compile(r"/new-session\?draftId=[0-9a-f-]+$")
 SESSION_URL = re.compile(r"/session/(ses_[A-Za-z0-9]+)$")
 
@@ -167,8 +169,12 @@ def test_the_terminal_opens_over_its_websocket_in_the_clone(workspace: BrowserWo
     output = "".join(received)
     assert re.search(r"On branch \S+", output), output[-500:]
     terminal = next(s for s in sockets if "/pty/" in s.url)
-    assert httpx.QueryParams({"directory": str(workspace.workdir)}).__str__() in terminal.url
+    assert str(httpx.QueryParams({"directory": str(workspace.workdir)})) in terminal.url
     _assert_no_error_overlay(tab)
+    # The README's picture of the workspace is this view, made on request only (committed files stay as they are).
+    if picture := os.environ.get(SCREENSHOT_ENV):
+        tab.page.wait_for_timeout(500)  # the terminal paints the last frame
+        tab.page.screenshot(path=picture)
 
 
 def _wait_for(page: Page, condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
