@@ -9,17 +9,22 @@ SCHEMAS ?= ../shared/schemas
 PYTEST_ARGS ?=
 
 
-.PHONY: setup system-packages up down test lint typecheck unit bench clean
+.PHONY: setup system-packages up down test lint typecheck unit bench clean image
 
 # Debian packages the tests and the local runner use: busybox runs the init step as alpine/git's shell would.
 SYSTEM_COMMANDS := git busybox openssl
-# Debian packages only the tests need (each installs a command of the same name): chromium for the browser tests.
-TEST_SYSTEM_PACKAGES := chromium
+# Debian packages only the tests (and `make image`) need: podman runs the workspace image (with runc: crun refuses a
+# hybrid cgroup layout), mmdebstrap bootstraps its Debian base, uidmap lets a non-root user run podman;
+# chromium runs the browser tests.
+TEST_SYSTEM_PACKAGES := podman runc mmdebstrap uidmap chromium
 
 setup: system-packages $(VENV)/.installed $(TOOLS)/node_modules/.installed $(TOOLS)/bin/kubectl
 
 system-packages:
-	@missing=""; for cmd in $(SYSTEM_COMMANDS) $(TEST_SYSTEM_PACKAGES); do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
+	@missing=""; for cmd in $(SYSTEM_COMMANDS); do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
+	for pkg in $(TEST_SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$pkg"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi; \
@@ -46,6 +51,10 @@ up: setup
 
 down: setup
 	$(VENV)/bin/ocw down $(WORKSPACE)
+
+# The workspace image (containers/opencode-workspace/) from a local Debian bootstrap; a no-op when it is up to date.
+image: setup
+	$(PY) -m ocw.image build
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench

@@ -60,6 +60,11 @@ class WorkspaceDirs:
         return self.logs / "opencode.log"
 
     @property
+    def tools(self) -> Path:
+        """Process mode's PATH: links to the workspace image's commands (toolbox.py)."""
+        return self.root / "bin"
+
+    @property
     def password_file(self) -> Path:
         return self.root / PASSWORD_FILE
 
@@ -92,6 +97,9 @@ class RunRecord:
     working_dir: str
     started_at: float
     detached: bool
+    engine: str = "process"  # or "container"
+    container: str = ""  # the container's name (container engine); pid is then its PID 1 (tini) on this machine
+    grace: float = 0.0  # seconds between SIGTERM and SIGKILL the manifests give (terminationGracePeriodSeconds)
     project_url: str = ""  # the page that opens the working directory's project (empty in records of older ocw)
 
     def to_json(self) -> str:
