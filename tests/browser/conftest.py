@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 
 from support import model_standin
+from support.image import workspace_image  # noqa: F401 - the session fixture
 from up.helpers import REPO, WORKSPACE, Local, free_port, ocw
 
 CHROMIUM_ARGS = [
@@ -136,8 +138,10 @@ class BrowserWorkspace:
     model_requests: list[dict[str, Any]]
 
     @property
-    def workdir(self) -> Path:
-        return self.local.workdir
+    def directory(self) -> str:
+        """Where OpenCode runs, by its own account: the manifest's path in a container, a translation of it for
+        processes."""
+        return str(self.local.json("/path")["directory"])
 
     def status(self) -> dict[str, Any]:
         result = ocw("ps", "--json", "--state-dir", str(self.local.state_dir))
@@ -158,15 +162,30 @@ def write_opencode_config(home: Path, config: dict[str, Any]) -> None:
     path.write_text(json.dumps(config, indent=2))
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserWorkspace]:
+@contextmanager
+def running(base: Path, engine: str) -> Iterator[BrowserWorkspace]:
     """`make up` as a user runs it (this repository as the source, a generated password), in its own state dir."""
-    base = tmp_path_factory.mktemp("browser")
     with model_standin.serve() as (model_url, model_requests):
-        local = Local(base / "state", free_port(), str(REPO), None)
+        local = Local(base / "state", free_port(), str(REPO), None, engine=engine)
         write_opencode_config(local.home, model_standin.opencode_config(model_url))
         local.up_ok()
         try:
             yield BrowserWorkspace(local, model_requests)
         finally:
             ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "3")
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[BrowserWorkspace]:
+    """In the workspace image (the container engine): what the pod runs. Skipped, saying why, only where no
+    container engine can run."""
+    request.getfixturevalue("workspace_image")  # built (or found) once per session
+    with running(tmp_path_factory.mktemp("browser-container"), "container") as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def process_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserWorkspace]:
+    """As processes on this machine, where the working directory is translated under the state dir."""
+    with running(tmp_path_factory.mktemp("browser-process"), "process") as started:
+        yield started

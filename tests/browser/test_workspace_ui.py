@@ -7,7 +7,6 @@ import base64
 import os
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,13 +20,14 @@ pytestmark = pytest.mark.timeout(600)
 
 ERROR_OVERLAY_TEXTS = ("Something went wrong", "must be used within", "An error occurred while loading")
 PROMPT = '[aria-label="Prompt"]'
+MANIFEST_DIR = "/Users/jbaker/git/k8s-cluster"  # WORKSPACE_DIR of opencode-flux
 SCREENSHOT_ENV = "OCW_WORKSPACE_SCREENSHOT"  # a path: the terminal test saves its final view there (docs/images)
 DRAFT_URL = re.compile(r"/new-session\?draftId=[0-9a-f-]+$")
 SESSION_URL = re.compile(r"/session/(ses_[A-Za-z0-9]+)$")
 
 
-def _segment(directory: Path) -> str:
-    return base64.urlsafe_b64encode(str(directory).encode()).decode().rstrip("=")
+def _segment(directory: str) -> str:
+    return base64.urlsafe_b64encode(directory.encode()).decode().rstrip("=")
 
 
 def _assert_no_error_overlay(tab: Tab) -> None:
@@ -92,17 +92,24 @@ def test_without_credentials_the_browser_gets_the_password_prompt_and_no_ui(
     assert wrong.page.locator("#root").count() == 0
 
 
-def test_a_new_browser_lands_in_the_project_from_the_printed_link(workspace: BrowserWorkspace, new_tab: NewTab) -> None:
+@pytest.mark.parametrize("engine", ["container", "process"])
+def test_a_new_browser_lands_in_the_project_from_the_printed_link(
+    engine: str, request: pytest.FixtureRequest, new_tab: NewTab
+) -> None:
+    workspace: BrowserWorkspace = request.getfixturevalue("workspace" if engine == "container" else "process_workspace")
+    directory = workspace.directory
+    # In the image OpenCode runs in the manifest's own path, as in the pod; as processes in its translation.
+    assert (directory == MANIFEST_DIR) == (engine == "container"), directory
     tab = new_tab(password=workspace.local.password())
     state = tab.context.storage_state()
     assert not state["cookies"] and not state["origins"]  # a new device: nothing remembered
     url = workspace.project_url
-    assert url.endswith(f"/{_segment(workspace.workdir)}/session")
+    assert url == f"{workspace.local.url}/{_segment(directory)}/session"
     responses = _land(tab, url)
     # The UI's new-session tab belongs to the workspace's directory: what is sent there runs in the clone.
-    assert _draft_directories(tab) == [str(workspace.workdir)]
-    directory = httpx.QueryParams({"directory": str(workspace.workdir)})
-    loaded = {r.url.split("?")[0].rsplit("/", 1)[-1]: r for r in responses if str(directory) in r.url}
+    assert _draft_directories(tab) == [directory]
+    scoped = str(httpx.QueryParams({"directory": directory}))
+    loaded = {r.url.split("?")[0].rsplit("/", 1)[-1]: r for r in responses if scoped in r.url}
     for endpoint in ("session", "vcs", "config"):
         assert endpoint in loaded, f"the UI never asked for the project's {endpoint}"
         assert loaded[endpoint].status == 200, endpoint
@@ -132,7 +139,7 @@ def test_a_session_created_in_the_ui_is_still_there_after_down_and_up(
     session_id = match.group(1)
     assert len(workspace.model_requests) > asked  # the reply really came through the model API
     session = workspace.local.json(f"/session/{session_id}")
-    assert session["directory"] == str(workspace.workdir)  # made in the project, not in a folder of its own
+    assert session["directory"] == workspace.directory  # made in the project, not in a folder of its own
     _assert_no_error_overlay(tab)
 
     workspace.local.down()
@@ -169,7 +176,7 @@ def test_the_terminal_opens_over_its_websocket_in_the_clone(workspace: BrowserWo
     output = "".join(received)
     assert re.search(r"On branch \S+", output), output[-500:]
     terminal = next(s for s in sockets if "/pty/" in s.url)
-    assert str(httpx.QueryParams({"directory": str(workspace.workdir)})) in terminal.url
+    assert str(httpx.QueryParams({"directory": workspace.directory})) in terminal.url
     _assert_no_error_overlay(tab)
     # The README's picture of the workspace is this view, made on request only (committed files stay as they are).
     if picture := os.environ.get(SCREENSHOT_ENV):

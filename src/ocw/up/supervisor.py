@@ -288,6 +288,7 @@ def _start_container(
         engine="container",
         container=app.name,
         grace=plan.grace,
+        project_url=plan.project_url,
     )
     write_record(dirs, record)
     try:
