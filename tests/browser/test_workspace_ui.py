@@ -180,6 +180,8 @@ def test_the_terminal_opens_over_its_websocket_in_the_clone(workspace: BrowserWo
     _assert_no_error_overlay(tab)
     # The README's picture of the workspace is this view, made on request only (committed files stay as they are).
     if picture := os.environ.get(SCREENSHOT_ENV):
+        tab.page.get_by_text(model_standin.REPLY).first.wait_for()
+        tab.page.get_by_label("Send").wait_for()  # the session is idle again (no stop button, no "Thinking")
         tab.page.wait_for_timeout(500)  # the terminal paints the last frame
         tab.page.screenshot(path=picture)
 
