@@ -175,7 +175,7 @@ def running(base: Path, engine: str) -> Iterator[BrowserWorkspace]:
             ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "3")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def workspace(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[BrowserWorkspace]:
     """In the workspace image (the container engine): what the pod runs. Skipped, saying why, only where no
     container engine can run."""
@@ -184,7 +184,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
         yield started
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def process_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserWorkspace]:
     """As processes on this machine, where the working directory is translated under the state dir."""
     with running(tmp_path_factory.mktemp("browser-process"), "process") as started:

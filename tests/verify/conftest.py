@@ -29,6 +29,7 @@ from ocw.opencode.project_url import project_path  # noqa: E402
 from ocw.tree import load_tree  # noqa: E402
 from ocw.workspace import Workspace, workspaces_in  # noqa: E402
 from support.fake_kube import FakeKube  # noqa: E402
+from support.route import route_landing  # noqa: E402
 
 from .tls_proxy import Pki, make_pki, tls_relay  # noqa: E402
 from .world import DOMAIN, WorkspaceSecrets, populate  # noqa: E402
@@ -95,16 +96,6 @@ class Server:
     home: Path
     # Where the stand-in gateway redirects exactly `/`: the rendered route's RequestRedirect (None: no redirect).
     landing: str | None = None
-
-
-def route_landing(ws: Workspace) -> str | None:
-    """The full path the workspace's route redirects `/` to, read from the rendered HelmRelease values."""
-    for route in (ws.values.get("route") or {}).values():
-        for rule in route.get("rules") or []:
-            for item in rule.get("filters") or []:
-                if item.get("type") == "RequestRedirect":
-                    return str(item["requestRedirect"]["path"]["replaceFullPath"])
-    return None
 
 
 def _git_clone_dir(path: Path, origin: str) -> None:
