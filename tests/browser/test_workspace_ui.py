@@ -109,10 +109,14 @@ def test_a_new_browser_lands_in_the_project_from_the_printed_link(
     # The UI's new-session tab belongs to the workspace's directory: what is sent there runs in the clone.
     assert _draft_directories(tab) == [directory]
     scoped = str(httpx.QueryParams({"directory": directory}))
-    loaded = {r.url.split("?")[0].rsplit("/", 1)[-1]: r for r in responses if scoped in r.url}
-    for endpoint in ("session", "vcs", "config"):
-        assert endpoint in loaded, f"the UI never asked for the project's {endpoint}"
-        assert loaded[endpoint].status == 200, endpoint
+
+    def loaded() -> dict[str, Response]:
+        return {r.url.split("?")[0].rsplit("/", 1)[-1]: r for r in list(responses) if scoped in r.url}
+
+    wanted = ("session", "vcs", "config")
+    _wait_for(tab.page, lambda: all(e in loaded() for e in wanted), f"the UI to load the project's {wanted}")
+    for endpoint in wanted:
+        assert loaded()[endpoint].status == 200, endpoint
     assets = [r for r in responses if "/assets/" in r.url]
     assert assets and all(r.status == 200 for r in assets)
     events = [r for r in responses if r.url.endswith("/global/event")]
