@@ -65,8 +65,9 @@ def test_a_new_browser_opening_the_workspace_url_lands_in_the_project(
             page.wait_for_url(DRAFT_URL)
             first = next(r for r in responses if r.url == root)
             assert first.status == 302
-            assert first.headers["location"] == landing
-            assert any(r.url == f"https://{HOSTNAME}:{port}{landing}" and r.status == 200 for r in responses)
+            project_page = f"https://{HOSTNAME}:{port}{landing}"
+            assert first.headers["location"] == project_page
+            assert any(r.url == project_page and r.status == 200 for r in responses)
             tabs = page.evaluate("JSON.parse(localStorage.getItem('opencode.window.browser.dat:tabs') || '[]')")
             assert [t.get("directory") for t in tabs if t.get("type") == "draft"] == [flux.working_dir]
             page.locator('[aria-label="Prompt"]').wait_for()

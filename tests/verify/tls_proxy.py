@@ -93,6 +93,14 @@ def _path(head: bytes) -> str:
     return parts[1].decode(errors="replace").split("?", 1)[0] if len(parts) >= 2 else ""
 
 
+def _host(head: bytes) -> str:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"host":
+            return value.strip().decode(errors="replace")
+    return ""
+
+
 @contextmanager
 def tls_relay(pki: Pki, backend_port: int, root_redirect: Callable[[], str | None] | None = None) -> Iterator[int]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -122,7 +130,8 @@ def tls_relay(pki: Pki, backend_port: int, root_redirect: Callable[[], str | Non
         target = root_redirect() if root_redirect is not None else None
         if target is not None and _path(head) == "/":
             with suppress(OSError):
-                headers = f"location: {target}\r\ncontent-length: 0\r\nconnection: close\r\n"
+                # Envoy answers a RequestRedirect with an absolute URL on the request's own scheme and authority.
+                headers = f"location: https://{_host(head)}{target}\r\ncontent-length: 0\r\nconnection: close\r\n"
                 client.sendall(f"HTTP/1.1 302 Found\r\n{headers}\r\n".encode())
             client.close()
             return
