@@ -13,8 +13,9 @@ PYTEST_ARGS ?=
 # Debian packages (each provides the command of its name) that ocw itself runs: git clones and pulls workspaces.
 SYSTEM_PACKAGES := git
 # Debian packages only the tests need: busybox runs the init step as alpine/git's shell would; openssl makes certificates.
-TEST_SYSTEM_PACKAGES := busybox openssl podman runc mmdebstrap
-# (podman runs the workspace image, with runc: crun refuses a hybrid cgroup layout; mmdebstrap bootstraps its base.)
+TEST_SYSTEM_PACKAGES := busybox openssl podman runc mmdebstrap chromium
+# (podman runs the workspace image, with runc: crun refuses a hybrid cgroup layout; mmdebstrap bootstraps its base;
+# chromium runs the browser tests.)
 
 # $(call ensure_packages,PACKAGES,WHAT THEY ARE FOR): installs the missing ones with apt-get where there is one (as
 # root, or through sudo); anywhere else (macOS, no apt-get, no network) it says what is missing and why, and goes on.

@@ -190,6 +190,29 @@ CASES: list[tuple[str, list[Edit], str]] = [
         "not a folder",
     ),
     ("flux-undefined-variable", [(HELMRELEASE, "${WORKSPACE_DIR}", "${WORKSPACE_DIRECTORY}")], "WORKSPACE_DIRECTORY"),
+    # WORKSPACE_DIR moved without its project path: `/` would open another (empty) project.
+    (
+        "landing-redirect",
+        [(FLUX_KS, "WORKSPACE_DIR: /Users/jbaker/git/k8s-cluster", "WORKSPACE_DIR: /Users/jbaker/src/k8s-cluster")],
+        "WORKSPACE_PROJECT_PATH: L1VzZXJzL2piYWtlci9zcmMvazhzLWNsdXN0ZXI",
+    ),
+    ("landing-redirect", [(HELMRELEASE, "type: RequestRedirect", "type: URLRewrite")], "empty home page"),
+    (
+        "landing-redirect",
+        [(HELMRELEASE, "                  type: Exact\n", "                  type: PathPrefix\n")],
+        "Exact",
+    ),
+    (
+        "landing-redirect",
+        [
+            (
+                HELMRELEASE,
+                "                  statusCode: 302\n",
+                "                  statusCode: 302\n            backendRefs:\n              - identifier: app\n",
+            )
+        ],
+        "forbids",
+    ),
 ]
 
 

@@ -3,6 +3,7 @@ and the clear refusals a user gets instead of a half-started workspace."""
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import socket
@@ -44,6 +45,13 @@ def test_foreground_without_secrets_serves_a_clone_of_this_repository_and_stops_
         assert "Copilot not seeded" in init_log
         clone = root / "volumes" / "home" / "git" / "k8s-cluster"
         assert (clone / "kubernetes" / "components" / "opencode-workspace" / "helmrelease.yaml").is_file()
+        # The link printed (and listed by ps) opens the clone's project: /<base64url(directory), unpadded>/session.
+        segment = base64.urlsafe_b64encode(str(clone).encode()).decode().rstrip("=")
+        assert endpoint["project_url"] == f"{endpoint['url']}/{segment}/session"
+        assert f"  open:      {endpoint['project_url']}\n" in printed
+        page = httpx.get(endpoint["project_url"], auth=("opencode", password))
+        assert page.status_code == 200
+        assert "<title>OpenCode</title>" in page.text
         pid = endpoint["pid"]
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import string
@@ -24,9 +25,11 @@ if str(REPO / "tests") not in sys.path:
     sys.path.insert(0, str(REPO / "tests"))
 
 from ocw.cli import main  # noqa: E402
+from ocw.opencode.project_url import project_path  # noqa: E402
 from ocw.tree import load_tree  # noqa: E402
 from ocw.workspace import Workspace, workspaces_in  # noqa: E402
 from support.fake_kube import FakeKube  # noqa: E402
+from support.route import route_landing  # noqa: E402
 
 from .tls_proxy import Pki, make_pki, tls_relay  # noqa: E402
 from .world import DOMAIN, WorkspaceSecrets, populate  # noqa: E402
@@ -67,7 +70,12 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Tree:
     shutil.copy(REPO / "cluster-vars.example.yaml", repo / "cluster-vars.example.yaml")
     (repo / ".venv").symlink_to(REPO / ".venv")
     for ks in (repo / "kubernetes" / "apps" / "opencode").glob("*/ks.yaml"):
-        ks.write_text(ks.read_text().replace("WORKSPACE_DIR: /", f"WORKSPACE_DIR: {root}/"))
+        text = ks.read_text().replace("WORKSPACE_DIR: /", f"WORKSPACE_DIR: {root}/")
+        moved = re.search(r"WORKSPACE_DIR: (\S+)", text)
+        assert moved is not None
+        # The landing redirect follows the directory, as a generated ks.yaml would.
+        text = re.sub(r"WORKSPACE_PROJECT_PATH: \S+", f"WORKSPACE_PROJECT_PATH: {project_path(moved[1])}", text)
+        ks.write_text(text)
     vars_file = root / "vars.yaml"
     vars_file.write_text(f"SECRET_DOMAIN: {DOMAIN}\n")
     workspaces = workspaces_in(load_tree(repo, [vars_file]))
@@ -86,6 +94,8 @@ class Server:
     tls_port: int
     secrets: WorkspaceSecrets = field(repr=False)
     home: Path
+    # Where the stand-in gateway redirects exactly `/`: the rendered route's RequestRedirect (None: no redirect).
+    landing: str | None = None
 
 
 def _git_clone_dir(path: Path, origin: str) -> None:
@@ -138,7 +148,7 @@ def servers(tree: Tree, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> I
                     stderr=subprocess.DEVNULL,
                 )
             )
-            result[ws.name] = Server(ws.name, port, 0, values, home)
+            result[ws.name] = Server(ws.name, port, 0, values, home, route_landing(ws))
         for server in result.values():
             deadline = time.monotonic() + 60
             while True:
@@ -153,8 +163,8 @@ def servers(tree: Tree, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> I
                 assert time.monotonic() < deadline, f"opencode for {server.workspace} did not start"
                 time.sleep(0.2)
         with (
-            tls_relay(pki, result["opencode-flux"].port) as flux_tls,
-            tls_relay(pki, result["opencode-ha"].port) as ha_tls,
+            tls_relay(pki, result["opencode-flux"].port, lambda: result["opencode-flux"].landing) as flux_tls,
+            tls_relay(pki, result["opencode-ha"].port, lambda: result["opencode-ha"].landing) as ha_tls,
         ):
             result["opencode-flux"].tls_port = flux_tls
             result["opencode-ha"].tls_port = ha_tls

@@ -281,3 +281,42 @@ def test_workspace_filter_runs_only_that_workspace(cluster: Cluster, run_ocw: Ru
     assert results[("P2.1", None)]["status"] == "skip"
     assert "flux workspace" in str(results[("P2.1", None)]["reason"])
     assert results[("P3.1", "opencode-ha")]["status"] == "pass"
+
+
+def test_access_check_follows_the_landing_redirect_and_reports_where_it_leads(
+    cluster: Cluster, run_ocw: RunOcw, no_doppler: None
+) -> None:
+    run = run_ocw(cluster.args("--json", "--phase", "2"))
+    assert run.code == 0, run.out
+    evidence = " ".join(str(e) for e in run.results()[("P2.1", "opencode-flux")]["evidence"])  # type: ignore[attr-defined]
+    workdir = cluster.tree.workspace("opencode-flux").working_dir
+    assert workdir
+    segment = base64.urlsafe_b64encode(workdir.encode()).decode().rstrip("=")
+    assert (
+        f"/ redirects (302) to https://flux.opencode.example.test/{segment}/session, the project {workdir}" in evidence
+    )
+
+
+@pytest.mark.parametrize(
+    ("landing", "seen"),
+    [
+        (None, "HTTP 200 without a redirect"),  # a route without the landing rule: `/` reaches OpenCode's home
+        ("/L2Vsc2V3aGVyZQ/session", "(the project /elsewhere)"),  # WORKSPACE_PROJECT_PATH of another directory
+    ],
+)
+def test_access_check_fails_when_root_does_not_lead_to_the_manifests_project(
+    cluster: Cluster, run_ocw: RunOcw, no_doppler: None, landing: str | None, seen: str
+) -> None:
+    server = cluster.servers["opencode-flux"]
+    deployed = server.landing
+    server.landing = landing
+    try:
+        run = run_ocw(cluster.args("--json", "--phase", "2"))
+    finally:
+        server.landing = deployed
+    assert run.code == 1
+    result = run.results()[("P2.1", "opencode-flux")]
+    assert result["status"] == "fail"
+    assert seen in str(result["seen"]), result["seen"]
+    assert "/session, the project page of" in str(result["expected"])
+    assert "WORKSPACE_" in str(result["next"]) or "landing-redirect" in str(result["next"])

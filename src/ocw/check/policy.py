@@ -9,6 +9,7 @@ from typing import Any
 from ocw.check import expectations
 from ocw.check.host import HOST_KUSTOMIZATION_PREFIX
 from ocw.check.inventory import Inventory, Release
+from ocw.check.landing import check_landing
 from ocw.check.links import policy_targets, secret_keys
 from ocw.check.render import Pod, Route, go_string
 from ocw.check.units import duration_seconds, quantity
@@ -219,8 +220,11 @@ def _workspace(inventory: Inventory, release: Release) -> Iterator[Finding]:
             yield from _resources(release, pod, main)
             yield from _password(inventory, release, pod, main)
         yield from _volume(inventory, release, pod)
+    mains = [main for main in (_main_container(pod) for pod in release.pods) if main is not None]
+    working_dir = mains[0].working_dir if mains else None
     for route in release.routes:
         yield from _traffic_policy(inventory, release, route)
+        yield from check_landing(route, working_dir)
 
 
 def _single_writer(release: Release, pod: Pod) -> Iterator[Finding]:

@@ -62,6 +62,7 @@ _RULES = (
     Rule("opencode-version", "policy", "the OpenCode image tag equals the version ocw pins"),
     Rule("hostname-literal-domain", "policy", "route hostnames use ${SECRET_DOMAIN}, never a literal domain"),
     Rule("traffic-policy", "policy", "a BackendTrafficPolicy keeps long streams open on each workspace route"),
+    Rule("landing-redirect", "policy", "a workspace route redirects exactly `/` to the project of its workingDir"),
     Rule("env-value-type", "policy", "every env value is a string after Flux substitution"),
     Rule("schema-comment", "policy", "ks.yaml, kustomization.yaml and helmrelease.yaml carry the required $schema"),
     Rule(

@@ -10,6 +10,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from ocw.errors import OcwError
+from ocw.opencode.project_url import project_path
 
 APP_PREFIX = "opencode-"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -69,8 +70,7 @@ class NewWorkspace:
 
 def derived_variables(directory: str) -> dict[str, str]:
     """Variables computed from others, because Flux substitution cannot compute: the one place to add them."""
-    del directory
-    return {}
+    return {"WORKSPACE_PROJECT_PATH": project_path(directory)}
 
 
 def app_name(name: str) -> str:

@@ -139,7 +139,8 @@ def _stop(record: RunRecord, timeout: float | None, engine: Engine | None) -> su
 def _print_started(plan: Plan, show_password: bool, ready_after: float) -> None:
     where = f"container {plan.app_run.name}, image {plan.image}" if plan.app_run else "processes on this machine"
     print(f"{plan.workspace.name} is ready after {ready_after:.1f} s ({where})")
-    print(f"  url:       {plan.url}/")
+    print(f"  open:      {plan.project_url}")
+    print(f"  server:    {plan.url}/")
     print(f"  username:  {plan.username}")
     print(
         f"  password:  {plan.password}"
@@ -249,6 +250,7 @@ def _status(state_dir: Path, name: str) -> dict[str, Any]:
             "container": record.container or None,
             "pid": record.pid,
             "url": record.url,
+            "project_url": record.project_url,
             "username": record.username,
             "password_file": str(dirs.password_file),
             "working_dir": record.working_dir,
@@ -275,5 +277,6 @@ def run_ps(args: argparse.Namespace) -> int:
         status = "running" if entry["running"] else ("exited" if "stale_pid" in entry else "stopped")
         pid = entry.get("pid", entry.get("stale_pid", ""))
         engine = entry.get("engine", "-")
-        print(f"{entry['workspace']:<16} {status:<9} {engine:<10} {pid!s:>7}  {entry.get('url', '-')}")
+        link = entry.get("project_url") or entry.get("url", "-")
+        print(f"{entry['workspace']:<16} {status:<9} {engine:<10} {pid!s:>7}  {link}")
     return 0

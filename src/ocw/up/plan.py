@@ -13,6 +13,7 @@ from ocw.externalsecrets import gotemplate
 from ocw.externalsecrets.render import fetch, render_secret, secret_source, template_data
 from ocw.helm.app_template import Mount
 from ocw.opencode.client import DEFAULT_USERNAME
+from ocw.opencode.project_url import project_url
 from ocw.up import passthrough
 from ocw.up.container import ContainerRun, container_run, grace_seconds
 from ocw.up.pod import ProcessSpec, process_spec, serve_address
@@ -67,6 +68,13 @@ class Plan:
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def project_url(self) -> str:
+        """Opens the project in a new browser, as the cluster's `/` redirect does: for the directory OpenCode runs
+        in, the manifest's own path in a container, its translation under the state dir for processes."""
+        directory = self.working_dir if self.app_run is not None and self.working_dir else str(self.app.cwd)
+        return project_url(self.url, directory)
 
 
 def config_maps(workspace: Workspace) -> dict[str, dict[str, str]]:

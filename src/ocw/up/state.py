@@ -100,6 +100,7 @@ class RunRecord:
     engine: str = "process"  # or "container"
     container: str = ""  # the container's name (container engine); pid is then its PID 1 (tini) on this machine
     grace: float = 0.0  # seconds between SIGTERM and SIGKILL the manifests give (terminationGracePeriodSeconds)
+    project_url: str = ""  # the page that opens the working directory's project (empty in records of older ocw)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -184,6 +185,10 @@ class LocalEndpoint:
     working_dir: str
     password_file: Path
     record: RunRecord
+
+    @property
+    def project_url(self) -> str:
+        return self.record.project_url
 
     @property
     def running(self) -> bool:

@@ -211,6 +211,7 @@ def start(plan: Plan, detached: bool, engine: Engine | None = None) -> tuple[sub
         working_dir=plan.working_dir,
         started_at=time.time(),
         detached=detached,
+        project_url=plan.project_url,
         grace=plan.grace,
     )
     write_record(dirs, record)
@@ -296,6 +297,7 @@ def _start_container(
         engine="container",
         container=app.name,
         grace=plan.grace,
+        project_url=plan.project_url,
     )
     write_record(dirs, record)
     try:

@@ -26,7 +26,8 @@ WorkspaceCheck = Callable[[VerifyContext, Workspace], Outcome]
 
 
 def _access(ctx: VerifyContext, ws: Workspace) -> Outcome:
-    return check_access(ctx.endpoint(ws))
+    # WORKSPACE_DIR is the app container's workingDir: the route sends `/` to its project.
+    return check_access(ctx.endpoint(ws), landing_dir=ws.working_dir)
 
 
 def _copilot(ctx: VerifyContext, ws: Workspace) -> Outcome:

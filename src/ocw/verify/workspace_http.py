@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ssl
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from ocw.errors import OcwError
-from ocw.opencode.client import OpenCodeError
+from ocw.opencode.client import OpenCodeClient, OpenCodeError
+from ocw.opencode.project_url import directory_of, landing_path, project_path
 from ocw.verify.endpoint import Endpoint
 from ocw.verify.result import Outcome, failed, passed
 from ocw.verify.tls import handshake
@@ -35,8 +37,50 @@ def _no_password(endpoint: Endpoint, exc: OcwError) -> Outcome:
     return failed(f"the password of {endpoint.workspace}", exc.message, exc.hint or "see docs/verify.md")
 
 
-def check_access(endpoint: Endpoint) -> Outcome:
-    """TLS (for https), 401 + Basic challenge without credentials, the UI and the API with the password."""
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def _follow_landing(endpoint: Endpoint, client: OpenCodeClient, directory: str, evidence: list[str]) -> Outcome | None:
+    """`/` must redirect to the project page of `directory`, and that page must serve the UI; None when it does."""
+    expected = landing_path(directory)
+    root = client.request("GET", "/")
+    location = root.headers.get("location", "")
+    if root.status_code not in REDIRECTS or not location:
+        return failed(
+            f"`/` to redirect to {expected}, the project page of {directory} (the manifest's WORKSPACE_DIR)",
+            f"HTTP {root.status_code} without a redirect",
+            "the route lacks the landing rule: run `ocw check` (rule landing-redirect), push, and let Flux "
+            "reconcile the HelmRelease",
+            *evidence,
+        )
+    target = urljoin(endpoint.url + "/", location)
+    opens = directory_of(target)
+    if urlsplit(target).hostname != endpoint.hostname or urlsplit(target).path != expected:
+        return failed(
+            f"`/` to redirect to {expected}, the project page of {directory} (the manifest's WORKSPACE_DIR)",
+            f"HTTP {root.status_code} to {target}" + (f" (the project {opens})" if opens else " (no project page)"),
+            f"set WORKSPACE_PROJECT_PATH: {project_path(directory)} in the workspace's ks.yaml (`ocw check` names it)",
+            *evidence,
+        )
+    page = client.request("GET", urlsplit(target).path)
+    content_type = page.headers.get("content-type", "")
+    if page.status_code != 200 or "text/html" not in content_type:
+        return failed(
+            f"the project page {expected} to serve the OpenCode web UI (HTTP 200, text/html)",
+            f"HTTP {page.status_code}, content-type {content_type or 'none'}",
+            "check the server's log (kubectl logs) for startup errors",
+            *evidence,
+        )
+    evidence.append(f"with the password: / redirects ({root.status_code}) to {target}, the project {directory}")
+    return None
+
+
+def check_access(endpoint: Endpoint, landing_dir: str | None = None) -> Outcome:
+    """TLS (for https), 401 + Basic challenge without credentials, the UI and the API with the password.
+
+    With `landing_dir` (the cluster, where the route redirects `/`), `/` must lead to that directory's project
+    page; locally there is no gateway and `/` serves the UI itself.
+    """
     evidence: list[str] = []
     if endpoint.is_https:
         context = endpoint.tls or ssl.create_default_context()
@@ -52,7 +96,9 @@ def check_access(endpoint: Endpoint) -> Outcome:
     else:
         evidence.append(f"{endpoint.url}: plain HTTP on {endpoint.where} (no TLS to check)")
     try:
-        anonymous = endpoint.client(password="").request("GET", "/", authenticated=False)
+        # On the cluster the gateway answers `/` itself (the landing redirect): ask where the server answers.
+        first = landing_path(landing_dir) if landing_dir else "/"
+        anonymous = endpoint.client(password="").request("GET", first, authenticated=False)
     except OpenCodeError as exc:
         return _unreachable(endpoint, exc)
     challenge = anonymous.headers.get("www-authenticate", "")
@@ -69,8 +115,9 @@ def check_access(endpoint: Endpoint) -> Outcome:
     evidence.append(f"without credentials: HTTP 401, WWW-Authenticate: {challenge}")
     try:
         client = endpoint.client()
-        page = client.request("GET", "/")
+        page = client.request("GET", first)
         sessions = client.request("GET", "/session")
+        landing = _follow_landing(endpoint, client, landing_dir, evidence) if landing_dir else None
     except OcwError as exc:
         return _no_password(endpoint, exc)
     except OpenCodeError as exc:
@@ -85,15 +132,17 @@ def check_access(endpoint: Endpoint) -> Outcome:
     content_type = page.headers.get("content-type", "")
     if page.status_code != 200 or "text/html" not in content_type:
         return failed(
-            "the OpenCode web UI (HTTP 200, text/html) at /",
+            f"the OpenCode web UI (HTTP 200, text/html) at {first}",
             f"HTTP {page.status_code}, content-type {content_type or 'none'}",
             "check the server's log (kubectl logs) for startup errors",
             *evidence,
         )
     if sessions.status_code != 200:
         return failed("GET /session to answer 200", f"HTTP {sessions.status_code}", "check the server's log", *evidence)
+    if landing is not None:
+        return landing
     count = len(sessions.json())
-    evidence.append(f"with the password: / serves the web UI (text/html), /session lists {count} session(s)")
+    evidence.append(f"with the password: {first} serves the web UI (text/html), /session lists {count} session(s)")
     return passed(*evidence)
 
 

@@ -1,0 +1,191 @@
+"""A real Chromium (Debian's package, driven by Playwright's Python API; no browser download) against a workspace
+started with `ocw up`, as a user on a new device would meet it.
+
+Every page gets a fresh browser context, which is a fresh profile: no cookies, no local storage, no cached
+credentials. When a test fails, a screenshot of each of its pages is kept under the artefacts folder
+(`$OCW_TEST_ARTIFACTS`, default `<repo>/test-artifacts`), named after the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+
+from support import model_standin
+from support.image import workspace_image  # noqa: F401 - the session fixture
+from up.helpers import REPO, WORKSPACE, Local, free_port, ocw
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+USERNAME = "opencode"
+
+
+def chromium_executable() -> str:
+    return os.environ.get("OCW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def artefacts_dir() -> Path:
+    return Path(os.environ.get("OCW_TEST_ARTIFACTS") or REPO / "test-artifacts") / "browser"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    executable = chromium_executable()
+    if not Path(executable).is_file():
+        pytest.skip(f"no Chromium at {executable}: `make setup` installs Debian's chromium (TEST_SYSTEM_PACKAGES)")
+    instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    yield instance
+    instance.close()
+
+
+@dataclass
+class Tab:
+    """A page in its own fresh profile, with what went wrong in it recorded."""
+
+    context: BrowserContext
+    page: Page
+    page_errors: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    def local_storage(self) -> dict[str, Any]:
+        raw: dict[str, str] = self.page.evaluate(
+            "Object.fromEntries(Object.keys(localStorage).map(k => [k, localStorage.getItem(k)]))"
+        )
+        parsed: dict[str, Any] = {}
+        for key, value in raw.items():
+            try:
+                parsed[key] = json.loads(value)
+            except ValueError:
+                parsed[key] = value
+        return parsed
+
+
+NewTab = Callable[..., Tab]
+
+
+@pytest.fixture
+def new_tab(browser: Browser, request: pytest.FixtureRequest) -> Iterator[NewTab]:
+    tabs: list[Tab] = []
+
+    def make(password: str | None = None, username: str = USERNAME) -> Tab:
+        credentials = {"username": username, "password": password} if password is not None else None
+        context = browser.new_context(http_credentials=credentials, viewport=VIEWPORT)  # type: ignore[arg-type]
+        context.set_default_timeout(60_000)
+        tab = Tab(context, context.new_page())
+        tab.page.on("pageerror", lambda error: tab.page_errors.append(str(error)))
+
+        def console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                tab.console_errors.append(message.text)
+
+        tab.page.on("console", console)
+        tabs.append(tab)
+        return tab
+
+    yield make
+    failed = request.node.stash.get(_FAILED, False)
+    for index, tab in enumerate(tabs):
+        if failed and not tab.page.is_closed():
+            folder = artefacts_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+            tab.page.screenshot(path=str(folder / f"{name}-{index}.png"))
+        tab.context.close()
+
+
+@dataclass
+class BrowserWorkspace:
+    """A workspace run with `ocw up` whose default model is a local stand-in (no provider, no network)."""
+
+    local: Local
+    model_requests: list[dict[str, Any]]
+
+    @property
+    def directory(self) -> str:
+        """Where OpenCode runs, by its own account: the manifest's path in a container, a translation of it for
+        processes."""
+        return str(self.local.json("/path")["directory"])
+
+    def status(self) -> dict[str, Any]:
+        result = ocw("ps", "--json", "--state-dir", str(self.local.state_dir))
+        assert result.returncode == 0, result.stderr
+        entries = [e for e in json.loads(result.stdout)["workspaces"] if e["workspace"] == WORKSPACE]
+        assert entries and entries[0]["running"], entries
+        return dict(entries[0])
+
+    @property
+    def project_url(self) -> str:
+        return str(self.status()["project_url"])
+
+
+def write_opencode_config(home: Path, config: dict[str, Any]) -> None:
+    """The user's OpenCode config on the workspace volume (~/.config/opencode/opencode.json)."""
+    path = home / ".config" / "opencode" / "opencode.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2))
+
+
+@contextmanager
+def running(base: Path, engine: str) -> Iterator[BrowserWorkspace]:
+    """`make up` as a user runs it (this repository as the source, a generated password), in its own state dir."""
+    with model_standin.serve() as (model_url, model_requests):
+        local = Local(base / "state", free_port(), str(REPO), None, engine=engine)
+        write_opencode_config(local.home, model_standin.opencode_config(model_url))
+        local.up_ok()
+        try:
+            yield BrowserWorkspace(local, model_requests)
+        finally:
+            ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "3")
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[BrowserWorkspace]:
+    """In the workspace image (the container engine): what the pod runs. Skipped, saying why, only where no
+    container engine can run."""
+    request.getfixturevalue("workspace_image")  # built (or found) once per session
+    with running(tmp_path_factory.mktemp("browser-container"), "container") as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def process_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserWorkspace]:
+    """As processes on this machine, where the working directory is translated under the state dir."""
+    with running(tmp_path_factory.mktemp("browser-process"), "process") as started:
+        yield started
