@@ -11,8 +11,8 @@ PYTEST_ARGS ?=
 
 .PHONY: setup system-packages up down test lint typecheck unit bench clean
 
-# Debian packages the tests and the local runner use: busybox runs the init step as alpine/git's shell would.
-SYSTEM_COMMANDS := git busybox openssl
+# Debian packages the tests and the local runner use: jq and dash run the init step as the workspace image does.
+SYSTEM_COMMANDS := git jq dash openssl
 
 setup: system-packages $(VENV)/.installed $(TOOLS)/node_modules/.installed $(TOOLS)/bin/kubectl
 

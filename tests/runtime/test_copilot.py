@@ -95,9 +95,10 @@ def test_a_deleted_auth_file_is_seeded_again(pod: Pod) -> None:
 UNUSABLE = {
     "empty": ("", "is empty"),
     "whitespace": ("  \n", "is not a JSON object"),
-    "bare-token": ("gho_" + "x" * 36 + "\n", "is not a JSON object"),
-    "cut-short": ('{"github-copilot": {"type": "oauth", "refresh": "gho_abc"', "the document is cut short"),
-    "trailing-text": ('{"github-copilot": {"type": "oauth", "refresh": "gho_abc"}} }', "text after the document"),
+    "bare-token": ("gho_" + "x" * 36 + "\n", "is not valid JSON"),
+    "cut-short": ('{"github-copilot": {"type": "oauth", "refresh": "gho_abc"', "is not valid JSON"),
+    "trailing-text": ('{"github-copilot": {"type": "oauth", "refresh": "gho_abc"}} }', "is not valid JSON"),
+    "two-documents": ('{"github-copilot": {"type": "oauth", "refresh": "gho_abc"}} {}', "is not a JSON object"),
     "trailing-comma": ('{"github-copilot": {"type": "oauth", "refresh": "gho_abc",}}', "is not valid JSON"),
     "other-provider": ('{"anthropic": {"type": "api", "key": "sk-ant-abc"}}', 'has no "github-copilot" entry'),
     "no-refresh": ('{"github-copilot": {"type": "oauth", "access": "gho_abc"}}', 'without a "refresh" token'),
