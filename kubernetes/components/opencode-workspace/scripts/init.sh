@@ -1,19 +1,14 @@
 #!/bin/sh
-# Workspace init step: the pod's init container runs it before OpenCode starts, as the workspace user, with the
-# workspace volume as HOME. It clones WORKSPACE_GIT_REPOSITORY into WORKSPACE_DIR when no usable clone is there (an
-# existing clone is never reset or re-cloned), fast-forwards a clean clone when WORKSPACE_GIT_PULL is "enabled", and
-# puts the Secret's Copilot login into OpenCode's auth.json when it is absent or the Secret changed since the last seed.
-#
-# This is the only place the git token is read while anything on the volume could be made to run, and the volume is
-# writable by the agent. So git here ignores system and global config, hooks, fsmonitor and every credential helper
-# but ours, speaks only the repository's protocol, and pulls only when the clone's own config holds nothing but plain
-# settings. The token reaches git only through git-credential-secret, which reads GIT_TOKEN_FILE when git asks.
-#
-# Inputs: HOME, WORKSPACE_DIR, WORKSPACE_GIT_REPOSITORY, WORKSPACE_GIT_PULL, GIT_TOKEN_FILE, COPILOT_AUTH_FILE.
-# Exit status 0 when the workspace can start, 1 when it cannot (the message says why and what to do).
-# POSIX sh (dash) + git + jq + coreutils. It becomes a ConfigMap Flux substitutes: never a dollar sign followed by an
+# Workspace init step, run by the pod's init container as the workspace user with the volume as HOME: it clones
+# WORKSPACE_GIT_REPOSITORY into WORKSPACE_DIR when no usable clone is there (an existing clone is never reset or
+# re-cloned), fast-forwards a clean clone when WORKSPACE_GIT_PULL is "enabled", and puts the Secret's Copilot login
+# into auth.json when it is absent or the Secret changed since the last seed. It holds the token while the volume is
+# writable by the agent, so git here ignores system/global config, hooks, fsmonitor and every credential helper but
+# ours (git-credential-secret), speaks only the repository's protocol, and pulls only when the clone's config holds
+# plain settings. Inputs: HOME, WORKSPACE_DIR, WORKSPACE_GIT_REPOSITORY, WORKSPACE_GIT_PULL, GIT_TOKEN_FILE,
+# COPILOT_AUTH_FILE. Exit 0 when the workspace can start, 1 when not (the message says why and what to do).
+# POSIX sh (dash), git, jq, coreutils. It becomes a ConfigMap Flux substitutes: never a dollar sign followed by an
 # opening brace. No `set -x`: nothing here may echo a secret.
-
 umask 077
 export LC_ALL=C GIT_TERMINAL_PROMPT=0 GIT_HTTP_LOW_SPEED_LIMIT=1000 GIT_HTTP_LOW_SPEED_TIME=60
 say() { printf 'init: %s\n' "$*"; }
@@ -23,27 +18,21 @@ started=$(date +%s.%N)
 since() { awk -v from="$1" -v to="$(date +%s.%N)" 'BEGIN { printf "%.2fs", to - from }'; }
 redact_url() { printf '%s\n' "$1" | sed -e 's|://[^/@]*@|://|'; }
 
-command -v git >/dev/null || fail "git is not installed in this image: the init container needs an image with git"
-command -v jq >/dev/null || fail "jq is not installed in this image: the init container needs an image with jq"
+for tool in git jq; do command -v "$tool" >/dev/null || fail "$tool is not installed in this image: the step needs it"; done
 [ -n "$HOME" ] || fail "HOME is not set: it must be the mount path of the workspace volume"
 [ -d "$HOME" ] || fail "HOME=$HOME does not exist: the workspace volume is not mounted there"
 # A real write, not `test -w`: that answers yes for root and cannot see a read-only mount reliably.
-if ! (printf 'ok' >"$HOME/.opencode-workspace-write-test") 2>/dev/null; then
-  fail "the workspace volume at $HOME is not writable by uid $(id -u) gid $(id -g): it is mounted read-only or \
-owned by another user; check the pod's fsGroup and the volume's mount, then restart the pod"
-fi
+(printf 'ok' >"$HOME/.opencode-workspace-write-test") 2>/dev/null || fail "the workspace volume at $HOME is not \
+writable by uid $(id -u) gid $(id -g): it is mounted read-only or owned by another user; check the pod's fsGroup and \
+the volume's mount, then restart the pod"
 rm -f "$HOME/.opencode-workspace-write-test"
-
-[ -n "$WORKSPACE_DIR" ] || fail "WORKSPACE_DIR is not set: give the clone's absolute path in the workspace's \
-postBuild.substitute"
-case $WORKSPACE_DIR in /*) ;; *) fail "WORKSPACE_DIR=$WORKSPACE_DIR is not an absolute path: give the clone's \
-absolute path" ;; esac
+[ -n "$WORKSPACE_DIR" ] || fail "WORKSPACE_DIR is not set: give the clone's absolute path in postBuild.substitute"
+case $WORKSPACE_DIR in /*) ;; *) fail "WORKSPACE_DIR=$WORKSPACE_DIR is not an absolute path: give the clone's full path" ;; esac
 WORKSPACE_DIR=$(printf '%s\n' "$WORKSPACE_DIR" | sed -e 's|//*|/|g' -e 's|/$||')
 case $WORKSPACE_DIR in "" | "$HOME" | "$HOME/") fail "WORKSPACE_DIR must be a directory of its own on the workspace \
 volume, below HOME=$HOME; it is '$WORKSPACE_DIR'" ;; esac
 parent=$(dirname "$WORKSPACE_DIR")
 staging="$parent/.$(basename "$WORKSPACE_DIR").clone-in-progress"
-
 repo_url=$WORKSPACE_GIT_REPOSITORY
 repo_authority=$(printf '%s\n' "$repo_url" | sed -n 's|^[A-Za-z][A-Za-z0-9+.-]*://\([^/]*\).*|\1|p')
 case $repo_authority in *@*) fail "WORKSPACE_GIT_REPOSITORY has a user name or password in it: give the plain https \
@@ -61,40 +50,32 @@ esac
 protocol=$(printf '%s\n' "$repo_url" | sed -n 's|^\([A-Za-z][A-Za-z0-9+.-]*\)://.*|\1|p')
 case $repo_url in /*) protocol=file ;; "") ;; *) [ -n "$protocol" ] || protocol=ssh ;; esac
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_ASKPASS='' SSH_ASKPASS='' GIT_CEILING_DIRECTORIES="$parent"
-export GIT_CONFIG_COUNT=8 GIT_CONFIG_KEY_0=core.hooksPath GIT_CONFIG_VALUE_0=/dev/null GIT_CONFIG_KEY_1=core.fsmonitor \
-  GIT_CONFIG_VALUE_1=false GIT_CONFIG_KEY_2=credential.helper GIT_CONFIG_VALUE_2='' GIT_CONFIG_KEY_3=credential.helper \
-  GIT_CONFIG_VALUE_3="$(cd "$(dirname "$0")" && pwd)/git-credential-secret" GIT_CONFIG_KEY_4=protocol.allow \
-  GIT_CONFIG_VALUE_4=never GIT_CONFIG_KEY_5="protocol.$protocol.allow" GIT_CONFIG_VALUE_5=always \
-  GIT_CONFIG_KEY_6=http.sslVerify GIT_CONFIG_VALUE_6=true GIT_CONFIG_KEY_7=merge.verifySignatures GIT_CONFIG_VALUE_7=false
-
+set -- core.hooksPath /dev/null core.fsmonitor false credential.helper '' credential.helper \
+  "$(cd "$(dirname "$0")" && pwd)/git-credential-secret" protocol.allow never "protocol.$protocol.allow" always \
+  http.sslVerify true merge.verifySignatures false
+n=0; while [ $# -gt 1 ]; do export "GIT_CONFIG_KEY_$n=$1" "GIT_CONFIG_VALUE_$n=$2"; n=$((n + 1)); shift 2; done
+export GIT_CONFIG_COUNT=$n
 token_is_present() { [ -n "$GIT_TOKEN_FILE" ] && [ -r "$GIT_TOKEN_FILE" ] && [ -s "$GIT_TOKEN_FILE" ]; }
 
 # One line saying why git failed ($1: what it did, $2: its stderr), ending with git's own last word on it.
 explain_git_failure() {
-  detail=$(printf '%s\n' "$2" | grep -E '^(fatal|error):' | tail -n 1)
-  [ -n "$detail" ] || detail=$(printf '%s\n' "$2" | grep -v '^[[:space:]]*$' | tail -n 1)
-  detail=$(redact_url "$detail")
-  if token_is_present && printf '%s\n' "$detail" | grep -qF -f "$GIT_TOKEN_FILE"; then
+  detail=$(redact_url "$(printf '%s\n' "$2" | { grep -E '^(fatal|error):' || printf '%s\n' "$2" | grep -v '^[[:space:]]*$'; } |
+    tail -n 1)")
+  token_is_present && printf '%s\n' "$detail" | grep -qF -f "$GIT_TOKEN_FILE" &&
     detail="(git's message withheld: it contained the token)"
-  fi
   case $(printf '%s\n' "$2" | tr '[:upper:]' '[:lower:]') in
     *"authentication failed"* | *"could not read username"* | *"could not read password"* | *" 401"* | *" 403"*)
-      if token_is_present; then
-        why="the server refused the token: it is wrong, expired or has no read access to the repository; renew \
-the PAT behind GITHUB_TOKEN in the workspace Secret and restart the pod"
-      else
-        why="the repository needs a token and GIT_TOKEN_FILE ('$GIT_TOKEN_FILE') is missing or empty; put the PAT \
-into GITHUB_TOKEN of the workspace Secret and restart the pod"
-      fi ;;
+      why="the server refused the token: it is wrong, expired or cannot read the repository; renew the PAT behind \
+GITHUB_TOKEN in the workspace Secret and restart the pod"
+      token_is_present || why="the repository needs a token and GIT_TOKEN_FILE ('$GIT_TOKEN_FILE') is missing or \
+empty; put the PAT into GITHUB_TOKEN of the workspace Secret and restart the pod" ;;
     *"repository not found"* | *"repository '"*"' not found"*) why="the repository was not found, or the token \
 cannot see it: check WORKSPACE_GIT_REPOSITORY and the token's repository access" ;;
     *"could not resolve"* | *"failed to connect"* | *"connection refused"* | *"timed out"* | *"unreachable"* | \
       *"no route to host"* | *"operation too slow"*) why="cannot reach $repo_authority: check the cluster's DNS \
 and egress to it; the next start tries again" ;;
-    *"ssl"* | *"certificate"* | *"tls"*) why="the TLS connection to $repo_authority failed: check the URL and the \
-host's certificate" ;;
-    *"no space left on device"* | *"disk quota exceeded"*) why="the workspace volume is full: free space on it or \
-grow it (VOLSYNC_CAPACITY), then restart the pod" ;;
+    *"ssl"* | *"certificate"* | *"tls"*) why="the TLS connection to $repo_authority failed: check its certificate" ;;
+    *"no space left on device"* | *"disk quota exceeded"*) why="the workspace volume is full: free space or grow it" ;;
     *"permission denied"* | *"read-only file system"*) why="git cannot write under $parent: it must be on the \
 workspace volume and writable by uid $(id -u)" ;;
     *) why="git $1 failed" ;;
@@ -125,31 +106,23 @@ inspect_workspace() {
 # Cloned beside its place and renamed into it: a start killed mid-clone leaves only the staging directory.
 clone_workspace() {
   [ -n "$repo_url" ] || fail "WORKSPACE_GIT_REPOSITORY is not set: there is no repository to clone into $WORKSPACE_DIR"
-  mkdir -p "$parent" 2>/dev/null || fail "cannot create $parent: WORKSPACE_DIR must be on the workspace volume \
-(below HOME=$HOME), which must be writable"
-  if [ -e "$staging" ] || [ -L "$staging" ]; then
-    say "removing $staging, an unfinished clone left by an interrupted start"
-    rm -rf "$staging" || fail "cannot remove the unfinished clone $staging: remove it by hand, then restart the pod"
-  fi
-  token_is_present || warn "GIT_TOKEN_FILE ('$GIT_TOKEN_FILE') is missing or empty: cloning without a token, which \
-works only for a public repository"
+  mkdir -p "$parent" 2>/dev/null || fail "cannot create $parent: WORKSPACE_DIR must be on the (writable) volume"
+  { [ -e "$staging" ] || [ -L "$staging" ]; } && say "removing $staging, an unfinished clone left by an interrupted start"
+  rm -rf "$staging" || fail "cannot remove the unfinished clone $staging: remove it by hand, then restart the pod"
+  token_is_present || warn "GIT_TOKEN_FILE ('$GIT_TOKEN_FILE') is missing or empty: cloning without a token"
   say "cloning $repo_url into $WORKSPACE_DIR"
   clone_started=$(date +%s.%N)
-  if ! git_error=$(git clone --quiet --no-progress -- "$repo_url" "$staging" 2>&1 >/dev/null); then
-    rm -rf "$staging"
-    fail "cloning $repo_url failed after $(since "$clone_started"): $(explain_git_failure clone "$git_error")"
-  fi
+  git_error=$(git clone --quiet --no-progress -- "$repo_url" "$staging" 2>&1 >/dev/null) || abandon "cloning \
+$repo_url failed after $(since "$clone_started"): $(explain_git_failure clone "$git_error")"
   case $state in
     empty-dir) rmdir "$WORKSPACE_DIR" || abandon "cannot replace the empty directory $WORKSPACE_DIR (a mount point?): \
 WORKSPACE_DIR must be a plain directory on the workspace volume" ;;
-    unfinished) rm -rf "$WORKSPACE_DIR" || abandon "cannot remove the unfinished clone at $WORKSPACE_DIR: remove it by \
-hand, then restart the pod"
+    unfinished) rm -rf "$WORKSPACE_DIR" || abandon "cannot remove the unfinished clone at $WORKSPACE_DIR"
       say "replaced the unfinished clone at $WORKSPACE_DIR (it held no commit, ref or file)" ;;
     not-a-clone)
       kept="$WORKSPACE_DIR.before-clone-$(date -u +%Y%m%dT%H%M%SZ)"
       n=1; while [ -e "$kept" ]; do kept="$WORKSPACE_DIR.before-clone-$(date -u +%Y%m%dT%H%M%SZ)-$n"; n=$((n + 1)); done
-      mv -T "$WORKSPACE_DIR" "$kept" || abandon "cannot move $WORKSPACE_DIR aside to $kept: move it by hand, then \
-restart the pod"
+      mv -T "$WORKSPACE_DIR" "$kept" || abandon "cannot move $WORKSPACE_DIR aside to $kept: move it by hand"
       say "$WORKSPACE_DIR was not a usable git clone: its contents are kept, untouched, in $kept" ;;
   esac
   { [ -e "$WORKSPACE_DIR" ] || [ -L "$WORKSPACE_DIR" ]; } && abandon "$WORKSPACE_DIR appeared while cloning: another \
@@ -164,34 +137,24 @@ abandon() { rm -rf "$staging"; fail "$@"; }
 # plain settings: a filter, include, URL rewrite, proxy or helper there could run code or redirect the token. A failed
 # fetch never stops the start. --prune drops branches gone upstream, so a renamed default branch is noticed.
 pull_workspace() {
-  branch=$(git -C "$WORKSPACE_DIR" symbolic-ref --quiet --short HEAD) || { say "not pulling: HEAD is detached in \
-$WORKSPACE_DIR"; return; }
+  branch=$(git -C "$WORKSPACE_DIR" symbolic-ref --quiet --short HEAD) || { say "not pulling: HEAD is detached"; return; }
   upstream=$(git -C "$WORKSPACE_DIR" rev-parse --abbrev-ref --symbolic-full-name '@{upstream}' 2>/dev/null) ||
     { say "not pulling: branch $branch has no upstream branch"; return; }
   unsafe=$(git -C "$WORKSPACE_DIR" config --local --name-only --list | grep -Ev \
     -e '^core\.(repositoryformatversion|filemode|bare|logallrefupdates|ignorecase|precomposeunicode|symlinks)$' \
     -e '^remote\..+\.(url|fetch|pushurl|push|prune|tagopt)$' -e '^branch\..+\.(remote|merge|rebase|description)$' \
     -e '^(extensions|user|pull|push|advice|color|commit|tag|init|alias)\.[^.]+$' | sort -u | tr '\n' ' ')
-  if [ -n "$unsafe" ]; then
-    warn "not pulling: $WORKSPACE_DIR/.git/config sets $unsafe- settings that could run code or redirect the token \
-while the token is here; remove them (git config --unset) or pull by hand; starting with the clone as it is"
-    return
-  fi
+  [ -z "$unsafe" ] || { warn "not pulling: $WORKSPACE_DIR/.git/config sets $unsafe- settings that could run code or \
+redirect the token while the token is here; remove them (git config --unset) or pull by hand"; return; }
   fetch_started=$(date +%s.%N)
-  if ! git_error=$(git -C "$WORKSPACE_DIR" fetch --quiet --no-progress --prune -- "$repo_url" \
-    '+refs/heads/*:refs/remotes/origin/*' 2>&1 >/dev/null); then
-    warn "not pulling: fetching $branch's upstream failed after $(since "$fetch_started"): $(explain_git_failure \
-fetch "$git_error"); starting with the clone as it is"
-    return
-  fi
+  git_error=$(git -C "$WORKSPACE_DIR" fetch --quiet --no-progress --prune -- "$repo_url" \
+    '+refs/heads/*:refs/remotes/origin/*' 2>&1 >/dev/null) || { warn "not pulling: fetching $branch's upstream failed \
+after $(since "$fetch_started"): $(explain_git_failure fetch "$git_error"); starting with the clone as it is"; return; }
   behind=$(git -C "$WORKSPACE_DIR" rev-list --count "HEAD..$upstream" 2>/dev/null) ||
     { say "not pulling: $upstream is gone from the remote (renamed or deleted); $branch is left as it is"; return; }
   [ "$behind" = 0 ] && { say "pull: $branch is up to date with $upstream"; return; }
-  if [ -n "$(git -C "$WORKSPACE_DIR" status --porcelain --untracked-files=no)" ]; then
-    say "not pulling: $WORKSPACE_DIR has uncommitted changes, left as they are; $upstream is $behind commit(s) ahead \
-(fetched; merge it by hand)"
-    return
-  fi
+  [ -z "$(git -C "$WORKSPACE_DIR" status --porcelain --untracked-files=no)" ] || { say "not pulling: $WORKSPACE_DIR \
+has uncommitted changes, left as they are; $upstream is $behind commit(s) ahead (fetched; merge it by hand)"; return; }
   if ! git_error=$(git -C "$WORKSPACE_DIR" merge --ff-only --quiet "$upstream" 2>&1 >/dev/null); then
     case $(printf '%s\n' "$git_error" | tr '[:upper:]' '[:lower:]') in
       *"untracked working tree files would be overwritten"*) say "not pulling: untracked files in $WORKSPACE_DIR \
@@ -216,11 +179,8 @@ seed_copilot_auth() {
   [ -n "$COPILOT_AUTH_FILE" ] || { say "Copilot not seeded: COPILOT_AUTH_FILE is not set"; return; }
   [ -e "$COPILOT_AUTH_FILE" ] || { say "Copilot not seeded: $COPILOT_AUTH_FILE does not exist (no COPILOT_AUTH_JSON in \
 the workspace Secret); $fix"; return; }
-  if { [ -e "$auth" ] || [ -L "$auth" ]; } && { [ -L "$auth" ] || [ ! -f "$auth" ]; }; then
-    warn "Copilot not seeded: $auth is not a regular file (a directory or a link?); nothing was changed; move it \
-away, then restart the pod"
-    return
-  fi
+  { [ -e "$auth" ] || [ -L "$auth" ]; } && { [ -L "$auth" ] || [ ! -f "$auth" ]; } && { warn "Copilot not seeded: \
+$auth is not a regular file (a directory or a link?); nothing was changed; move it away, then restart the pod"; return; }
   mkdir -p "$(dirname "$auth")" "$(dirname "$record")" 2>/dev/null || { warn "Copilot not seeded: cannot create \
 $(dirname "$auth") or $(dirname "$record") on the workspace volume"; return; }
   staged="$auth.seeding"
@@ -231,11 +191,8 @@ is not readable by uid $(id -u); check the Secret mount's mode"; return; }
   seeded_hash='' written_hash=''
   [ -f "$record" ] && read -r seeded_hash written_hash <"$record"
   [ -n "$written_hash" ] || written_hash=$seeded_hash
-  if [ -f "$auth" ] && [ "$secret_hash" = "$seeded_hash" ]; then
-    rm -f "$staged"
-    say "Copilot auth: the Secret has not changed since it was seeded; $auth left as it is"
-    return
-  fi
+  [ -f "$auth" ] && [ "$secret_hash" = "$seeded_hash" ] && { rm -f "$staged"; say "Copilot auth: the Secret has not \
+changed since it was seeded; $auth left as it is"; return; }
   problem=$(jq -r -s 'if length != 1 or (.[0] | type) != "object" then "is not a JSON object (an auth.json document)"
     else .[0]["github-copilot"] as $c
       | if ($c | type) != "object" then "has no \"github-copilot\" entry"
@@ -243,20 +200,16 @@ is not readable by uid $(id -u); check the Secret mount's mode"; return; }
         elif $c.type != "oauth" then "has a \"github-copilot\" entry whose \"type\" is not \"oauth\""
         else empty end end' "$staged" 2>/dev/null) || problem="is not valid JSON"
   [ -s "$staged" ] || problem="is empty"
-  if [ -n "$problem" ]; then
-    rm -f "$staged"
-    say "Copilot not seeded: COPILOT_AUTH_JSON in the workspace Secret $problem; $auth left as it is; $fix"
-    return
-  fi
+  [ -z "$problem" ] || { rm -f "$staged"; say "Copilot not seeded: COPILOT_AUTH_JSON in the workspace Secret $problem; \
+$auth left as it is; $fix"; return; }
   note="" reason="there was none"
   if [ -f "$auth" ]; then
     reason="the Secret changed since the last seed"
     current_hash=$(sha256sum <"$auth" | cut -d ' ' -f 1)
+    # Changed in the workspace since the last seed (a login there): keep a copy of it, lose nothing.
     if [ "$current_hash" != "$written_hash" ] && [ "$current_hash" != "$secret_hash" ]; then
-      # Changed in the workspace since the last seed (a login there): keep a copy of it, lose nothing.
-      { cat "$auth" >"$auth.before-seed.tmp" && mv -fT "$auth.before-seed.tmp" "$auth.before-seed"; } || {
-        rm -f "$auth.before-seed.tmp" "$staged"; warn "Copilot not seeded: cannot keep a copy of $auth, so it is \
-left as it is"; return; }
+      cat "$auth" >"$auth.before-seed.tmp" && mv -fT "$auth.before-seed.tmp" "$auth.before-seed" || { rm -f \
+"$auth.before-seed.tmp" "$staged"; warn "Copilot not seeded: cannot keep a copy of $auth, left as it is"; return; }
       note="; the replaced file, changed in the workspace since the last seed, is kept as $auth.before-seed"
     fi
     if jq -e 'type == "object"' "$auth" >/dev/null 2>&1; then
@@ -277,8 +230,7 @@ failed"; return; }
 # The common case, a start on a populated volume, costs one git call.
 if [ -e "$WORKSPACE_DIR/.git" ] && head=$(git -C "$WORKSPACE_DIR" rev-parse --quiet --verify --short HEAD 2>/dev/null)
 then
-  say "repository present at $WORKSPACE_DIR (HEAD $head): not cloning"
-  state=present
+  say "repository present at $WORKSPACE_DIR (HEAD $head): not cloning"; state=present
 else
   inspect_workspace
   case $state in
@@ -289,14 +241,10 @@ runAsUser, then restart the pod" ;;
     *) clone_workspace; state=cloned ;;
   esac
 fi
-if [ "$state" = present ] && [ -n "$repo_url" ]; then
-  origin=$(git -C "$WORKSPACE_DIR" config --get remote.origin.url)
-  if [ -n "$origin" ] && [ "$origin" != "$repo_url" ]; then
-    warn "the clone's origin is $(redact_url "$origin"), not WORKSPACE_GIT_REPOSITORY=$repo_url: the clone is kept as \
-it is and not pulled, and the token is offered only to $repo_authority"
-    pull=false
-  fi
-fi
+[ "$state" = present ] && origin=$(git -C "$WORKSPACE_DIR" config --get remote.origin.url) && [ -n "$repo_url" ] &&
+  [ "$origin" != "$repo_url" ] && pull=false && warn "the clone's origin is $(redact_url "$origin"), not \
+WORKSPACE_GIT_REPOSITORY=$repo_url: the clone is kept as it is and not pulled, and the token is offered only to \
+$repo_authority"
 [ "$pull" = true ] && [ "$state" = present ] && pull_workspace
 seed_copilot_auth
 say "done in $(since "$started")"
