@@ -163,3 +163,14 @@ def _git(repo: Path, *args: str) -> str:
     import subprocess
 
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_workspace_config_is_in_force_and_up_says_so(workspace: Local) -> None:
+    # What the server answers, not what the manifest asks: sharing off, autoupdate off.
+    config = workspace.json("/config")
+    assert config["share"] == "disabled"
+    assert config["autoupdate"] is False
+    workspace.down()
+    started = workspace.up()
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "config:    sharing disabled, autoupdate off (GET /config)" in started.stdout, started.stdout
