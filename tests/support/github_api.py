@@ -88,6 +88,7 @@ class GitHubApi:
             rules = repository.rules if branch == repository.default_branch else []
             listed = [
                 {"type": rule, "ruleset_source_type": "Repository", "ruleset_source": slug, "ruleset_id": 1}
+                | ({"parameters": {"required_approving_review_count": 1}} if rule == "pull_request" else {})
                 for rule in rules
             ]
             return 200, listed, headers

@@ -27,6 +27,7 @@ def test_a_protected_default_branch_and_a_fine_grained_token_pass(github: GitHub
     assert outcome.status == "pass", outcome
     assert any("active rules deletion, non_fast_forward, pull_request" in line for line in outcome.evidence)
     assert any("fine-grained" in line for line in outcome.evidence)
+    assert "pull requests into main need 1 approval(s)" in outcome.evidence
     assert {method for method, _ in github.requests} == {"GET"}
     assert [path for _, path in github.requests] == [
         "/repos/jbaker48/k8s-cluster",

@@ -85,6 +85,13 @@ def check_github_guard(repository_url: str, token: str, *, api: str = GITHUB_API
         f"default branch {branch}: active rules {', '.join(rule_types) or 'none'}",
         f"repository permissions the API reports for the token's user: {granted}",
     ]
+    review = next((r.get("parameters") or {} for r in rules if r.get("type") == PR_RULE), None)
+    if review is not None:
+        approvals = review.get("required_approving_review_count", 0)
+        evidence.append(
+            f"pull requests into {branch} need {approvals} approval(s)"
+            + (": the token's user could merge its own pull request" if not approvals else "")
+        )
     if scopes_header is not None:
         scopes = [s.strip() for s in scopes_header.split(",") if s.strip()]
         evidence.append(f"classic token, scopes: {', '.join(scopes) or 'none'}")
