@@ -47,7 +47,7 @@ def test_local_text_report(local: tuple[Local, dict[str, str]]) -> None:
     done = ocw("verify", "--local", "opencode-flux", "--state-dir", str(workspace.state_dir))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Phase 2: Flux Workspace" in done.stdout
-    assert "3 passed, 0 failed, 0 skipped" in done.stdout
+    assert "4 passed, 0 failed, 0 skipped" in done.stdout  # P2.1-P2.3 and SEC.1
 
 
 def test_local_workspace_not_running_cannot_be_checked(tmp_path: Path) -> None:
