@@ -221,3 +221,19 @@ def test_a_broken_tree_fails_with_the_rule(tree: TreeCopy, rule: str, edits: lis
     assert found, f"expected a {rule} error, found errors of {sorted(error_rules(report))}"
     assert any(expected in f.message for f in found), [f.message for f in found]
     assert not report.ok
+
+
+def test_enabling_push_gives_only_the_opencode_container_the_token_and_passes(tree: TreeCopy) -> None:
+    tree.replace(FLUX_KS, "WORKSPACE_GIT_PUSH: disabled", "WORKSPACE_GIT_PUSH: enabled")
+
+    report = tree.check()
+
+    assert report.ok, [f"{f.rule}: {f.message}" for f in report.findings]
+
+
+def test_a_push_switch_that_is_neither_enabled_nor_disabled_fails(tree: TreeCopy) -> None:
+    tree.replace(FLUX_KS, "WORKSPACE_GIT_PUSH: disabled", 'WORKSPACE_GIT_PUSH: "yes"')
+
+    found = errors(tree.check(), "link-secret-ref")
+
+    assert any("GIT_PUSH_TOKEN_yes" in f.message for f in found), [f.message for f in found]
