@@ -48,7 +48,7 @@ esac
 # repository's own protocol (a rewritten remote cannot reach a local path or a command). Command-line scope, which
 # outranks the clone's .git/config.
 protocol=$(printf '%s\n' "$repo_url" | sed -n 's|^\([A-Za-z][A-Za-z0-9+.-]*\)://.*|\1|p')
-case $repo_url in /*) protocol=file ;; "") ;; *) [ -n "$protocol" ] || protocol=ssh ;; esac
+case $repo_url in /*) protocol=file ;; *) [ -n "$protocol" ] || protocol=ssh ;; esac
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_ASKPASS='' SSH_ASKPASS='' GIT_CEILING_DIRECTORIES="$parent"
 set -- core.hooksPath /dev/null core.fsmonitor false credential.helper '' credential.helper \
   "$(cd "$(dirname "$0")" && pwd)/git-credential-secret" protocol.allow never "protocol.$protocol.allow" always \
