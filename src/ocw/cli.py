@@ -12,11 +12,20 @@ from ocw.errors import EXIT_INTERRUPTED, OcwError
 
 # Each module exposes `register(subparsers)`, which adds its parser(s) and sets `handler` to a
 # function taking the parsed namespace and returning an exit code.
-COMMAND_MODULES: tuple[str, ...] = ("ocw.check.command", "ocw.up.command", "ocw.secrets.command", "ocw.verify.command")
+COMMAND_MODULES: tuple[str, ...] = (
+    "ocw.check.command",
+    "ocw.check.schemas_command",
+    "ocw.install.command",
+    "ocw.up.command",
+    "ocw.secrets.command",
+    "ocw.verify.command",
+)
 # Which module registers each command: only that one is imported for a run (a quick `ocw check` matters in CI and
 # editors); `ocw --help` and unknown commands load them all.
 COMMAND_OWNERS: dict[str, str] = {
     "check": "ocw.check.command",
+    "schemas": "ocw.check.schemas_command",
+    "install": "ocw.install.command",
     "up": "ocw.up.command",
     "down": "ocw.up.command",
     "ps": "ocw.up.command",

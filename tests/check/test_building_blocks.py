@@ -7,8 +7,12 @@ from decimal import Decimal
 import pytest
 
 from ocw.check import json_patch
-from ocw.check.links import covers
+from ocw.check.inventory import build_inventory
+from ocw.check.links import covers, secret_keys
+from ocw.check.sources import TextFile, check_schema_comments
 from ocw.check.units import duration_seconds, quantity
+from ocw.flux.build import Manifest
+from ocw.helm import app_template
 
 
 @pytest.mark.parametrize(
@@ -60,3 +64,45 @@ def test_json_patch_names_the_operation_that_fails() -> None:
         json_patch.apply({"spec": {}}, [{"op": "add", "path": "/spec/missing/-", "value": 1}])
     with pytest.raises(json_patch.PatchError, match="unsupported operation 'move'"):
         json_patch.apply({}, [{"op": "move", "from": "/a", "path": "/b"}])
+
+
+def test_schema_comment_depends_on_the_chart() -> None:
+    """app-template HelmReleases point at the bjw-s schema; another chart's at a HelmRelease schema such as
+    flux2-schemas', which the app-template rule would wrongly refuse."""
+    flux = "# yaml-language-server: $schema=https://raw.githubusercontent.com/fluxcd-community/flux2-schemas/main/helmrelease-helm-v2.json\n"
+    other = TextFile("kubernetes/apps/network/external-dns/app/helmrelease.yaml", f"---\n{flux}kind: HelmRelease\n")
+    assert check_schema_comments([other], app_template_files=set()) == []
+    [finding] = check_schema_comments([other], app_template_files={other.path})
+    assert "bjw-s/helm-charts" in finding.message
+    bare = TextFile(other.path, "---\nkind: HelmRelease\n")
+    [finding] = check_schema_comments([bare], app_template_files=set())
+    assert "helmrelease-helm-v2.json" in finding.message
+
+
+def test_a_certificate_produces_the_secret_it_names() -> None:
+    """cert-manager writes a Certificate's key pair to spec.secretName: a pod may mount it."""
+    certificate = Manifest(
+        obj={
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "Certificate",
+            "metadata": {"name": "idm", "namespace": "security"},
+            "spec": {"secretName": "idm-tls"},
+        },
+        kustomization="kanidm",
+        file="kubernetes/apps/security/kanidm/app/certificate.yaml",
+    )
+    inventory = build_inventory([certificate], [])
+    assert secret_keys(inventory, "security", "idm-tls") == (certificate, {"tls.crt", "tls.key", "ca.crt"})
+    assert secret_keys(inventory, "default", "idm-tls") == (None, None)
+
+
+def test_a_volume_by_identifier_is_rendered_by_the_chart() -> None:
+    values = {
+        "persistence": {
+            "config-file": {"type": "configMap", "identifier": "config"},
+            "named": {"type": "configMap", "name": "cm"},
+        }
+    }
+    volumes = app_template.volumes(values)
+    assert volumes["config-file"].from_chart == "config" and volumes["config-file"].source is None
+    assert volumes["named"].from_chart is None and volumes["named"].source == "cm"

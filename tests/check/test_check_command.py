@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from check.tree_copy import COMPONENT, HELMRELEASE, REPO, SHARED_SCHEMAS, TreeCopy, error_rules, errors
+from check.tree_copy import COMPONENT, HELMRELEASE, REPO, TreeCopy, error_rules, errors, strict_helmrelease_schema
+from ocw.check.catalog import VENDORED_SCHEMAS
 
 LISTENER_PATCH = "kubernetes/apps/network/envoy-gateway/app/opencode-listener.yaml"
 
@@ -27,7 +28,7 @@ def ocw_check(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 
 
 def test_the_projects_own_tree_passes() -> None:
-    result = ocw_check("--repo", str(REPO), "--schemas", str(SHARED_SCHEMAS))
+    result = ocw_check("--repo", str(REPO))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok: 0 error(s)" in result.stdout
     assert "cluster-vars.example.yaml" in result.stdout  # says which variables it used
@@ -35,7 +36,7 @@ def test_the_projects_own_tree_passes() -> None:
 
 def test_json_output_lists_findings_and_a_summary(tree: TreeCopy) -> None:
     tree.replace(HELMRELEASE, "memory: 1Gi", "memory: 512Mi")
-    result = ocw_check("--repo", str(tree.root), "--schemas", str(SHARED_SCHEMAS), "--json")
+    result = ocw_check("--repo", str(tree.root), "--json")
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
     finding = next(f for f in document["findings"] if f["rule"] == "sec05-resources")
@@ -50,7 +51,7 @@ def test_every_finding_is_reported_grouped_by_file(tree: TreeCopy) -> None:
     tree.replace(HELMRELEASE, "strategy: Recreate", "strategy: RollingUpdate")
     tree.replace(f"{COMPONENT}/pvc.yaml", "    - ReadWriteOnce", "    - ReadWriteMany")
     tree.replace("kubernetes/apps/opencode/opencode-ha/ks.yaml", "    - name: volsync", "    - name: volsink")
-    result = ocw_check("--repo", str(tree.root), "--schemas", str(SHARED_SCHEMAS))
+    result = ocw_check("--repo", str(tree.root))
     assert result.returncode == 1
     out = result.stdout
     for rule in ("single-writer", "sec04-volume", "link-depends-on"):
@@ -65,7 +66,7 @@ def test_every_finding_is_reported_grouped_by_file(tree: TreeCopy) -> None:
 def test_a_token_in_the_tree_is_reported_without_being_printed(tree: TreeCopy) -> None:
     token = "ghp_" + "Zq7" * 12
     tree.replace("kubernetes/apps/opencode/namespace.yaml", "---\n", f"---\n# {token}\n")
-    result = ocw_check("--repo", str(tree.root), "--schemas", str(SHARED_SCHEMAS))
+    result = ocw_check("--repo", str(tree.root))
     assert result.returncode == 1
     assert "[sec01-secret-in-manifest]" in result.stdout
     assert token not in result.stdout + result.stderr
@@ -77,58 +78,93 @@ def test_a_missing_schemas_directory_stops_the_run(tree: TreeCopy) -> None:
     assert "--schemas expects a directory" in result.stderr
 
 
-def test_without_kubectl_it_says_how_to_install_it(tree: TreeCopy, tmp_path: Path) -> None:
-    result = ocw_check(
-        "--repo", str(tree.root), "--schemas", str(SHARED_SCHEMAS), env={"OCW_TOOLS_DIR": str(tmp_path / "tools")}
-    )
+def test_without_any_kustomize_it_says_what_it_found_and_how_to_install_one(tree: TreeCopy, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = ocw_check("--repo", str(tree.root), env={"OCW_TOOLS_DIR": str(empty), "PATH": str(empty)})
     assert result.returncode == 2
-    assert "kubectl was expected" in result.stderr
+    assert "no usable kustomize" in result.stderr
+    assert f"pinned kubectl {empty / 'bin' / 'kubectl'}: absent" in result.stderr
+    assert "kubectl on PATH: not found" in result.stderr and "kustomize on PATH: not found" in result.stderr
+    assert "kubectl >= v1.27" in result.stderr and "kustomize >= v5.0.0" in result.stderr
     assert "make setup" in result.stderr
 
 
-def test_a_missing_crd_schema_is_named_with_how_to_provide_it(tree: TreeCopy, tmp_path: Path) -> None:
+PODMONITOR = """---
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata:
+  name: ${APP}
+spec:
+  selector: {}
+"""
+PODMONITORS = ["PodMonitor/opencode/opencode-flux", "PodMonitor/opencode/opencode-ha"]
+PODMONITOR_FILE = "crds/monitoring.coreos.com/podmonitor_v1.json"
+
+
+def add_podmonitor(tree: TreeCopy) -> None:
+    """A custom resource whose CRD schema is not vendored."""
+    tree.write(f"{COMPONENT}/podmonitor.yaml", PODMONITOR)
+    tree.replace(f"{COMPONENT}/kustomization.yaml", "  - ./pvc.yaml\n", "  - ./pvc.yaml\n  - ./podmonitor.yaml\n")
+
+
+def test_a_crd_schema_in_no_layer_is_named_with_how_to_provide_it(tree: TreeCopy, tmp_path: Path) -> None:
+    add_podmonitor(tree)
     schemas = tmp_path / "schemas"
-    shutil.copytree(SHARED_SCHEMAS, schemas)
-    shutil.rmtree(schemas / "crds" / "gateway.envoyproxy.io")
+    (schemas / "crds").mkdir(parents=True)
     from ocw.check import run_check
 
     report = run_check(tree.root, schemas_dir=schemas)
     missing = errors(report, "schema-missing")
-    assert {f.object for f in missing} >= {"BackendTrafficPolicy/opencode/opencode-flux"}
-    assert all("crds/gateway.envoyproxy.io/backendtrafficpolicy_v1alpha1.json" in f.message for f in missing)
-    assert "Add crds/gateway.envoyproxy.io" in missing[0].message
+    assert sorted(f.object for f in missing) == PODMONITORS
+    assert str(schemas / PODMONITOR_FILE) in missing[0].message
+    assert "Add crds/monitoring.coreos.com/podmonitor_v1.json" in missing[0].message
+    # Everything else came from the vendored schemas behind the (nearly empty) --schemas directory.
+    assert report.objects_validated > 20
 
 
-def test_offline_without_schemas_it_says_the_download_failed(tree: TreeCopy, tmp_path: Path) -> None:
-    # Port 9 (discard) on loopback refuses at once: the public catalog stands unreachable, as offline.
-    result = ocw_check(
-        "--repo",
-        str(tree.root),
-        "--json",
-        env={
-            "XDG_CACHE_HOME": str(tmp_path / "cache"),
-            "OCW_CRD_CATALOG_URL": "http://127.0.0.1:9/",
-            "OCW_APP_TEMPLATE_SCHEMA_URL": "http://127.0.0.1:9/",
-        },
-    )
+def test_offline_a_schema_not_vendored_says_the_download_failed(tree: TreeCopy) -> None:
+    add_podmonitor(tree)  # the catalog is unreachable: conftest points it at loopback's discard port
+    result = ocw_check("--repo", str(tree.root), "--json")
     assert result.returncode == 1, result.stderr
     missing = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "schema-missing"]
-    assert missing
-    assert all("download failed" in f["message"] and "--schemas" in f["message"] for f in missing)
+    assert sorted(f["object"] for f in missing) == PODMONITORS
+    assert "download failed: 127.0.0.1 could not be reached" in missing[0]["message"]
+    assert "--schemas" in missing[0]["message"]
 
 
-def test_the_cache_serves_schemas_once_filled(tree: TreeCopy, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    shutil.copytree(SHARED_SCHEMAS, cache / "ocw" / "schemas")
-    result = ocw_check(
-        "--repo",
-        str(tree.root),
-        "--json",
-        env={"XDG_CACHE_HOME": str(cache), "OCW_CRD_CATALOG_URL": "http://127.0.0.1:9/"},
-    )
+def test_the_vendored_schemas_make_the_check_work_offline(tree: TreeCopy) -> None:
+    result = ocw_check("--repo", str(tree.root), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
     document = json.loads(result.stdout)
     assert not [f for f in document["findings"] if f["rule"].startswith("schema-")]
     assert document["summary"]["objects_validated"] > 20
+    assert str(VENDORED_SCHEMAS) in result.stdout
+
+
+def test_the_cache_takes_precedence_over_the_vendored_schemas(tree: TreeCopy, private_schema_cache: Path) -> None:
+    strict_helmrelease_schema(private_schema_cache)
+    result = ocw_check("--repo", str(tree.root), "--json")
+    assert result.returncode == 1
+    crd_errors = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "schema-crd"]
+    assert {f["object"] for f in crd_errors} == {
+        "HelmRelease/opencode/opencode-flux",
+        "HelmRelease/opencode/opencode-ha",
+    }
+    assert all("'ocwRequiredMarker' is a required property" in f["message"] for f in crd_errors)
+
+
+def test_a_schemas_directory_overrides_the_cache_and_extends_the_vendored_ones(
+    tree: TreeCopy, private_schema_cache: Path, tmp_path: Path
+) -> None:
+    strict_helmrelease_schema(private_schema_cache)
+    mine = tmp_path / "mine"
+    relative = "crds/helm.toolkit.fluxcd.io/helmrelease_v2.json"
+    (mine / relative).parent.mkdir(parents=True)
+    shutil.copy(VENDORED_SCHEMAS / relative, mine / relative)
+    result = ocw_check("--repo", str(tree.root), "--schemas", str(mine), "--json")
+    assert result.returncode == 0, result.stdout
+    assert json.loads(result.stdout)["summary"]["objects_validated"] > 20
 
 
 def test_without_the_listener_patch_the_route_does_not_attach(tree: TreeCopy) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from check.tree_copy import COMPONENT, FLUX_KS, HELMRELEASE, TreeCopy, error_rules, errors
+from check.tree_copy import COMPONENT, FLUX_KS, HELMRELEASE, REPO, TreeCopy, error_rules, errors
 
 PVC = f"{COMPONENT}/pvc.yaml"
 EXTERNALSECRET = f"{COMPONENT}/externalsecret.yaml"
@@ -37,7 +37,16 @@ CASES: list[tuple[str, list[Edit], str]] = [
         [(HELMRELEASE, "                  timeoutSeconds: 2", "                  timeoutSecond: 2")],
         "timeoutSecond",
     ),
-    ("env-value-type", [(FLUX_KS, "      APP: *app\n", '      APP: *app\n      WORKSPACE_GIT_PULL: "true"\n')], "bool"),
+    (
+        "namespace-prune-guard",
+        [("kubernetes/apps/opencode/namespace.yaml", "kustomize.toolkit.fluxcd.io/prune: disabled", "team: opencode")],
+        "prune: disabled",
+    ),
+    (
+        "namespace-prune-guard",
+        [("kubernetes/apps/opencode/kustomization.yaml", "  - ./namespace.yaml\n", "")],
+        "no Namespace opencode",
+    ),
     ("link-gateway-listener", [(HELMRELEASE, "sectionName: https-opencode", "sectionName: https-code")], "https-code"),
     (
         "link-tls-certificate",
@@ -148,9 +157,10 @@ CASES: list[tuple[str, list[Edit], str]] = [
         [(HELMRELEASE, "        seccompProfile:\n          type: RuntimeDefault\n", "")],
         "seccomp",
     ),
-    ("image-pinned", [(HELMRELEASE, "              tag: v2.49.1\n", "")], "no tag"),
-    ("image-pinned", [(HELMRELEASE, "tag: v2.49.1", "tag: latest")], "latest"),
+    ("image-pinned", [(HELMRELEASE, "              tag: 1.18.33\n", "")], "no tag"),
+    ("image-pinned", [(HELMRELEASE, "tag: 1.18.33", "tag: latest")], "latest"),
     ("opencode-version", [(HELMRELEASE, "tag: 1.18.33", "tag: 1.18.0")], "1.18.0"),
+    ("opencode-version", [(HELMRELEASE, "tag: 1.18.33", "tag: 1.18.0-abc1234")], "1.18.0-abc1234"),
     (
         "hostname-literal-domain",
         [(HELMRELEASE, "${WORKSPACE_HOST}.opencode.${SECRET_DOMAIN}", "${WORKSPACE_HOST}.opencode.example.com")],
@@ -237,3 +247,69 @@ def test_a_push_switch_that_is_neither_enabled_nor_disabled_fails(tree: TreeCopy
     found = errors(tree.check(), "link-secret-ref")
 
     assert any("GIT_PUSH_TOKEN_yes" in f.message for f in found), [f.message for f in found]
+
+
+RAW_DEPLOYMENT = """---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: probe
+spec:
+  selector:
+    matchLabels: {app: probe}
+  template:
+    metadata:
+      labels: {app: probe}
+    spec:
+      containers:
+        - name: probe
+          image: busybox:1.37
+          env:
+            - name: VERBOSE
+              value: ${PROBE_VERBOSE}
+"""
+
+
+def test_env_value_type_breaks_a_raw_pod_spec(tree: TreeCopy) -> None:
+    """A substituted `true` in a Deployment written in the tree reaches the API server as a boolean."""
+    tree.write("kubernetes/apps/opencode/opencode-flux/app/probe.yaml", RAW_DEPLOYMENT)
+    tree.replace(APP_KUSTOMIZATION, "components:", "resources:\n  - ./probe.yaml\ncomponents:")
+    tree.replace(FLUX_KS, "      APP: *app\n", '      APP: *app\n      PROBE_VERBOSE: "true"\n')
+    found = errors(tree.check(), "env-value-type")
+    assert [f.object for f in found] == ["Deployment/opencode/probe"], found
+    assert "containers.probe.env.VERBOSE is a bool (True)" in found[0].message
+    assert 'value: "true"' in found[0].message
+
+
+def test_env_booleans_in_app_template_values_are_strings_in_the_pod(tree: TreeCopy) -> None:
+    """app-template renders env values with `toString | quote`: an unquoted `true` is the string "true"."""
+    tree.replace(FLUX_KS, "      APP: *app\n", '      APP: *app\n      WORKSPACE_GIT_PULL: "true"\n')
+    tree.replace(
+        HELMRELEASE,
+        "              OPENCODE_SERVER_PASSWORD:",
+        "              NO_AUTOUPDATE: true\n              OPENCODE_SERVER_PASSWORD:",
+    )
+    report = tree.check()
+    assert not errors(report, "env-value-type"), errors(report, "env-value-type")
+    assert not errors(report, "schema-pod"), errors(report, "schema-pod")
+    assert report.ok, report.to_text()
+
+
+HOST_VOLSYNC_TEMPLATE = "kubernetes/templates/volsync/minio.yaml"
+VOLSYNC_ES = f"{COMPONENT}/volsync/externalsecret.yaml"
+
+
+def test_doppler_key_drift_breaks_on_a_key_the_host_does_not_read(tree: TreeCopy) -> None:
+    """With the cluster's own VolSync template beside it, a shared key only the workspaces read has drifted."""
+    fixture = REPO / "tests/fixtures/jbaker48-k8s-cluster" / HOST_VOLSYNC_TEMPLATE
+    tree.write(HOST_VOLSYNC_TEMPLATE, fixture.read_text())
+    assert not errors(tree.check(), "doppler-key-drift")  # the component reads the cluster's keys
+    tree.replace(VOLSYNC_ES, "MINIO_ROOT_USER }}", "VOLSYNC_MINIO_ACCESS_KEY_ID }}")
+    tree.replace(VOLSYNC_ES, "        key: MINIO_ROOT_USER", "        key: VOLSYNC_MINIO_ACCESS_KEY_ID")
+    found = errors(tree.check(), "doppler-key-drift")
+    assert {f.object for f in found} == {
+        "ExternalSecret/opencode/opencode-flux-volsync",
+        "ExternalSecret/opencode/opencode-ha-volsync",
+    }
+    assert "VOLSYNC_MINIO_ACCESS_KEY_ID" in found[0].message
+    assert "fills AWS_ACCESS_KEY_ID with '{{ .MINIO_ROOT_USER }}'" in found[0].message

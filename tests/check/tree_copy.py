@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ocw.check import CheckReport, run_check
+from ocw.check.catalog import VENDORED_SCHEMAS
 from ocw.findings import Finding
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_SCHEMAS = REPO.parent / "shared" / "schemas"
 COMPONENT = "kubernetes/components/opencode-workspace"
 HELMRELEASE = f"{COMPONENT}/helmrelease.yaml"
 FLUX_KS = "kubernetes/apps/opencode/opencode-flux/ks.yaml"
@@ -39,7 +40,7 @@ class TreeCopy:
         path.write_text(text)
 
     def check(self, only: list[str] | None = None) -> CheckReport:
-        return run_check(self.root, schemas_dir=SHARED_SCHEMAS, only=only)
+        return run_check(self.root, only=only)
 
 
 def copy_tree(destination: Path) -> TreeCopy:
@@ -54,3 +55,18 @@ def errors(report: CheckReport, rule: str) -> list[Finding]:
 
 def error_rules(report: CheckReport) -> set[str]:
     return {f.rule for f in report.errors}
+
+
+HELMRELEASE_SCHEMA = "crds/helm.toolkit.fluxcd.io/helmrelease_v2.json"
+
+
+def strict_helmrelease_schema(schemas_dir: Path) -> Path:
+    """The vendored HelmRelease schema with one more required spec field, written into schemas_dir: whichever layer
+    serves it is visible in the findings."""
+    schema = json.loads((VENDORED_SCHEMAS / HELMRELEASE_SCHEMA).read_text())
+    spec = schema["properties"]["spec"]
+    spec["required"] = [*spec.get("required", []), "ocwRequiredMarker"]
+    target = schemas_dir / HELMRELEASE_SCHEMA
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(schema))
+    return target

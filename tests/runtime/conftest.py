@@ -3,8 +3,8 @@
 `pod` gives a fresh workspace volume, the mounted Secret's files and the scripts (mode 0555, as the ConfigMap
 mounts them), and runs `init.sh` with exactly the environment the init container gets. When the tests run as root,
 the step runs as uid/gid 1000, like the pod (`runAsUser: 1000`), so that file permissions mean what they mean there.
-The step runs under dash, the workspace image's /bin/sh, with this machine's git, jq and coreutils (`make setup`
-installs jq).
+The step runs under dash, the workspace image's /bin/sh, with this machine's git, jq and coreutils
+(`make test-prerequisites` installs dash and jq).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 
 from runtime.workspace_pod import Pod, Shell, Upstream, token_shaped
 from support.git_http_server import GitHttpServer, TlsFiles, make_self_signed_certificate
+from support.prerequisites import require_command
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +39,10 @@ def tls_files(world_dir: Path) -> TlsFiles:
 @pytest.fixture
 def shell() -> Shell:
     """The workspace image's /bin/sh is dash, as is this machine's."""
+    require_command("dash", package="dash", purpose="the init step runs under it as in the workspace image")
+    require_command("jq", package="jq", purpose="the init step checks and merges the Copilot login with it")
     found = Shell.dash()
-    if not found:
-        pytest.fail("dash is not installed (Debian package dash): it is the workspace image's /bin/sh")
+    assert found, "dash is on PATH, so its Shell exists"
     return found
 
 

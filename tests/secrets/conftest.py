@@ -31,6 +31,8 @@ FLUX_COPILOT, HA_COPILOT = "OPENCODE_FLUX_COPILOT_AUTH_JSON", "OPENCODE_HA_COPIL
 ALL_VARIABLES = {
     f"OPENCODE_{ws}_{role}" for ws in ("FLUX", "HA") for role in ("GITHUB_PAT", "PASSWORD", "COPILOT_AUTH_JSON")
 }
+# The cluster's own variables the workspaces' VolSync ExternalSecrets read; `ocw secrets init` never creates them.
+SHARED_VARIABLES = {"VOLSYNC_REPOSITORY_TEMPLATE", "VOLSYNC_RESTIC_PASSWORD", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"}
 
 
 def token_like(prefix: str, length: int = 36) -> str:

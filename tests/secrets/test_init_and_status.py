@@ -16,6 +16,7 @@ from conftest import (
     CONFIG,
     FLUX_COPILOT,
     PROJECT,
+    SHARED_VARIABLES,
     CopilotLogin,
     Doppler,
     assert_nowhere,
@@ -142,7 +143,7 @@ def test_status_reports_presence_without_values(
     result = run_watched(ocw("status", "--json"), cli_env, cwd=tmp_path)
     assert result.returncode == 1
     report = {v["name"]: v for v in json.loads(result.stdout)["variables"]}
-    assert set(report) == ALL_VARIABLES
+    assert set(report) == ALL_VARIABLES | SHARED_VARIABLES
     assert report["OPENCODE_FLUX_PASSWORD"]["present"] is True
     assert report["OPENCODE_FLUX_PASSWORD"]["length"] == 32
     assert report["OPENCODE_HA_PASSWORD"]["problems"] == ["missing"]
@@ -161,6 +162,7 @@ def test_status_online_asks_github_with_the_stored_token(
     handler, url = copilot_api
     handler.accepted = login.token
     assert run_watched(ocw("init"), cli_env, cwd=tmp_path, stdin=token_like("ghp_")).returncode == 0
+    doppler.api.add_config(PROJECT, CONFIG, {name: token_like("", 24) for name in SHARED_VARIABLES})
     env = {**cli_env, "OCW_COPILOT_API_URL": url}
 
     result = run_watched(ocw("status", "--online"), env, cwd=tmp_path)
@@ -175,3 +177,25 @@ def test_status_online_asks_github_with_the_stored_token(
     copilot = next(v for v in json.loads(result.stdout)["variables"] if v["role"] == "COPILOT_AUTH_JSON")
     assert copilot["github"]["verdict"] == "rejected"
     assert "revoked or expired" in copilot["problems"][0]
+
+
+def test_status_lists_the_shared_variables_the_workspaces_read(
+    doppler: Doppler, cli_env: dict[str, str], login: CopilotLogin, tmp_path: Path
+) -> None:
+    """The VolSync credentials are the cluster's: listed once, for both workspaces; missing ones fail the status."""
+    assert run_watched(ocw("init"), cli_env, cwd=tmp_path, stdin=token_like("ghp_")).returncode == 0
+    assert set(doppler.stored()) == ALL_VARIABLES  # init creates only the workspaces' own variables
+    restic_password = token_like("", 40)
+    doppler.api.add_config(PROJECT, CONFIG, {"VOLSYNC_RESTIC_PASSWORD": restic_password})
+
+    result = run_watched(ocw("status", "--json"), cli_env, cwd=tmp_path)
+    assert result.returncode == 1
+    shared = {v["name"]: v for v in json.loads(result.stdout)["variables"] if v["role"] == "SHARED"}
+    assert set(shared) == SHARED_VARIABLES
+    assert shared["VOLSYNC_RESTIC_PASSWORD"]["present"] is True
+    assert shared["VOLSYNC_RESTIC_PASSWORD"]["workspace"] == "opencode-flux, opencode-ha"
+    assert shared["MINIO_ROOT_USER"]["problems"] == ["missing"]
+    text = run_watched(ocw("status"), cli_env, cwd=tmp_path).stdout
+    assert "MINIO_ROOT_USER (shared with the cluster, read by opencode-flux, opencode-ha): missing" in text
+    assert "3 of 10 variable(s) need attention" in text
+    assert_nowhere(restic_password, result)

@@ -13,7 +13,6 @@ import base64
 import binascii
 import http.server
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -24,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
+
+from support.prerequisites import require_command
 
 GIT_HTTP_BACKEND = Path("/usr/lib/git-core/git-http-backend")
 # A held fetch gives up after this long so that a forgotten release never hangs a test run.
@@ -40,9 +41,7 @@ class TlsFiles:
 
 def make_self_signed_certificate(directory: Path) -> TlsFiles:
     """Create a certificate for IP 127.0.0.1 (and localhost) with the openssl command, valid for two days."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise RuntimeError("the openssl command is needed to make the test server's certificate: install openssl")
+    openssl = require_command("openssl", package="openssl", purpose="it makes the test server's TLS certificate")
     directory.mkdir(parents=True, exist_ok=True)
     files = TlsFiles(certificate=directory / "server.crt", key=directory / "server.key")
     subprocess.run(

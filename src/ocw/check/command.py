@@ -15,9 +15,11 @@ def register(subparsers: Any) -> None:
         "check",
         help="validate the GitOps tree offline as Flux would build it",
         description=(
-            "Build every Flux Kustomization under kubernetes/apps with kubectl kustomize and Flux substitution, then "
+            "Build every Flux Kustomization under kubernetes/apps with kubectl kustomize (the pinned kubectl, else "
+            "kubectl >= 1.27 or kustomize >= 5.0 on PATH) and Flux substitution, then "
             "validate the objects against their schemas, cross-check references against the host cluster "
-            "(src/ocw/data/host-cluster.yaml) and apply the project's rules. Rules: docs/check-rules.md."
+            "(src/ocw/data/host-cluster.yaml) and apply the project's rules to the workspace apps. Variables come "
+            "from the repository's own substituteFrom sources, then --vars. Rules: docs/check-rules.md."
         ),
         epilog="Exit codes: 0 no errors, 1 errors found, 2 could not run (missing tool, schema directory or input).",
     )
@@ -35,8 +37,15 @@ def register(subparsers: Any) -> None:
         "--schemas",
         type=Path,
         metavar="DIR",
-        help="JSON schemas for CRDs (crds/<group>/<kind>_<version>.json) and app-template values; without it a user "
-        "cache filled from the public catalogs while online",
+        help="a directory of JSON schemas (crds/<group>/<kind>_<version>.json, app-template-common-<version>/) that "
+        "overrides and extends the cached (`ocw schemas update`) and vendored ones; with it, nothing is downloaded",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="check and report only the Flux Kustomizations NAME names: a Kustomization, a target namespace or a "
+        "folder under kubernetes/apps (e.g. --only opencode for the workspaces); repeatable",
     )
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     parser.add_argument(
@@ -53,6 +62,7 @@ def handle(args: argparse.Namespace) -> int:
         args.repo,
         args.vars,
         args.schemas,
+        args.only,
         kubernetes_version=args.kubernetes_version,
         progress=stderr_progress,
     )

@@ -3,9 +3,11 @@ what app-template renders from the tree's HelmReleases. The link and policy chec
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ocw.check.render import Pod, Route, pods_of_release, route_object, routes_of_release
 from ocw.flux.build import Manifest
@@ -53,6 +55,30 @@ class Inventory:
         return app_template.is_app_template(helmrelease.obj, self.oci_urls(helmrelease.namespace))
 
 
+_RELEASE_FIELD = re.compile(r"\{\{-?\s*\.Release\.(Name|Namespace)\s*-?\}\}")
+
+
+def with_release_fields(helmrelease: Manifest) -> Manifest:
+    """The HelmRelease with `{{ .Release.Name }}` and `{{ .Release.Namespace }}` in its values filled in, as the
+    chart's `tpl` does for names, hostnames and references (other template expressions are left as written)."""
+    spec = helmrelease.obj.get("spec") or {}
+    fields = {"Name": str(spec.get("releaseName") or helmrelease.name), "Namespace": helmrelease.namespace or ""}
+
+    def fill(node: Any) -> Any:
+        if isinstance(node, str):
+            return _RELEASE_FIELD.sub(lambda m: fields[m.group(1)], node) if "{{" in node else node
+        if isinstance(node, dict):
+            return {key: fill(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [fill(item) for item in node]
+        return node
+
+    if "values" not in spec:
+        return helmrelease
+    obj = {**helmrelease.obj, "spec": {**spec, "values": fill(spec["values"])}}
+    return Manifest(obj=obj, kustomization=helmrelease.kustomization, file=helmrelease.file, raw=helmrelease.raw)
+
+
 def build_inventory(tree: Iterable[Manifest], host: Iterable[Manifest]) -> Inventory:
     inventory = Inventory(tree=list(tree), host=list(host))
     for manifest in inventory.all:
@@ -61,9 +87,10 @@ def build_inventory(tree: Iterable[Manifest], host: Iterable[Manifest]) -> Inven
     for manifest in inventory.all:
         if manifest.kind in ROUTE_KINDS:
             inventory.routes.append(route_object(manifest))
-    for helmrelease in inventory.of_kind("HelmRelease"):
-        if not inventory.is_app_template(helmrelease):
+    for written in inventory.of_kind("HelmRelease"):
+        if not inventory.is_app_template(written):
             continue
+        helmrelease = with_release_fields(written)
         try:
             release = Release(helmrelease, routes_of_release(helmrelease), pods_of_release(helmrelease))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:

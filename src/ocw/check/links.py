@@ -9,9 +9,10 @@ from typing import Any
 from ocw.check.host import HOST_KUSTOMIZATION_PREFIX, HostCluster
 from ocw.check.inventory import Inventory
 from ocw.check.render import Route
-from ocw.findings import Finding
+from ocw.findings import Finding, Severity
 from ocw.flux.build import Manifest
 from ocw.flux.kustomization import FluxKustomization
+from ocw.flux.repo_vars import PLACEHOLDER_PREFIX
 from ocw.helm import app_template
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
@@ -173,6 +174,17 @@ def _tls(inventory: Inventory, route: Route, gateway: Manifest, listeners: list[
                 )
         else:
             detail = "; ".join(problems) or "no HTTPS listener it attaches to serves that name"
+            if PLACEHOLDER_PREFIX in detail and PLACEHOLDER_PREFIX not in hostname:
+                # The certificate's names come from a SOPS-encrypted variable whose value is unknown here.
+                yield Finding(
+                    route.origin.file,
+                    "link-tls-certificate",
+                    _route_label(route),
+                    f"cannot tell whether a certificate covers {hostname}: {detail}, names built from a "
+                    f"SOPS-encrypted variable. Pass --vars with its real value to check it",
+                    severity=Severity.WARNING,
+                )
+                continue
             yield Finding(
                 route.origin.file,
                 "link-tls-certificate",
@@ -241,6 +253,17 @@ def _traffic_policy_targets(inventory: Inventory, tree: list[Manifest]) -> Itera
         for selector in spec.get("targetSelectors") or []:
             labels = selector.get("matchLabels") or {}
             kind = str(selector.get("kind"))
+            if kind == "Gateway":
+                # A selector without labels selects every Gateway of the namespace (a gateway-wide policy).
+                gateways = [g for g in inventory.of_kind("Gateway") if g.namespace == namespace]
+                if not any(_labels_match(g, labels) for g in gateways):
+                    yield Finding(
+                        policy.file,
+                        "link-traffic-policy-target",
+                        policy.ref,
+                        f"targetSelectors Gateway with labels {labels} matches no Gateway in {namespace}",
+                    )
+                continue
             if not any(r.kind == kind and all(r.labels.get(k) == v for k, v in labels.items()) for r in routes_here):
                 yield Finding(
                     policy.file,
@@ -249,6 +272,11 @@ def _traffic_policy_targets(inventory: Inventory, tree: list[Manifest]) -> Itera
                     f"targetSelectors {kind} with labels {labels} matches no route in {namespace} (routes there: "
                     f"{known})",
                 )
+
+
+def _labels_match(manifest: Manifest, labels: Mapping[str, Any]) -> bool:
+    own = (manifest.obj.get("metadata") or {}).get("labels") or {}
+    return all(own.get(k) == v for k, v in labels.items())
 
 
 def policy_targets(inventory: Inventory, route: Route) -> list[Manifest]:
@@ -289,6 +317,9 @@ def secret_keys(inventory: Inventory, namespace: str | None, name: str) -> tuple
     secret = inventory.get("Secret", namespace, name)
     if secret is not None:
         return secret, {str(k) for k in [*(secret.obj.get("data") or {}), *(secret.obj.get("stringData") or {})]}
+    for certificate in inventory.of_kind("Certificate"):  # cert-manager writes the key pair to spec.secretName
+        if certificate.namespace == namespace and (certificate.obj.get("spec") or {}).get("secretName") == name:
+            return certificate, {"tls.crt", "tls.key", "ca.crt"}
     return None, None
 
 

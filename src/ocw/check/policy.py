@@ -11,10 +11,11 @@ from ocw.check.hardening import check_hardening
 from ocw.check.host import HOST_KUSTOMIZATION_PREFIX
 from ocw.check.inventory import Inventory, Release
 from ocw.check.links import policy_targets, secret_keys
-from ocw.check.render import Pod, Route
+from ocw.check.render import Pod, Route, go_string
 from ocw.check.units import duration_seconds, quantity
 from ocw.errors import OcwError
 from ocw.findings import Finding, Severity
+from ocw.flux.build import Manifest
 from ocw.helm import app_template
 from ocw.workspace import COMPONENT_LABEL, COMPONENT_VALUE
 
@@ -29,12 +30,13 @@ def check_policy(inventory: Inventory, pinned_opencode: Callable[[], str]) -> li
         for pod in release.pods:
             findings.extend(_pod_security(release, pod))
             findings.extend(_images(release, pod, pinned_opencode))
-            findings.extend(_env_types(release, pod))
         if _is_workspace(release):
             findings.extend(_workspace(inventory, release))
     for route in inventory.routes:
         if not route.origin.kustomization.startswith(HOST_KUSTOMIZATION_PREFIX):
             findings.extend(_hostname_domain(route))
+    for manifest in inventory.tree:
+        findings.extend(_raw_env_types(manifest))
     return findings
 
 
@@ -115,8 +117,18 @@ def _images(release: Release, pod: Pod, pinned_opencode: Callable[[], str]) -> I
             yield _finding(
                 release, "image-pinned", f"{where}: image {repository}:latest is not pinned: use a version tag"
             )
-        if repository in expectations.OPENCODE_IMAGES and tag:
+        if tag and (repository in expectations.OPENCODE_IMAGES or _is_workspace_image(repository)):
             yield from _opencode_version(release, where, repository, str(tag), pinned_opencode)
+
+
+def _is_workspace_image(repository: str) -> bool:
+    return repository.rsplit("/", 1)[-1] == expectations.WORKSPACE_IMAGE_NAME
+
+
+def _opencode_version_of(repository: str, tag: str) -> str:
+    """The OpenCode version an image tag names: the workspace image's tag may carry a `-<commit>` suffix."""
+    version = tag.removeprefix("v")
+    return version.split("-", 1)[0] if _is_workspace_image(repository) else version
 
 
 def _opencode_version(
@@ -133,7 +145,7 @@ def _opencode_version(
             severity=Severity.WARNING,
         )
         return
-    if tag.removeprefix("v") != pinned.removeprefix("v"):
+    if _opencode_version_of(repository, tag) != pinned.removeprefix("v"):
         yield _finding(
             release,
             "opencode-version",
@@ -142,26 +154,44 @@ def _opencode_version(
         )
 
 
-def _env_types(release: Release, pod: Pod) -> Iterator[Finding]:
-    for where, container in _containers(pod):
-        raw = container.values.get("env")
-        entries: list[tuple[str, Any]] = []
-        if isinstance(raw, dict):
-            for name, spec in raw.items():
-                value = spec.get("value") if isinstance(spec, dict) else spec
-                if not isinstance(spec, dict) or "value" in spec:
-                    entries.append((str(name), value))
-        elif isinstance(raw, list):
-            entries = [(str(e.get("name")), e["value"]) for e in raw if isinstance(e, dict) and "value" in e]
-        for name, value in entries:
-            if not isinstance(value, str):
+# Workload kinds whose pod template is written out (not rendered by a chart), and where the template sits.
+_POD_SPEC_PATHS = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+
+def _raw_env_types(manifest: Manifest) -> Iterator[Finding]:
+    """Env values of a pod spec written in the tree. app-template renders every env value with `toString | quote`
+    (and drops nulls), so its values may be booleans or numbers; a raw pod spec reaches the API server as written,
+    and a substituted `true` or `5` there is refused."""
+    spec: Any = manifest.obj
+    for key in _POD_SPEC_PATHS.get(manifest.kind, ()):
+        spec = spec.get(key) if isinstance(spec, dict) else None
+    if not isinstance(spec, dict):
+        return
+    for section in ("initContainers", "containers"):
+        for container in spec.get(section) or []:
+            if not isinstance(container, dict):
+                continue
+            for entry in container.get("env") or []:
+                if not isinstance(entry, dict) or "value" not in entry or isinstance(entry["value"], str):
+                    continue
+                value = entry["value"]
                 kind = "null" if value is None else type(value).__name__
-                yield _finding(
-                    release,
+                name = entry.get("name")
+                yield Finding(
+                    manifest.file,
                     "env-value-type",
-                    f"{where}.env.{name} is a {kind} ({value!r}) after Flux substitution, not a string, and the API "
-                    f'server accepts only strings: quote it in the source ({name}: "{value}"), quotes around a '
-                    f"${{VAR}} keep whatever it becomes a string",
+                    manifest.ref,
+                    f"{section}.{container.get('name')}.env.{name} is a {kind} ({value!r}) after Flux substitution, "
+                    f"not a string, and the API server accepts only strings: quote it in the source "
+                    f'(value: "{go_string(value)}"); quotes around a ${{VAR}} keep whatever it becomes a string',
                 )
 
 

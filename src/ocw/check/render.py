@@ -177,6 +177,15 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+def go_string(value: Any) -> str:
+    """Helm's `toString` of a YAML scalar: booleans lower case, whole floats without a decimal point."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _env(raw: Any, container: str, pod: Pod) -> list[dict[str, Any]]:
     entries: list[tuple[str, Any]]
     if isinstance(raw, dict):
@@ -187,12 +196,12 @@ def _env(raw: Any, container: str, pod: Pod) -> list[dict[str, Any]]:
         return []
     rendered: list[dict[str, Any]] = []
     for name, spec in entries:
-        if not isinstance(spec, dict):
-            # Kept as Flux left it: a substituted `true` or `5` is not a string, and the API server refuses it.
-            rendered.append({"name": name, "value": spec})
-            continue
-        if "value" in spec:
-            rendered.append({"name": name, "value": spec["value"]})
+        # The chart renders a plain value with `toString | quote` and leaves a null one out, so a substituted
+        # `true` or `5` reaches the pod as the string "true" or "5".
+        value = spec.get("value") if isinstance(spec, dict) else spec
+        if not isinstance(spec, dict) or "value" in spec:
+            if value is not None:
+                rendered.append({"name": name, "value": go_string(value)})
             continue
         source = spec.get("valueFrom") or {k: v for k, v in spec.items() if k not in ("name", "dependsOn")}
         rendered.append({"name": name, "valueFrom": source})
@@ -258,16 +267,18 @@ def _volume_source(volume: app_template.Volume, item: dict[str, Any], pod: Pod) 
         projection["defaultMode"] = volume.default_mode
     if volume.items:
         projection["items"] = [{"key": key, "path": path} for key, path in volume.items]
+    # A configMap or secret given by `identifier` is one the chart itself renders from values.configMaps/secrets.
+    name = volume.source or volume.from_chart
     if volume.type == "secret":
         keys: list[str | None] = [key for key, _ in volume.items] or [None]
-        for key in keys:
+        for key in keys if not volume.from_chart else []:
             pod.reads.append(("Secret", str(volume.source), key, f"volume {volume.identifier}"))
-        return {"secret": {"secretName": volume.source, **projection}}
+        return {"secret": {"secretName": name, **projection}}
     if volume.type == "configMap":
         keys = [key for key, _ in volume.items] or [None]
-        for key in keys:
+        for key in keys if not volume.from_chart else []:
             pod.reads.append(("ConfigMap", str(volume.source), key, f"volume {volume.identifier}"))
-        return {"configMap": {"name": volume.source, **projection}}
+        return {"configMap": {"name": name, **projection}}
     if volume.type == "emptyDir":
         empty = {k: item[k] for k in ("medium", "sizeLimit") if k in item}
         return {"emptyDir": empty}

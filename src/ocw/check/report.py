@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ocw.check.sources import mask
 from ocw.findings import Finding, Severity
+
+
+@dataclass(frozen=True)
+class KustomizationSummary:
+    name: str
+    namespace: str
+    objects: int
+    errors: int
+    warnings: int
+
+    def line(self) -> str:
+        where = f" ({self.namespace})" if self.namespace else ""
+        verdict = "ok" if not self.errors else "FAILED"
+        counts = f"{self.objects} object(s), {self.errors} error(s), {self.warnings} warning(s)"
+        return f"  {verdict:6} {self.name}{where}: {counts}"
 
 
 @dataclass
@@ -21,6 +36,9 @@ class CheckReport:
     kubernetes_version: str
     kustomizations: list[str]
     objects_validated: int = 0
+    # The repository's own substituteFrom sources that gave variables (files relative to the repository).
+    var_sources: list[str] = field(default_factory=list)
+    per_kustomization: list[KustomizationSummary] = field(default_factory=list)
     # Which Flux Kustomization each finding's object belongs to, for callers checking one workspace.
     owners: dict[Finding, str] = field(default_factory=dict, repr=False)
 
@@ -47,6 +65,7 @@ class CheckReport:
             "kustomizations": len(self.kustomizations),
             "objects_validated": self.objects_validated,
             "vars_files": [str(p) for p in self.var_files],
+            "vars_sources": list(self.var_sources),
             "schemas": self.schemas,
             "kubernetes_version": self.kubernetes_version,
         }
@@ -63,12 +82,17 @@ class CheckReport:
             }
             for f in self.findings
         ]
-        return json.dumps({"findings": findings, "summary": self.summary()}, indent=2)
+        kustomizations = [asdict(item) for item in self.per_kustomization]
+        return json.dumps({"findings": findings, "summary": self.summary(), "kustomizations": kustomizations}, indent=2)
+
+    def _variables_from(self) -> str:
+        used = [*self.var_sources, *(str(p) for p in self.var_files)]
+        return ", ".join(used) or "none (no substituteFrom source in the repository, no --vars, no example file)"
 
     def to_text(self) -> str:
         lines = [
             f"ocw check {self.repo}",
-            f"  variables from: {', '.join(str(p) for p in self.var_files) or 'none (no --vars, no example file)'}",
+            f"  variables from: {self._variables_from()}",
             f"  schemas: Kubernetes {self.kubernetes_version} (kubernetes-validate); CRDs, values: {self.schemas}",
             "",
         ]
@@ -81,6 +105,10 @@ class CheckReport:
                 where = f"line {finding.line}: " if finding.line else ""
                 obj = "" if finding.object == "-" else f"{finding.object}: "
                 lines.append(f"  {finding.severity} [{finding.rule}] {where}{obj}{mask(finding.message)}")
+            lines.append("")
+        if self.per_kustomization:
+            lines.append("Flux Kustomizations:")
+            lines.extend(item.line() for item in self.per_kustomization)
             lines.append("")
         verdict = "FAILED" if self.errors else "ok"
         lines.append(

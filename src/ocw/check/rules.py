@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+WORKSPACE = "workspace"
 
 
 @dataclass(frozen=True)
@@ -10,6 +12,13 @@ class Rule:
     id: str
     family: str  # build, schema, link, policy
     summary: str
+    # "workspace": the project's own policy, applied only to the workspace apps and the files installed with them;
+    # "repository": predicts a failed reconcile (or a leaked secret), applied to the whole repository.
+    scope: str = "repository"
+
+    @property
+    def workspace_only(self) -> bool:
+        return self.scope == WORKSPACE
 
 
 _RULES = (
@@ -59,9 +68,21 @@ _RULES = (
     Rule("git-token-scope", "policy", "the git token only in init containers, or OpenCode's via the push switch"),
     Rule("opencode-config", "policy", "OpenCode reads the workspace config (OPENCODE_CONFIG): share disabled"),
     Rule("schema-comment", "policy", "ks.yaml, kustomization.yaml and helmrelease.yaml carry the required $schema"),
+    Rule(
+        "namespace-prune-guard",
+        "policy",
+        "the workspaces' namespace carries kustomize.toolkit.fluxcd.io/prune: disabled",
+    ),
+    Rule("doppler-key-drift", "policy", "the workspaces read the shared Doppler keys the host repository itself reads"),
 )
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+# Policy rules that hold for any repository: a token in git, an env value the API server refuses in a raw pod spec.
+_REPOSITORY_POLICY = frozenset({"sec01-secret-in-manifest", "env-value-type"})
+
+RULES: dict[str, Rule] = {
+    rule.id: replace(rule, scope=WORKSPACE) if rule.family == "policy" and rule.id not in _REPOSITORY_POLICY else rule
+    for rule in _RULES
+}
 
 
 def rule(rule_id: str) -> Rule:

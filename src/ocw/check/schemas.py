@@ -34,6 +34,7 @@ MAX_MESSAGE = 240
 _CORE_SCHEMAS = "kubernetes-json-schema"
 # Env values that are not strings are reported once, by env-value-type, with the fix.
 _ENV_VALUE_PATH = re.compile(r"^env/\d+/value$")
+_WORKLOAD_ENV_VALUE_PATH = re.compile(r"(^|/)(initContainers|containers)/\d+/env/\d+/value$")
 
 
 @cache
@@ -220,7 +221,8 @@ class SchemaValidation:
             if isinstance(validator, Missing):
                 return [Finding(manifest.file, "schema-missing", manifest.ref, validator.message())]
         self.validated += 1
-        return [Finding(manifest.file, rule, manifest.ref, message) for message in _errors(validator, manifest.obj)]
+        messages = _errors(validator, manifest.obj, skip=_WORKLOAD_ENV_VALUE_PATH)
+        return [Finding(manifest.file, rule, manifest.ref, message) for message in messages]
 
     def _check_values(self, helmrelease: Manifest) -> list[Finding]:
         validator = self.values.validator()

@@ -30,6 +30,10 @@ REQUIRED_SCHEMA = {
 }
 HELMRELEASE_SCHEMA_HOST = "https://raw.githubusercontent.com/bjw-s/helm-charts/"
 HELMRELEASE_SCHEMA_FILE = "helmrelease-helm-v2.schema.json"
+FLUX_HELMRELEASE_SCHEMA = (
+    "https://raw.githubusercontent.com/fluxcd-community/flux2-schemas/main/helmrelease-helm-v2.json"
+)
+OTHER_HELMRELEASE_SCHEMA = re.compile(r"helmrelease[-_][a-z0-9-]*\.(schema\.)?json$")
 
 
 def mask(text: str) -> str:
@@ -68,7 +72,6 @@ def check_files(files: Iterable[TextFile]) -> list[Finding]:
     for file in files:
         if _is_yaml(file):
             findings.extend(_strict_yaml(file))
-            findings.extend(_schema_comment(file))
         findings.extend(_secrets(file))
         if _is_script(file.path, file.text):
             findings.extend(_script(file.path, "-", file.text))
@@ -82,7 +85,17 @@ def _strict_yaml(file: TextFile) -> Iterator[Finding]:
         yield Finding(file.path, "yaml-strict", "-", exc.message, line=exc.line)
 
 
-def _schema_comment(file: TextFile) -> Iterator[Finding]:
+def check_schema_comments(files: Iterable[TextFile], app_template_files: set[str]) -> list[Finding]:
+    """The `$schema` comments. A helmrelease.yaml of app-template points at the bjw-s schema; one of another chart
+    at any HelmRelease schema (flux2-schemas' helmrelease-helm-v2.json is what the cluster uses)."""
+    findings: list[Finding] = []
+    for file in files:
+        if _is_yaml(file):
+            findings.extend(_schema_comment(file, file.path in app_template_files))
+    return findings
+
+
+def _schema_comment(file: TextFile, app_template: bool) -> Iterator[Finding]:
     name = Path(file.path).name
     if name not in (*REQUIRED_SCHEMA, "helmrelease.yaml"):
         return
@@ -97,6 +110,16 @@ def _schema_comment(file: TextFile) -> Iterator[Finding]:
                 "-",
                 f"the first line must be `{SCHEMA_PREFIX}{expected}` (the cluster's pre-commit check), found "
                 f"{first[:120]!r}",
+            )
+        return
+    if not app_template:
+        if url is None or not OTHER_HELMRELEASE_SCHEMA.search(url):
+            yield Finding(
+                file.path,
+                "schema-comment",
+                "-",
+                f"the first line must be a HelmRelease schema comment such as `{SCHEMA_PREFIX}"
+                f"{FLUX_HELMRELEASE_SCHEMA}`, found {first[:120]!r}",
             )
         return
     if url is None or not url.startswith(HELMRELEASE_SCHEMA_HOST) or not url.endswith(HELMRELEASE_SCHEMA_FILE):

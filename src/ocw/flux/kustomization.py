@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ocw.errors import OcwError
 from ocw.findings import Finding
+from ocw.flux.repo_vars import SourceRef, substitute_from
 from ocw.yamlio import YamlError, load_all_strict
 
 KIND = "Kustomization"
@@ -24,6 +27,7 @@ class FluxKustomization:
     depends_on: tuple[str, ...]
     source_file: Path  # relative to the repository root
     spec: dict[str, Any] = field(repr=False, hash=False, compare=False)
+    substitute_from: tuple[SourceRef, ...] = ()
 
     @property
     def build_dir(self) -> Path:
@@ -69,4 +73,31 @@ def _from_document(doc: dict[str, Any], rel: Path) -> FluxKustomization:
         depends_on=tuple(str(d.get("name")) for d in spec.get("dependsOn") or [] if isinstance(d, dict)),
         source_file=rel,
         spec=spec,
+        substitute_from=tuple(substitute_from(doc)),
     )
+
+
+def select(kustomizations: Sequence[FluxKustomization], terms: Sequence[str]) -> list[FluxKustomization]:
+    """The Kustomizations a term names: by name, target namespace or folder under kubernetes/apps. A term that names
+    nothing is an error listing what exists."""
+    selected: list[FluxKustomization] = []
+    for term in terms:
+        matched = [ks for ks in kustomizations if term in _names(ks)]
+        if not matched:
+            known = sorted({name for ks in kustomizations for name in _names(ks)})
+            raise OcwError(
+                f"--only {term!r} names no Flux Kustomization, namespace or folder under {APPS_DIR}",
+                hint=f"use one of: {', '.join(known[:40])}{' ...' if len(known) > 40 else ''}",
+            )
+        selected.extend(ks for ks in matched if ks not in selected)
+    return selected
+
+
+def _names(ks: FluxKustomization) -> set[str]:
+    names = {ks.name}
+    if ks.target_namespace:
+        names.add(str(ks.target_namespace))
+    parts = ks.source_file.parts
+    if len(parts) > len(APPS_DIR.parts) and ks.source_file.is_relative_to(APPS_DIR):
+        names.add(parts[len(APPS_DIR.parts)])
+    return names

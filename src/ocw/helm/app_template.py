@@ -39,6 +39,8 @@ class Volume:
     size: str | None = None
     storage_class: str | None = None
     access_mode: str | None = None
+    # For a configMap/secret given by `identifier`: the entry of values.configMaps / values.secrets the chart renders.
+    from_chart: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ def volumes(values: dict[str, Any]) -> dict[str, Volume]:
             source = str(item["name"]) if item.get("name") else None
         else:
             source = str(item["hostPath"]) if item.get("hostPath") else None
+        from_chart = str(item["identifier"]) if kind in ("configMap", "secret") and item.get("identifier") else None
         items = tuple((str(i.get("key")), str(i.get("path"))) for i in item.get("items") or [] if isinstance(i, dict))
         mode = item.get("defaultMode")
         result[identifier] = Volume(
@@ -131,6 +134,7 @@ def volumes(values: dict[str, Any]) -> dict[str, Volume]:
             size=item.get("size"),
             storage_class=item.get("storageClass"),
             access_mode=item.get("accessMode"),
+            from_chart=from_chart,
         )
     return result
 

@@ -17,7 +17,7 @@ from ocw.secrets.provision import generate_password, read_github_tokens
 from ocw.secrets.status import collect_status
 from ocw.secrets.store import open_store
 from ocw.secrets.sync import Change, apply_changes, plan_changes
-from ocw.secrets.targets import COPILOT_AUTH_JSON, GITHUB_PAT, PASSWORD, Variable, select_workspaces
+from ocw.secrets.targets import COPILOT_AUTH_JSON, GITHUB_PAT, PASSWORD, SHARED, Variable, select_workspaces
 from ocw.workspace import load_workspaces
 
 
@@ -61,8 +61,9 @@ def register(subparsers: Any) -> None:
     status = commands.add_parser(
         "status",
         help="report each workspace variable: present, length, last change, Copilot login validity",
-        description="Exit code 1 when a variable is missing, a Copilot document is malformed or (with --online) "
-        "GitHub rejects its token.",
+        description="Lists each workspace's own variables and the shared ones its ExternalSecrets read (the "
+        "cluster's VolSync repository and credentials). Exit code 1 when a variable is missing, a Copilot document "
+        "is malformed or (with --online) GitHub rejects its token.",
     )
     _common(status)
     status.add_argument("--online", action="store_true", help="ask GitHub whether each Copilot token is still accepted")
@@ -233,8 +234,16 @@ def run_status(args: argparse.Namespace) -> int:
     statuses, history_note = collect_status(store, workspaces, online=args.online)
     lines: list[str] = []
     for status in statuses:
+        owner = status.variable.workspace
+        if status.variable.role == SHARED:
+            owner = f"shared with the cluster, read by {owner}"
         if not status.present:
-            lines.append(f"{status.variable.name} ({status.variable.workspace}): missing")
+            hint = (
+                "; the cluster's own ExternalSecrets read it too: create it there"
+                if status.variable.role == SHARED
+                else ""
+            )
+            lines.append(f"{status.variable.name} ({owner}): missing{hint}")
             continue
         facts = [f"present, {status.length} characters"]
         if status.last_changed:
@@ -243,7 +252,7 @@ def run_status(args: argparse.Namespace) -> int:
             facts.append(status.content_problem or "github-copilot entry valid")
             if status.token_check:
                 facts.append(f"{status.token_check.verdict}: {status.token_check.detail}")
-        lines.append(f"{status.variable.name} ({status.variable.workspace}): {'; '.join(facts)}")
+        lines.append(f"{status.variable.name} ({owner}): {'; '.join(facts)}")
     problems = [s for s in statuses if s.problems]
     if history_note:
         lines.append(history_note)

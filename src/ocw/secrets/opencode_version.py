@@ -2,8 +2,9 @@
 
 Two OpenCode versions sharing one Copilot login can change auth.json's shape under each other (reported upstream),
 so seeding from a laptop whose `opencode` differs from the workspaces' deserves a warning. The workspaces' version
-is read from the manifests: the OpenCode container's `OPENCODE_VERSION` env value when the image pins it there,
-otherwise its image tag. The laptop's is what `opencode --version` on PATH prints.
+is read from the manifests: the OpenCode container's `OPENCODE_VERSION` env value when one is set, otherwise its
+image tag (the workspace image is tagged with the OpenCode version it installs). The laptop's is what
+`opencode --version` on PATH prints.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def workspace_version(ws: Workspace) -> str | None:
         return pinned.removeprefix("v")
     image = app.image.split("@", 1)[0]
     tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
-    return tag.removeprefix("v") or None
+    # The workspace image's tag is the OpenCode version it installs, alone or with the build's commit: 1.18.33-abc1234.
+    return tag.removeprefix("v").split("-", 1)[0] or None
 
 
 def local_version() -> str | None:

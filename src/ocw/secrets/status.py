@@ -11,7 +11,7 @@ from ocw.errors import OcwError
 from ocw.secrets.base import SecretStore
 from ocw.secrets.copilot import parse_auth_document
 from ocw.secrets.copilot_check import TokenCheck, check_token
-from ocw.secrets.targets import COPILOT_AUTH_JSON, Variable, WorkspaceVariables
+from ocw.secrets.targets import COPILOT_AUTH_JSON, Variable, WorkspaceVariables, shared_variables
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def collect_status(
     environ: Mapping[str, str] | None = None,
 ) -> tuple[list[VariableStatus], str | None]:
     """Status per variable, and a note when the change log could not be read (times are then unknown)."""
-    variables = [v for ws in workspaces for v in ws.variables()]
+    variables = [*(v for ws in workspaces for v in ws.variables()), *shared_variables(workspaces)]
     values = store.get_many(v.name for v in variables)
     history_note: str | None = None
     try:

@@ -13,6 +13,7 @@ from ocw.workspace import SECRET_ROLES, Workspace, find_workspace, load_workspac
 GITHUB_PAT = "GITHUB_PAT"
 PASSWORD = "PASSWORD"  # noqa: S105 - a role name, not a value
 COPILOT_AUTH_JSON = "COPILOT_AUTH_JSON"
+SHARED = "SHARED"  # a cluster-wide variable a workspace reads (never created by ocw)
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,22 @@ class WorkspaceVariables:
     workspace: str
     short_name: str
     by_role: dict[str, str]
+    shared: tuple[str, ...] = ()
 
     def variable(self, role: str) -> Variable:
         return Variable(self.workspace, role, self.by_role[role])
 
     def variables(self) -> list[Variable]:
         return [self.variable(role) for role in SECRET_ROLES if role in self.by_role]
+
+
+def shared_variables(workspaces: Sequence[WorkspaceVariables]) -> list[Variable]:
+    """Each shared variable once, with the workspaces that read it."""
+    readers: dict[str, list[str]] = {}
+    for ws in workspaces:
+        for name in ws.shared:
+            readers.setdefault(name, []).append(ws.workspace)
+    return [Variable(", ".join(names), SHARED, name) for name, names in sorted(readers.items())]
 
 
 def select_workspaces(
@@ -57,4 +68,4 @@ def _variables(workspace: Workspace) -> WorkspaceVariables:
             hint="each workspace's ExternalSecret should read <PREFIX>_GITHUB_PAT, <PREFIX>_PASSWORD and "
             "<PREFIX>_COPILOT_AUTH_JSON; run `ocw check`",
         )
-    return WorkspaceVariables(workspace.name, workspace.short_name, dict(keys))
+    return WorkspaceVariables(workspace.name, workspace.short_name, dict(keys), tuple(workspace.shared_keys))

@@ -1,0 +1,179 @@
+"""`ocw install`: the project's tree into a cluster repository (and, with --workspace, one more workspace), then
+`ocw check` on the result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ocw.check.host import load_host
+from ocw.check.report import CheckReport
+from ocw.check.run import DEFAULT_KUBERNETES_VERSION, run_check
+from ocw.errors import EXIT_CANNOT_RUN, EXIT_FAILED, EXIT_OK, OcwError
+from ocw.flux.kustomization import discover
+from ocw.install import manifests as project_tree
+from ocw.install.manifests import APPS
+from ocw.install.new_workspace import WorkspaceRequest
+from ocw.install.plan import Plan, make_plan
+from ocw.install.writer import write
+from ocw.tree import load_tree
+from ocw.workspace import workspaces_in
+
+ACTIONS = ("created", "updated", "unchanged", "refused")
+WORKSPACE_OPTIONS = ("repository", "dir", "host", "secret_prefix")
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "install",
+        help="write the workspaces into the cluster repository, then check it",
+        description=(
+            "Write the project's GitOps tree into a cluster repository: the workspace apps, the component, the "
+            "certificate and the Gateway listener patch, plus one entry each in the host apps' kustomization.yaml "
+            "(comments and order kept). A file that exists with other content is left alone and shown unless "
+            "--force. A second run changes nothing. With --workspace, also add a workspace. Ends with ocw check."
+        ),
+        epilog="Exit codes: 0 installed (or unchanged) and check clean, 1 check found errors, 2 could not run or "
+        "refused (nothing written), 130 interrupted.",
+    )
+    parser.add_argument("--repo", type=Path, required=True, metavar="DIR", help="the cluster repository (checkout)")
+    parser.add_argument("--dry-run", action="store_true", help="print the changes as a unified diff, write nothing")
+    parser.add_argument("--force", action="store_true", help="overwrite files whose content differs from the project's")
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    group = parser.add_argument_group("adding a workspace")
+    group.add_argument("--workspace", metavar="NAME", help="the new workspace: `docs` or `opencode-docs`")
+    group.add_argument("--repository", metavar="URL", help="its https:// clone URL (no credentials)")
+    group.add_argument(
+        "--dir",
+        metavar="PATH",
+        help="absolute path of the clone (default: the repository's name beside the other workspaces' clones)",
+    )
+    group.add_argument("--host", metavar="LABEL", help="hostname label: LABEL.opencode.<domain> (default: from NAME)")
+    group.add_argument(
+        "--secret-prefix", metavar="PREFIX", help="Doppler variable prefix (default: OPENCODE_<LABEL upper-case>)"
+    )
+    checking = parser.add_argument_group("the final ocw check")
+    checking.add_argument(
+        "--vars", type=Path, action="append", default=[], metavar="FILE", help="cluster variables (as ocw check)"
+    )
+    checking.add_argument("--schemas", type=Path, metavar="DIR", help="JSON schemas directory (as ocw check)")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    request = _request(args)
+    repo: Path = args.repo.resolve()
+    tree = project_tree.locate()
+    _progress(f"installing from {tree.root / 'kubernetes'} into {repo}")
+    plan = make_plan(repo, tree, load_host(), request, force=args.force)
+    refused = plan.by_action("refused")
+    if refused:
+        _print_outcome(args, plan, None, [], diffs=refused)
+        _progress(
+            f"refused: {len(refused)} file(s) differ from the project's and were left alone; nothing was written. "
+            f"Make them match, or run again with --force to overwrite them"
+        )
+        return EXIT_CANNOT_RUN
+    if args.dry_run:
+        _print_outcome(args, plan, None, [], diffs=plan.to_write)
+        return EXIT_OK
+    if plan.to_write:
+        write(repo, plan.to_write)
+    _progress("running ocw check on the result")
+    try:
+        report = run_check(
+            repo,
+            args.vars,
+            args.schemas,
+            kubernetes_version=DEFAULT_KUBERNETES_VERSION,
+            progress=lambda message: _progress(f"check: {message}"),
+        )
+        workspaces = _workspaces(repo, args.vars)
+    except OcwError as exc:
+        state = "written" if plan.to_write else "unchanged"
+        raise OcwError(f"the files are {state}, but ocw check could not run: {exc.message}", hint=exc.hint) from exc
+    _print_outcome(args, plan, report, workspaces, diffs=[])
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _request(args: argparse.Namespace) -> WorkspaceRequest | None:
+    given = [f"--{name.replace('_', '-')}" for name in WORKSPACE_OPTIONS if getattr(args, name) is not None]
+    if args.workspace is None:
+        if given:
+            raise OcwError(f"{', '.join(given)} describe a new workspace: expected --workspace NAME with them")
+        return None
+    if not args.repository:
+        raise OcwError(f"--workspace {args.workspace} needs --repository URL (its https:// clone URL)")
+    return WorkspaceRequest(args.workspace, args.repository, args.dir, args.host, args.secret_prefix)
+
+
+def _workspaces(repo: Path, var_files: Sequence[Path]) -> list[str]:
+    """The workspaces ocw's own discovery finds in the installed tree (what `ocw up` and `ocw verify` will see)."""
+    kustomizations, _ = discover(repo)
+    names = [ks.name for ks in kustomizations if ks.source_file.parent.parent.as_posix() == str(APPS)]
+    return [ws.name for ws in workspaces_in(load_tree(repo, var_files, only=names))]
+
+
+def _progress(message: str) -> None:
+    print(f"ocw install: {message}", file=sys.stderr, flush=True)
+
+
+def _print_outcome(
+    args: argparse.Namespace, plan: Plan, report: CheckReport | None, workspaces: list[str], *, diffs: Sequence[Any]
+) -> None:
+    if args.json:
+        print(json.dumps(_as_json(args, plan, report, workspaces, diffs), indent=2))
+        return
+    for change in diffs:
+        print(change.diff(), end="")
+    refusing = bool(plan.by_action("refused"))
+    for change in plan.changes:
+        if change.action != "unchanged":
+            written = not args.dry_run and not refusing
+            verb = change.action if written or change.action == "refused" else f"would be {change.action}"
+            print(f"{verb:<18} {change.path}")
+    unchanged = len(plan.by_action("unchanged"))
+    if not plan.to_write and not plan.by_action("refused"):
+        print(f"nothing to change: all {unchanged} file(s) are installed as they are")
+    elif unchanged:
+        print(f"{unchanged} file(s) unchanged")
+    if plan.workspace:
+        ws = plan.workspace
+        print(
+            f"workspace {ws.app}: https://{ws.host}.opencode.<domain>, {ws.repository} at {ws.directory}, "
+            f"Doppler {ws.secret_prefix}_*, backup at {ws.schedule!r}"
+        )
+    if report is not None:
+        print()
+        print(report.to_text())
+        print(f"workspaces: {', '.join(workspaces) or 'none found'}")
+
+
+def _as_json(
+    args: argparse.Namespace, plan: Plan, report: CheckReport | None, workspaces: list[str], diffs: Sequence[Any]
+) -> dict[str, Any]:
+    ws = plan.workspace
+    return {
+        "repo": str(plan.repo),
+        "dry_run": bool(args.dry_run),
+        # False when nothing was written: a dry run, or a refusal (then `created`/`updated` say what would be)
+        "written": report is not None and bool(plan.to_write),
+        "files": {action: [str(c.path) for c in plan.by_action(action)] for action in ACTIONS},
+        "diffs": {str(c.path): c.diff() for c in diffs},
+        "workspace": None
+        if ws is None
+        else {
+            "app": ws.app,
+            "host": ws.host,
+            "secret_prefix": ws.secret_prefix,
+            "repository": ws.repository,
+            "dir": ws.directory,
+            "schedule": ws.schedule,
+        },
+        "check": None if report is None else {**report.summary(), "ok": report.ok},
+        "workspaces": workspaces,
+    }

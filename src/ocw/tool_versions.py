@@ -1,0 +1,148 @@
+"""Finding a kustomize build on PATH and telling whether it is new enough; reading OpenCode's version.
+
+Minimum: kustomize v5.0.0, i.e. kubectl 1.27, the first kubectl embedding kustomize v5. The tree needs Components
+(`kind: Component`, kustomize >= 3.7, kubectl >= 1.21) and a configMapGenerator with generatorOptions inside one; what
+decides the minimum is Flux: kustomize-controller has built with kustomize v5 since Flux 2.0, and `ocw check` must
+build what the cluster builds, so an older major (whose label, patch and ordering behaviour differ) is refused rather
+than trusted. Every kubectl or kustomize released since 2023 qualifies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+MIN_KUSTOMIZE = (5, 0, 0)
+MIN_KUBECTL = (1, 27, 0)
+VERSION_TIMEOUT_SECONDS = 20
+_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
+# ELF header: magic, then e_machine at byte 18 (little-endian); 0x3E is x86-64.
+_ELF_MAGIC = b"\x7fELF"
+_EM_X86_64 = 0x3E
+
+
+@dataclass(frozen=True)
+class Kustomizer:
+    """A program that builds a kustomization directory: `kubectl kustomize DIR` or `kustomize build DIR`."""
+
+    path: Path
+    subcommand: tuple[str, ...]
+    origin: str
+    version: str
+
+    def command(self, directory: Path) -> list[str]:
+        return [str(self.path), *self.subcommand, str(directory)]
+
+    def name(self) -> str:
+        return " ".join([self.path.name, *self.subcommand])
+
+    def describe(self) -> str:
+        return f"{self.name()} ({self.origin}, {self.version})"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    candidate: str
+    reason: str
+
+
+def show(version: tuple[int, ...]) -> str:
+    return "v" + ".".join(str(part) for part in version)
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """The first MAJOR.MINOR[.PATCH] in text: `v5.7.1`, `{Version:kustomize/v4.5.7 ...}`, `v1.32.4-dispatcher`."""
+    match = _VERSION.search(text)
+    if match is None:
+        return None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+
+
+def cannot_run_here(binary: Path) -> str | None:
+    """Why the pinned binary, a Linux x86-64 executable, cannot run on this machine; None when it can. Read from its
+    header and mode: no process to start on every `ocw check`."""
+    system, machine = platform.system(), platform.machine()
+    if system != "Linux" or machine.lower() not in {"x86_64", "amd64"}:
+        return f"a Linux x86-64 binary, and this machine is {system} {machine}"
+    try:
+        with binary.open("rb") as handle:
+            header = handle.read(20)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    if not (
+        header.startswith(_ELF_MAGIC) and len(header) == 20 and int.from_bytes(header[18:20], "little") == _EM_X86_64
+    ):
+        return "not a Linux x86-64 executable (a copy from another machine?)"
+    if not os.access(binary, os.X_OK):
+        return "not executable (run `make setup` again)"
+    return None
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess[str] | str:
+    """The finished process, or why it could not run."""
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=VERSION_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        return f"`{' '.join(command[1:])}` did not answer in {VERSION_TIMEOUT_SECONDS}s"
+    except OSError as exc:
+        return f"cannot run: {exc.strerror or exc}"
+
+
+def kubectl_on_path(search_path: str) -> Kustomizer | Rejected:
+    found = shutil.which("kubectl", path=search_path)
+    if found is None:
+        return Rejected("kubectl on PATH", "not found")
+    candidate = f"kubectl on PATH ({found})"
+    result = _run([found, "version", "--client", "-o", "json"])
+    if isinstance(result, str):
+        return Rejected(candidate, result)
+    try:
+        document = json.loads(result.stdout)
+        client = str(document["clientVersion"]["gitVersion"])
+    except (ValueError, KeyError, TypeError):
+        return Rejected(candidate, f"`kubectl version --client -o json` gave no version: {_tail(result)}")
+    # kubectl before 1.24 does not report its kustomize: it embeds one older than v5.
+    embedded = str(document.get("kustomizeVersion") or "")
+    kustomize = parse_version(embedded)
+    if kustomize is None or kustomize < MIN_KUSTOMIZE:
+        return Rejected(
+            candidate,
+            f"kubectl {client} embeds kustomize {embedded or 'older than v5'}; required: kubectl >= {show(MIN_KUBECTL)}"
+            f" (kustomize >= {show(MIN_KUSTOMIZE)})",
+        )
+    return Kustomizer(Path(found), ("kustomize",), candidate, f"kubectl {client}, kustomize {embedded}")
+
+
+def kustomize_on_path(search_path: str) -> Kustomizer | Rejected:
+    found = shutil.which("kustomize", path=search_path)
+    if found is None:
+        return Rejected("kustomize on PATH", "not found")
+    candidate = f"kustomize on PATH ({found})"
+    result = _run([found, "version"])
+    if isinstance(result, str):
+        return Rejected(candidate, result)
+    version = parse_version(result.stdout) if result.returncode == 0 else None
+    if version is None:
+        return Rejected(candidate, f"`kustomize version` gave no version: {_tail(result)}")
+    if version < MIN_KUSTOMIZE:
+        return Rejected(candidate, f"kustomize {show(version)}; required: kustomize >= {show(MIN_KUSTOMIZE)}")
+    return Kustomizer(Path(found), ("build",), candidate, f"kustomize {show(version)}")
+
+
+def opencode_version(binary: Path) -> str | None:
+    result = _run([str(binary), "--version"])
+    if isinstance(result, str) or result.returncode != 0:
+        return None
+    version = parse_version(result.stdout)
+    return ".".join(map(str, version)) if version else None
+
+
+def _tail(result: subprocess.CompletedProcess[str]) -> str:
+    text = (result.stderr or result.stdout).strip()
+    return text.splitlines()[-1][:200] if text else f"exit status {result.returncode}, no output"

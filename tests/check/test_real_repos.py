@@ -1,0 +1,197 @@
+"""`ocw check` on real cluster repositories: extracts of public home-ops repositories (tests/fixtures), alone and with
+this project's tree installed the way scripts/README.md says."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from check.real_repo import FIXTURES, copy_cluster, install_tree
+from ocw.check import CheckReport, run_check
+from ocw.check.rules import RULES
+from ocw.errors import OcwError
+from ocw.findings import Severity
+from ocw.workspace import load_workspaces
+from ocw.yamlio import YamlError, load_all_strict
+
+WORKSPACE_APPS = {"opencode-flux", "opencode-ha"}
+VOLSYNC_ES = "kubernetes/components/opencode-workspace/volsync/externalsecret.yaml"
+FIXTURE_YAML = sorted(p for p in FIXTURES.rglob("*") if p.suffix in (".yaml", ".yml"))
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Path:
+    return copy_cluster(tmp_path / "k8s-cluster")
+
+
+@pytest.fixture
+def installed(cluster: Path) -> Path:
+    install_tree(cluster)
+    return cluster
+
+
+def check(repo: Path, only: list[str] | None = None) -> CheckReport:
+    return run_check(repo, only=only)
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    """Replace text in a real file; refuses when the text is not there, so a mutation can never be a no-op."""
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize("path", FIXTURE_YAML, ids=[str(p.relative_to(FIXTURES)) for p in FIXTURE_YAML])
+def test_every_real_yaml_file_loads(path: Path) -> None:
+    """Merge keys, anchors defined twice, the `=` value, `!env_var`, `{{ .X }}` as a key: Flux accepts them all."""
+    assert load_all_strict(path.read_text())
+
+
+def test_yaml_constructs_load_as_flux_reads_them() -> None:
+    text = (
+        "base: &base {a: 1, b: 2}\n"
+        "merged:\n  <<: *base\n  b: 3\n"
+        "matchType: =\n"
+        "token: !env_var TOKEN\n"
+        "? [x, y]\n: complex\n"
+        "1: number key\n"
+        "api_key: {{ .KEY }}\n"
+        "names: [&n first, *n, &n second, *n]\n"
+    )
+    [document] = load_all_strict(text)
+    assert document["merged"] == {"a": 1, "b": 3}  # an explicit key overrides the merged one
+    assert document["matchType"] == "="
+    assert document["token"] == "TOKEN"
+    assert document["[x, y]"] == "complex"
+    assert document[1] == "number key"
+    assert document["api_key"] == {"{.KEY: null}": None}
+    assert document["names"] == ["first", "first", "second", "second"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ("a: 1\nb: 2\na: 3\n", "duplicate key 'a' (first defined at line 1)", 3),
+        ("base: &b {x: 1}\nm:\n  <<: *b\n  y: 1\n  y: 2\n", "duplicate key 'y'", 5),
+        ("a: [1, 2\n", "", 2),
+        ("a: *nowhere\n", "undefined alias", 1),
+        ("m:\n  <<: 5\n", "", 2),
+    ],
+)
+def test_a_file_that_does_not_parse_is_one_error_with_its_line(text: str, message: str, line: int) -> None:
+    with pytest.raises(YamlError) as caught:
+        load_all_strict(text)
+    assert message in caught.value.message
+    assert caught.value.line == line
+
+
+def test_a_real_cluster_repository_is_checked_without_false_findings(cluster: Path) -> None:
+    report = check(cluster)
+    assert report.ok, report.to_text()
+    # Variables come from the repository's own substituteFrom sources: no undefined-variable finding.
+    assert report.var_sources == [
+        "kubernetes/flux/vars/cluster-settings.yaml",
+        "kubernetes/flux/vars/cluster-secrets.sops.yaml",
+    ]
+    assert not [f for f in report.findings if f.rule == "flux-undefined-variable"]
+    # The project's policy is not applied to the cluster's own apps.
+    assert not [f for f in report.findings if RULES[f.rule].workspace_only], report.to_text()
+    # SOPS Secrets are not validated with their sops block.
+    assert not [f for f in report.findings if "'sops'" in f.message]
+    # Missing CRD schemas: at most one warning per kind, never an error.
+    missing = [f for f in report.findings if f.rule == "schema-missing"]
+    assert missing and all(f.severity == Severity.WARNING for f in missing)
+    assert len({f.message.split(": ", 1)[1] for f in missing}) == len(missing)
+    assert {s.name for s in report.per_kustomization} >= {"evcc", "mosquitto", "cloudflared", "envoy-gateway"}
+
+
+def test_the_installed_tree_passes_in_the_real_repository(installed: Path) -> None:
+    report = check(installed)
+    assert report.ok, report.to_text()
+    workspace = [f for f in report.findings if report.owners.get(f) in WORKSPACE_APPS]
+    assert not workspace, report.to_text()
+    summaries = {s.name: s for s in report.per_kustomization}
+    assert summaries["opencode-flux"].objects > 5 and summaries["opencode-flux"].errors == 0
+    # SECRET_DOMAIN is encrypted: a placeholder that is obviously not a value keeps the hostnames valid.
+    hostnames = {ws.name: ws.hostname for ws in load_workspaces(installed)}
+    assert hostnames["opencode-flux"] == "flux.opencode.sops-encrypted-secret-domain"
+
+
+def test_a_drifted_doppler_key_is_reported_with_the_clusters_name(installed: Path) -> None:
+    replace(installed / VOLSYNC_ES, "VOLSYNC_REPOSITORY_TEMPLATE", "VOLSYNC_RESTIC_REPOSITORY")
+    report = check(installed)
+    drift = [f for f in report.errors if f.rule == "doppler-key-drift"]
+    assert drift, report.to_text()
+    assert {f.object for f in drift} == {
+        "ExternalSecret/opencode/opencode-flux-volsync",
+        "ExternalSecret/opencode/opencode-ha-volsync",
+    }
+    message = drift[0].message
+    assert "VOLSYNC_RESTIC_REPOSITORY" in message
+    assert (
+        "kubernetes/templates/volsync/minio.yaml fills RESTIC_REPOSITORY with '{{ .VOLSYNC_REPOSITORY_TEMPLATE }}"
+        in message
+    )
+    assert drift[0].file == VOLSYNC_ES
+
+
+def test_the_namespace_prune_guard_is_required_in_the_real_repository(installed: Path) -> None:
+    replace(
+        installed / "kubernetes/apps/opencode/namespace.yaml", "kustomize.toolkit.fluxcd.io/prune: disabled", "x: y"
+    )
+    report = check(installed)
+    guard = [f for f in report.errors if f.rule == "namespace-prune-guard"]
+    assert [f.object for f in guard] == ["Namespace/opencode"], report.to_text()
+
+
+def test_an_undefined_variable_is_still_an_error(cluster: Path) -> None:
+    replace(cluster / "kubernetes/apps/home/mosquitto/app/helmrelease.yaml", "SVC_MOSQUITTO_ADDR", "SVC_MOSQUITO_ADDR")
+    undefined = [f for f in check(cluster).errors if f.rule == "flux-undefined-variable"]
+    assert undefined and "SVC_MOSQUITO_ADDR" in undefined[0].message, undefined
+    assert "the repository's substituteFrom sources" in undefined[0].message
+
+
+def test_only_narrows_the_report_to_the_workspaces(installed: Path) -> None:
+    report = check(installed, only=["opencode"])
+    assert report.ok, report.to_text()  # the host apps not built come from the host description, install steps applied
+    assert {s.name for s in report.per_kustomization} == WORKSPACE_APPS
+    assert all(
+        f.file.startswith(("kubernetes/apps/opencode", "kubernetes/components/opencode")) for f in report.findings
+    )
+    with pytest.raises(OcwError, match="names no Flux Kustomization"):
+        check(installed, only=["no-such-app"])
+
+
+def test_the_command_line_report_keeps_its_shape(installed: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ocw", "check", "--repo", str(installed), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"findings", "summary", "kustomizations"}
+    assert document["summary"]["vars_sources"][0] == "kubernetes/flux/vars/cluster-settings.yaml"
+    row = next(k for k in document["kustomizations"] if k["name"] == "opencode-flux")
+    assert row == {
+        "name": "opencode-flux",
+        "namespace": "opencode",
+        "objects": row["objects"],
+        "errors": 0,
+        "warnings": 0,
+    }
+    unknown = subprocess.run(
+        [sys.executable, "-m", "ocw", "check", "--repo", str(installed), "--only", "nothing-here"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert unknown.returncode == 2
+    assert "nothing-here" in unknown.stderr and "opencode" in unknown.stderr

@@ -1,0 +1,100 @@
+"""A copy of the cluster repository fixture (tests/fixtures/k8s-cluster-min) to install into, and `ocw install` run
+through the real command line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ocw.check import CheckReport, run_check
+from ocw.check.catalog import VENDORED_SCHEMAS
+from ocw.cli import main
+from support import schema_cache
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "k8s-cluster-min"
+PROJECT = Path(__file__).resolve().parents[2]
+# ocw check validates with the vendored schemas, named explicitly so that a kind none of them covers (the fixture's
+# host apps have a few) is reported, never downloaded.
+SCHEMAS = VENDORED_SCHEMAS
+CERTIFICATES = "kubernetes/apps/network/certificates/app/kustomization.yaml"
+GATEWAY = "kubernetes/apps/network/envoy-gateway/app/kustomization.yaml"
+AGGREGATOR = "kubernetes/apps/opencode/kustomization.yaml"
+# The variables the fixture's host apps use (the cluster's own values are secret; these are stand-ins).
+CLUSTER_VARS = "SECRET_DOMAIN: example.com\nSVC_INTERNAL_GW_ADDR: 10.20.0.21\nSVC_EXTERNAL_GW_ADDR: 10.20.0.22\n"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.out)
+        return data
+
+
+@dataclass
+class ClusterRepo:
+    root: Path
+    vars_file: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def install(self, *args: str) -> Result:
+        self.capsys.readouterr()
+        code = main(
+            ["install", "--repo", str(self.root), "--vars", str(self.vars_file), "--schemas", str(SCHEMAS), *args]
+        )
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    def text(self, relative: str) -> str:
+        return (self.root / relative).read_text()
+
+    def write(self, relative: str, text: str) -> None:
+        (self.root / relative).write_text(text)
+
+    def snapshot(self) -> dict[str, tuple[bytes, int]]:
+        """Every file with its content and mode: two equal snapshots mean nothing was written."""
+        return {
+            str(p.relative_to(self.root)): (p.read_bytes(), p.stat().st_mode)
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file()
+        }
+
+    def check(self) -> CheckReport:
+        return run_check(self.root, [self.vars_file], SCHEMAS)
+
+
+def copy_fixture(destination: Path, capsys: pytest.CaptureFixture[str]) -> ClusterRepo:
+    shutil.copytree(FIXTURE, destination)
+    vars_file = destination.parent / f"{destination.name}-vars.yaml"
+    vars_file.write_text(CLUSTER_VARS)
+    return ClusterRepo(destination, vars_file, capsys)
+
+
+@pytest.fixture(autouse=True)
+def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """ocw check inside install validates with the vendored schemas only, offline."""
+    return schema_cache.private_schema_cache(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> ClusterRepo:
+    return copy_fixture(tmp_path / "k8s-cluster", capsys)
+
+
+@pytest.fixture
+def installed(cluster: ClusterRepo) -> ClusterRepo:
+    result = cluster.install()
+    assert result.code in (0, 1), result.err
+    return cluster
+
+
+def error_keys(report: CheckReport) -> set[tuple[str, str, str]]:
+    return {(f.rule, f.file, f.object) for f in report.errors}

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from check.tree_copy import TreeCopy, copy_tree
+from support import schema_cache
+from support.prerequisites import require_path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return schema_cache.private_schema_cache(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> TreeCopy:
+    return copy_tree(tmp_path / "repo")
+
+
+@pytest.fixture
+def real_kubectl() -> Path:
+    """The project's pinned kubectl: the real kustomize behind every PATH arrangement these tests build."""
+    return require_path(REPO / "tools" / "bin" / "kubectl", what="the pinned kubectl (`make setup` extracts it)")
+
+
+@pytest.fixture
+def no_pinned_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty tools directory: as on a machine where `make setup` never ran (an ocw installed as a tool)."""
+    empty = tmp_path / "no-tools"
+    empty.mkdir()
+    monkeypatch.setenv("OCW_TOOLS_DIR", str(empty))
+    return empty
