@@ -10,10 +10,11 @@ PYTEST_ARGS ?=
 
 .PHONY: setup system-packages test-prerequisites up down test lint typecheck unit bench clean image
 
-# Debian packages (each provides the command of its name) that ocw itself runs: git clones and pulls workspaces.
-SYSTEM_PACKAGES := git
-# Debian packages only the tests need: busybox runs the init step as alpine/git's shell would; openssl makes certificates.
-TEST_SYSTEM_PACKAGES := busybox openssl podman runc mmdebstrap chromium
+# Debian packages (each provides the command of its name) that ocw itself runs: git clones and pulls workspaces, jq
+# validates and merges the Copilot login in the init step, which `ocw up` runs on this machine.
+SYSTEM_PACKAGES := git jq
+# Debian packages only the tests need: dash runs the init step as the workspace image's /bin/sh; openssl makes certificates.
+TEST_SYSTEM_PACKAGES := dash openssl podman runc mmdebstrap chromium
 # (podman runs the workspace image, with runc: crun refuses a hybrid cgroup layout; mmdebstrap bootstraps its base;
 # chromium runs the browser tests.)
 

@@ -13,6 +13,11 @@ POLICY = f"{COMPONENT}/backendtrafficpolicy.yaml"
 INIT = f"{COMPONENT}/scripts/init.sh"
 CERTIFICATE = "kubernetes/apps/network/certificates/app/opencode.yaml"
 APP_KUSTOMIZATION = "kubernetes/apps/opencode/opencode-flux/app/kustomization.yaml"
+OPENCODE_JSON = f"{COMPONENT}/config/opencode.json"
+SECRET_ITEMS = (
+    "        items:\n          - key: GITHUB_TOKEN\n            path: GITHUB_TOKEN\n"
+    "          - key: COPILOT_AUTH_JSON\n            path: COPILOT_AUTH_JSON\n"
+)
 FAKE_TOKEN = "ghp_" + "Zq7" * 12  # token-shaped, not a token
 
 PASSWORD_FROM_SECRET = (
@@ -213,6 +218,28 @@ CASES: list[tuple[str, list[Edit], str]] = [
         ],
         "forbids",
     ),
+    ("sa-token-off", [(HELMRELEASE, "      automountServiceAccountToken: false\n", "")], "is not false"),
+    (
+        "secret-keys-only",
+        [(HELMRELEASE, SECRET_ITEMS, "")],
+        "mounts the whole Secret opencode-flux-secret",
+    ),
+    (
+        "git-token-scope",
+        [(HELMRELEASE, "- key: GIT_PUSH_TOKEN_${WORKSPACE_GIT_PUSH:=disabled}", "- key: GITHUB_TOKEN")],
+        "containers.app reads the git token (Secret key GITHUB_TOKEN",
+    ),
+    (
+        "git-token-scope",
+        [(EXTERNALSECRET, 'GIT_PUSH_TOKEN_disabled: ""', 'GIT_PUSH_TOKEN_disabled: "{{ .OPENCODE_FLUX_GITHUB_PAT }}"')],
+        "GIT_PUSH_TOKEN_disabled",
+    ),
+    (
+        "opencode-config",
+        [(HELMRELEASE, "              OPENCODE_CONFIG: /etc/opencode-workspace/opencode.json\n", "")],
+        "has no OPENCODE_CONFIG",
+    ),
+    ("opencode-config", [(OPENCODE_JSON, '"share": "disabled"', '"share": "manual"')], "share='manual'"),
 ]
 
 
@@ -227,6 +254,22 @@ def test_a_broken_tree_fails_with_the_rule(tree: TreeCopy, rule: str, edits: lis
     assert found, f"expected a {rule} error, found errors of {sorted(error_rules(report))}"
     assert any(expected in f.message for f in found), [f.message for f in found]
     assert not report.ok
+
+
+def test_enabling_push_gives_only_the_opencode_container_the_token_and_passes(tree: TreeCopy) -> None:
+    tree.replace(FLUX_KS, "WORKSPACE_GIT_PUSH: disabled", "WORKSPACE_GIT_PUSH: enabled")
+
+    report = tree.check()
+
+    assert report.ok, [f"{f.rule}: {f.message}" for f in report.findings]
+
+
+def test_a_push_switch_that_is_neither_enabled_nor_disabled_fails(tree: TreeCopy) -> None:
+    tree.replace(FLUX_KS, "WORKSPACE_GIT_PUSH: disabled", 'WORKSPACE_GIT_PUSH: "yes"')
+
+    found = errors(tree.check(), "link-secret-ref")
+
+    assert any("GIT_PUSH_TOKEN_yes" in f.message for f in found), [f.message for f in found]
 
 
 RAW_DEPLOYMENT = """---

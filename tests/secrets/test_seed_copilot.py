@@ -4,6 +4,7 @@ once, re-runs change nothing, no token is ever printed or passed as an argument,
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from conftest import (
@@ -18,6 +19,9 @@ from conftest import (
     token_like,
     write_auth_file,
 )
+
+from ocw.secrets.opencode_version import workspace_version
+from ocw.workspace import find_workspace, load_workspaces
 
 
 def test_script_seeds_then_reports_unchanged(
@@ -124,3 +128,62 @@ def test_unknown_workspace_and_unknown_project(
     assert result.returncode == 2
     assert "Doppler has no project 'k8s-cluster'" in result.stderr
     assert doppler.stored() == {}
+
+
+REPO = Path(__file__).resolve().parents[2]
+OPENCODE_BIN = REPO / "tools" / "node_modules" / ".bin"
+
+
+def _with_opencode(env: dict[str, str]) -> dict[str, str]:
+    """The user's PATH with the real, pinned `opencode` on it (tools/ holds the version the workspaces run)."""
+    return {**env, "PATH": f"{OPENCODE_BIN}:{env['PATH']}"}
+
+
+def _tree_running(version: str, tmp_path: Path) -> Path:
+    """A copy of the tree whose workspaces run OpenCode `version`."""
+    copy = tmp_path / "repo"
+    shutil.copytree(REPO / "kubernetes", copy / "kubernetes")
+    shutil.copy(REPO / "cluster-vars.example.yaml", copy / "cluster-vars.example.yaml")
+    helmrelease = copy / "kubernetes/components/opencode-workspace/helmrelease.yaml"
+    text = helmrelease.read_text()
+    pinned = workspace_version(find_workspace(load_workspaces(REPO), "flux"))
+    assert pinned and f"tag: {pinned}" in text
+    helmrelease.write_text(text.replace(f"tag: {pinned}", f"tag: {version}"))
+    return copy
+
+
+def test_same_opencode_version_here_and_in_the_workspaces_warns_nothing(
+    doppler: Doppler, cli_env: dict[str, str], login: CopilotLogin, tmp_path: Path
+) -> None:
+    result = run_watched(ocw("seed-copilot", "--json"), _with_opencode(cli_env), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    local = document["opencode_version"]["local"]
+    assert local and set(document["opencode_version"]["workspaces"].values()) == {local}
+    assert document["warnings"] == []
+    assert "warning" not in result.stderr
+
+
+def test_a_different_opencode_version_in_the_workspaces_is_warned_about(
+    doppler: Doppler, cli_env: dict[str, str], login: CopilotLogin, tmp_path: Path
+) -> None:
+    repo = _tree_running("1.17.0", tmp_path)
+
+    result = run_watched(ocw("seed-copilot", "--repo", str(repo)), _with_opencode(cli_env), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "opencode-flux runs 1.17.0" in result.stderr
+    assert "opencode-ha runs 1.17.0" in result.stderr
+    assert "opencode-ai@1.17.0 auth login" in result.stderr
+    assert doppler.stored() == {FLUX_COPILOT: login.canonical(), HA_COPILOT: login.canonical()}  # still seeded
+    assert_nowhere(login.token, result)
+
+
+def test_no_local_opencode_is_said_rather_than_assumed(
+    doppler: Doppler, cli_env: dict[str, str], login: CopilotLogin, tmp_path: Path
+) -> None:
+    result = run_watched(ocw("seed-copilot", "--workspace", "flux"), cli_env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "cannot compare OpenCode versions: no `opencode` on PATH" in result.stderr

@@ -154,7 +154,8 @@ def test_changed_copilot_secret_replaces_auth_unchanged_one_keeps_pod_login(
     write_secrets(workspace.secrets_file, tokens["pat"], tokens["password"], rotated)
     workspace.down()
     workspace.up_ok()
-    assert auth_file.read_text() == rotated  # A changed Secret replaces it.
+    # A changed Secret replaces the Copilot entry (the file is rewritten by jq, so compare documents).
+    assert json.loads(auth_file.read_text()) == json.loads(rotated)
     assert "github-copilot" in workspace.json("/provider")["connected"]
 
 
@@ -162,3 +163,14 @@ def _git(repo: Path, *args: str) -> str:
     import subprocess
 
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_workspace_config_is_in_force_and_up_says_so(workspace: Local) -> None:
+    # What the server answers, not what the manifest asks: sharing off, autoupdate off.
+    config = workspace.json("/config")
+    assert config["share"] == "disabled"
+    assert config["autoupdate"] is False
+    workspace.down()
+    started = workspace.up()
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "config:    sharing disabled, autoupdate off (GET /config)" in started.stdout, started.stdout

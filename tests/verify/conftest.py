@@ -27,8 +27,10 @@ if str(REPO / "tests") not in sys.path:
 from ocw.cli import main  # noqa: E402
 from ocw.opencode.project_url import project_path  # noqa: E402
 from ocw.tree import load_tree  # noqa: E402
+from ocw.verify.github import repository_slug  # noqa: E402
 from ocw.workspace import Workspace, workspaces_in  # noqa: E402
 from support.fake_kube import FakeKube  # noqa: E402
+from support.github_api import GitHubApi, Repository  # noqa: E402
 from support.route import route_landing  # noqa: E402
 
 from .tls_proxy import Pki, make_pki, tls_relay  # noqa: E402
@@ -116,6 +118,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+OPENCODE_CONFIG = "kubernetes/components/opencode-workspace/config/opencode.json"
+
+
 @pytest.fixture(scope="session")
 def servers(tree: Tree, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
     """One real `opencode serve` per workspace, in the manifest's workingDir, with a password and a seeded Copilot
@@ -138,6 +143,9 @@ def servers(tree: Tree, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> I
                 "HOME": str(home),
                 "OPENCODE_DISABLE_AUTOUPDATE": "1",
                 "OPENCODE_SERVER_PASSWORD": values.password,
+                # As the pod runs it: the workspace's own config (share disabled, autoupdate off).
+                "OPENCODE_CONFIG": str(tree.repo / OPENCODE_CONFIG),
+                "OPENCODE_DISABLE_SHARE": "1",
             }
             started.append(
                 subprocess.Popen(
@@ -186,6 +194,7 @@ class Cluster:
     tree: Tree
     servers: dict[str, Server]
     pki: Pki
+    github: GitHubApi
 
     def args(self, *extra: str) -> list[str]:
         routes = [
@@ -200,6 +209,8 @@ class Cluster:
             str(self.tree.repo),
             "--ca-file",
             str(self.pki.ca),
+            "--github-api",
+            self.github.url,
             *routes,
             *extra,
         ]
@@ -219,10 +230,19 @@ def no_doppler(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def cluster(tree: Tree, servers: dict[str, Server], pki: Pki, tmp_path: Path) -> Iterator[Cluster]:
     fake = FakeKube()
     populate(fake, tree.workspaces, {name: s.secrets for name, s in servers.items()})
-    with fake.serve() as url:
+    with fake.serve() as url, GitHubApi() as github:
+        for ws in tree.workspaces:
+            slug = repository_slug(_repository_url(ws))
+            assert slug is not None, ws.name
+            github.repositories["/".join(slug)] = Repository(token=servers[ws.name].secrets.token)
         kubeconfig = FakeKube.write_kubeconfig(tmp_path / "kubeconfig", url)
         fake.requests.clear()
-        yield Cluster(fake, kubeconfig, tree, servers, pki)
+        yield Cluster(fake, kubeconfig, tree, servers, pki, github)
+
+
+def _repository_url(ws: Workspace) -> str:
+    env = ws.init_container.env if ws.init_container else []
+    return next((v.value or "" for v in env if v.name == "WORKSPACE_GIT_REPOSITORY"), "")
 
 
 @dataclass

@@ -33,10 +33,11 @@ def test_local_flux_workspace_passes(local: tuple[Local, dict[str, str]]) -> Non
     assert done.returncode == 0, done.stdout + done.stderr
     document = json.loads(done.stdout)
     results = {r["id"]: r for r in document["results"]}
-    assert set(results) == {"P2.1", "P2.2", "P2.3"}
+    assert set(results) == {"P2.1", "P2.2", "P2.3", "SEC.1"}
     assert all(r["status"] == "pass" and r["workspace"] == "opencode-flux" for r in results.values())
     assert any("HTTP 401" in line for line in results["P2.1"]["evidence"])
     assert any(str(workspace.workdir) in line for line in results["P2.3"]["evidence"])
+    assert results["SEC.1"]["evidence"] == ['GET /config: share="disabled", autoupdate=false']
     for value in tokens.values():
         assert value not in done.stdout + done.stderr
 
@@ -46,7 +47,7 @@ def test_local_text_report(local: tuple[Local, dict[str, str]]) -> None:
     done = ocw("verify", "--local", "opencode-flux", "--state-dir", str(workspace.state_dir))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Phase 2: Flux Workspace" in done.stdout
-    assert "3 passed, 0 failed, 0 skipped" in done.stdout
+    assert "4 passed, 0 failed, 0 skipped" in done.stdout  # P2.1-P2.3 and SEC.1
 
 
 def test_local_workspace_not_running_cannot_be_checked(tmp_path: Path) -> None:

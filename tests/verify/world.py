@@ -183,6 +183,9 @@ def add_workspace(fake: FakeKube, ws: Workspace, secret: WorkspaceSecrets) -> No
             "data": {
                 "OPENCODE_SERVER_PASSWORD": _b64(secret.password),
                 "GITHUB_TOKEN": _b64(secret.token),
+                # What the ExternalSecret's push switch renders: the PAT under _enabled, nothing under _disabled.
+                "GIT_PUSH_TOKEN_enabled": _b64(secret.token),
+                "GIT_PUSH_TOKEN_disabled": "",
                 "COPILOT_AUTH_JSON": _b64(secret.copilot),
             },
         }

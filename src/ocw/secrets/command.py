@@ -12,11 +12,13 @@ from ocw.errors import EXIT_FAILED, EXIT_OK
 from ocw.paths import project_root
 from ocw.secrets.base import SecretStore
 from ocw.secrets.copilot import default_auth_file, read_auth_file
+from ocw.secrets.opencode_version import local_version, mismatch_warnings, workspace_version
 from ocw.secrets.provision import generate_password, read_github_tokens
 from ocw.secrets.status import collect_status
 from ocw.secrets.store import open_store
 from ocw.secrets.sync import Change, apply_changes, plan_changes
 from ocw.secrets.targets import COPILOT_AUTH_JSON, GITHUB_PAT, PASSWORD, SHARED, Variable, select_workspaces
+from ocw.workspace import load_workspaces
 
 
 def register(subparsers: Any) -> None:
@@ -140,6 +142,14 @@ def run_seed_copilot(args: argparse.Namespace) -> int:
         "dry_run": bool(args.dry_run),
         "variables": [_change_json(c, "unchanged" if c.before == "same" else "updated", args.dry_run) for c in changes],
     }
+    local = local_version()
+    chosen = {v.workspace for v in workspaces}
+    runs = [ws for ws in load_workspaces(_repo(args)) if ws.name in chosen]
+    warnings = mismatch_warnings(local, runs)
+    document["opencode_version"] = {"local": local, "workspaces": {ws.name: workspace_version(ws) for ws in runs}}
+    document["warnings"] = warnings
+    for warning in warnings:
+        print(f"ocw secrets: warning: {warning}", file=sys.stderr, flush=True)
     _emit(document, lines, args.json)
     return EXIT_OK
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from ocw.errors import EXIT_FAILED, OcwError
 from ocw.image.engine import Engine
+from ocw.opencode.client import OpenCodeClient, OpenCodeError
 from ocw.paths import project_root
 from ocw.up import supervisor
 from ocw.up.engine_choice import ENGINE_CHOICES, choose_engine
@@ -150,7 +151,19 @@ def _print_started(plan: Plan, show_password: bool, ready_after: float) -> None:
     if plan.absent_secret_keys:
         print(f"  absent:    {', '.join(plan.absent_secret_keys)} (no --secrets given)")
     print(f"  directory: {plan.app.cwd}  (in the pod: {plan.working_dir})")
+    print(f"  config:    {_config_in_force(plan)}")
     print(f"  logs:      {plan.dirs.logs}")
+
+
+def _config_in_force(plan: Plan) -> str:
+    """What the running server says of the settings the workspace config pins (GET /config), not what was asked."""
+    try:
+        config = OpenCodeClient(plan.url, plan.password, plan.username).get_json("/config")
+    except OpenCodeError as exc:
+        return f"unknown ({exc})"
+    share = config.get("share") or "manual (OpenCode's default)"
+    autoupdate = "off" if config.get("autoupdate") is False else "on"
+    return f"sharing {share}, autoupdate {autoupdate} (GET /config)"
 
 
 class _Stop(Exception):
