@@ -1,0 +1,118 @@
+"""The agent loop in the workspace, end to end: real OpenCode, its tools on the real clone, the stand-in model.
+
+A user asks; the model calls `read`, `edit` and `write`; the files change in the clone on the volume; OpenCode
+records a git snapshot before each step; undo (`POST /session/:id/revert`) puts every byte back and redo
+(`/unrevert`) brings the change again. Then the agent's bash tool runs git in the clone and sees the repository.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agent.conftest import NOTES
+from agent.workspace import AgentWorkspace, git, wait_until
+from support.model_server import Turn
+
+pytestmark = pytest.mark.timeout(600)
+
+SNAPSHOT_HASH = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _snapshot_repository(workspace: AgentWorkspace) -> list[str]:
+    """The git dirs of OpenCode's snapshot store on the volume (one per project)."""
+    store = workspace.home / ".local" / "share" / "opencode" / "snapshot"
+    return [str(head.parent) for head in store.rglob("HEAD") if (head.parent / "objects").is_dir()]
+
+
+def _object_type(git_dirs: list[str], object_hash: str) -> str | None:
+    for git_dir in git_dirs:
+        result = subprocess.run(
+            ["git", "--git-dir", git_dir, "cat-file", "-t", object_hash], capture_output=True, text=True, check=False
+        )
+        if result.returncode == 0:
+            return result.stdout.strip()
+    return None
+
+
+def test_edit_is_snapshotted_and_undo_restores_every_byte(workspace: AgentWorkspace) -> None:
+    notes = workspace.clone / "notes.txt"
+    created = workspace.clone / "agent-created.txt"
+    assert notes.read_bytes() == NOTES
+    directory = workspace.directory()
+    session = workspace.new_session("edit and undo")
+
+    workspace.prompt(
+        session,
+        "Fix the wording in notes.txt and add a file.",
+        [
+            Turn.call("read", filePath=f"{directory}/notes.txt"),
+            Turn.call("edit", filePath=f"{directory}/notes.txt", oldString="indented line", newString="edited line"),
+            Turn.call("write", filePath=f"{directory}/agent-created.txt", content="written by the agent\n"),
+            Turn.say("I changed notes.txt and added agent-created.txt."),
+        ],
+    )
+
+    # The tools ran against the clone on the volume, and their results went back to the model.
+    edited = NOTES.replace(b"indented line", b"edited line")
+    assert notes.read_bytes() == edited
+    assert created.read_bytes() == b"written by the agent\n"
+    results = workspace.model.agent_completions()[-1].tool_results()
+    assert any("indented line with café" in result for result in results), results  # what `read` returned
+    assert git(workspace.clone, "status", "--porcelain") == " M notes.txt\n?? agent-created.txt"
+
+    # Each step starts with a snapshot: a git tree stored on the workspace volume, so it survives restarts.
+    messages = workspace.messages(session)
+    snapshots = [p["snapshot"] for m in messages for p in m["parts"] if p["type"] == "step-start"]
+    assert len(snapshots) >= 3 and all(SNAPSHOT_HASH.match(s) for s in snapshots), snapshots
+    stores = _snapshot_repository(workspace)
+    assert stores, "no snapshot git repository under ~/.local/share/opencode/snapshot on the volume"
+    assert _object_type(stores, snapshots[0]) == "tree"
+    patches = [p for m in messages for p in m["parts"] if p["type"] == "patch"]
+    assert {f"{directory}/notes.txt", f"{directory}/agent-created.txt"} <= {f for p in patches for f in p["files"]}
+
+    # Undo, as the UI's /undo does it: revert to before the user's message.
+    user_message = next(m["info"]["id"] for m in messages if m["info"]["role"] == "user")
+    reverted = workspace.call("POST", f"/session/{session}/revert", json={"messageID": user_message})
+    assert reverted["revert"]["messageID"] == user_message
+    assert notes.read_bytes() == NOTES  # byte for byte: CRLF, tab, UTF-8, no final newline
+    assert not created.exists()
+    assert git(workspace.clone, "status", "--porcelain") == ""
+
+    # Redo brings the agent's work back.
+    workspace.call("POST", f"/session/{session}/unrevert")
+    assert notes.read_bytes() == edited
+    assert created.read_bytes() == b"written by the agent\n"
+
+    # Leave the clone as the source has it for the next test.
+    workspace.call("POST", f"/session/{session}/revert", json={"messageID": user_message})
+    wait_until(lambda: notes.read_bytes() == NOTES and not created.exists(), 10, "the clone to be restored")
+
+
+def test_agent_bash_runs_git_in_the_clone(workspace: AgentWorkspace) -> None:
+    directory = workspace.directory()
+    source_head = git(Path(workspace.source), "rev-parse", "HEAD")
+    (workspace.clone / "untracked-by-user.txt").write_text("work in progress\n")
+    session = workspace.new_session("git status")
+    command = "git status --branch --porcelain && git log --format='%H %s' -n 3 && git rev-parse --show-toplevel"
+
+    workspace.prompt(
+        session,
+        "What is the state of the repository?",
+        [Turn.call("bash", command=command, description="Show the repository state"), Turn.say("Clean but one.")],
+    )
+
+    (part,) = workspace.tool_parts(session, "bash")
+    assert part["state"]["status"] == "completed", part["state"]
+    output = part["state"]["output"]
+    assert "## main...origin/main" in output, output  # the clone tracks the source's branch
+    assert "?? untracked-by-user.txt" in output, output
+    assert f"{source_head} Initial commit" in output, output
+    assert output.strip().splitlines()[-1] == directory  # git's top level is the workspace directory
+    assert part["state"]["metadata"].get("exit") == 0, part["state"]["metadata"]
+    # The model saw exactly what git printed.
+    assert any(source_head in result for result in workspace.model.agent_completions()[-1].tool_results())
+    (workspace.clone / "untracked-by-user.txt").unlink()
