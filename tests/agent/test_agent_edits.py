@@ -31,7 +31,10 @@ def _snapshot_repository(workspace: AgentWorkspace) -> list[str]:
 def _object_type(git_dirs: list[str], object_hash: str) -> str | None:
     for git_dir in git_dirs:
         result = subprocess.run(
-            ["git", "--git-dir", git_dir, "cat-file", "-t", object_hash], capture_output=True, text=True, check=False
+            ["git", "-c", "safe.directory=*", "--git-dir", git_dir, "cat-file", "-t", object_hash],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode == 0:
             return result.stdout.strip()

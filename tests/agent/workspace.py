@@ -25,7 +25,16 @@ from support.model_server import ModelServer, Turn
 WORKSPACE = "opencode-flux"
 # One agent turn runs several model round trips and tools; on a loaded 2-core machine that can take a while.
 PROMPT_TIMEOUT = 180.0
-GIT_IDENTITY = ("-c", "user.name=Source Author", "-c", "user.email=author@example.invalid")
+# The test reads the clone as its own user; in the container engine the volume belongs to the pod's uid, which git
+# would otherwise refuse as "dubious ownership".
+GIT_OPTIONS = (
+    "-c",
+    "safe.directory=*",
+    "-c",
+    "user.name=Source Author",
+    "-c",
+    "user.email=author@example.invalid",
+)
 
 
 def ocw(*args: str, extra_env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -39,7 +48,7 @@ def ocw(*args: str, extra_env: dict[str, str] | None = None, timeout: float = 30
 
 def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     completed = subprocess.run(
-        ["git", "-C", str(repo), *GIT_IDENTITY, *args], capture_output=True, text=True, env=env, check=False
+        ["git", "-C", str(repo), *GIT_OPTIONS, *args], capture_output=True, text=True, env=env, check=False
     )
     if completed.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} in {repo} failed ({completed.returncode}): {completed.stderr}")
