@@ -184,17 +184,23 @@ class ModelServer:
             return next(self._ids)
 
 
-def completion_chunks(turn: Turn, *, model: str, completion_id: str, created: int) -> Iterator[dict[str, Any]]:
-    """The `chat.completion.chunk` objects of one streamed answer, in order (usage excluded)."""
+def completion_chunks(
+    turn: Turn, *, model: str, completion_id: str, created: int, include_usage: bool = False
+) -> Iterator[dict[str, Any]]:
+    """The `chat.completion.chunk` objects of one streamed answer, in order, without the final usage chunk.
+    With `include_usage` every chunk carries `"usage": null`, as the API documents for that option."""
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {
+        result: dict[str, Any] = {
             "id": completion_id,
             "object": "chat.completion.chunk",
             "created": created,
             "model": model,
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
         }
+        if include_usage:
+            result["usage"] = None
+        return result
 
     yield chunk({"role": "assistant", "content": ""})
     words = turn.text.split(" ") if turn.text else []
@@ -295,9 +301,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
-        for chunk in completion_chunks(turn, model=model, completion_id=completion_id, created=created):
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        chunks = completion_chunks(
+            turn, model=model, completion_id=completion_id, created=created, include_usage=include_usage
+        )
+        for chunk in chunks:
             self._event(json.dumps(chunk))
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if include_usage:
             usage_chunk = {
                 "id": completion_id,
                 "object": "chat.completion.chunk",
