@@ -15,7 +15,7 @@ import pytest
 
 from agent.conftest import NOTES
 from agent.workspace import AgentWorkspace, git, wait_until
-from support.model_server import Turn
+from support.model_server import AUXILIARY_TEXT, Turn
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -99,7 +99,7 @@ def test_agent_bash_runs_git_in_the_clone(workspace: AgentWorkspace) -> None:
     directory = workspace.directory()
     source_head = git(Path(workspace.source), "rev-parse", "HEAD")
     (workspace.clone / "untracked-by-user.txt").write_text("work in progress\n")
-    session = workspace.new_session("git status")
+    session = workspace.new_session()  # untitled: OpenCode asks the model for a title
     command = "git status --branch --porcelain && git log --format='%H %s' -n 3 && git rev-parse --show-toplevel"
 
     workspace.prompt(
@@ -118,4 +118,8 @@ def test_agent_bash_runs_git_in_the_clone(workspace: AgentWorkspace) -> None:
     assert part["state"]["metadata"].get("exit") == 0, part["state"]["metadata"]
     # The model saw exactly what git printed.
     assert any(source_head in result for result in workspace.model.agent_completions()[-1].tool_results())
+    # OpenCode's side request, the session title, went to the configured model too, not to a hosted default.
+    wait_until(
+        lambda: workspace.call("GET", f"/session/{session}")["title"] == AUXILIARY_TEXT, 30, "the model-made title"
+    )
     (workspace.clone / "untracked-by-user.txt").unlink()

@@ -153,8 +153,9 @@ class AgentWorkspace:
         """The clone's path as OpenCode (and so the agent's tools) sees it: in the container, the pod's path."""
         return str(self.call("GET", "/path")["directory"])
 
-    def new_session(self, title: str) -> str:
-        return str(self.call("POST", "/session", json={"title": title})["id"])
+    def new_session(self, title: str | None = None) -> str:
+        """A new session; without a title OpenCode asks the model for one."""
+        return str(self.call("POST", "/session", json={"title": title} if title else {})["id"])
 
     def prompt(self, session: str, text: str, script: list[Turn]) -> dict[str, Any]:
         """Send a user message and wait for the whole agent loop; the model answers from `script`."""
