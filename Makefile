@@ -9,10 +9,13 @@ SCHEMAS ?= ../shared/schemas
 PYTEST_ARGS ?=
 
 
-.PHONY: setup system-packages up down test lint typecheck unit bench clean
+.PHONY: setup system-packages up down test lint typecheck unit bench clean image
 
 # Debian packages the tests and the local runner use: busybox runs the init step as alpine/git's shell would.
 SYSTEM_COMMANDS := git busybox openssl
+# Debian packages only the tests (and `make image`) need: podman runs the workspace image (with runc: crun refuses a
+# hybrid cgroup layout), mmdebstrap bootstraps its Debian base, uidmap lets a non-root user run podman.
+TEST_SYSTEM_PACKAGES := podman runc mmdebstrap uidmap
 
 setup: system-packages $(VENV)/.installed $(TOOLS)/node_modules/.installed $(TOOLS)/bin/kubectl
 
@@ -44,6 +47,10 @@ up: setup
 
 down: setup
 	$(VENV)/bin/ocw down $(WORKSPACE)
+
+# The workspace image (containers/opencode-workspace/) from a local Debian bootstrap; a no-op when it is up to date.
+image: setup
+	$(PY) -m ocw.image build
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench

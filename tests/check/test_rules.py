@@ -143,9 +143,10 @@ CASES: list[tuple[str, list[Edit], str]] = [
         [(HELMRELEASE, "        seccompProfile:\n          type: RuntimeDefault\n", "")],
         "seccomp",
     ),
-    ("image-pinned", [(HELMRELEASE, "              tag: v2.49.1\n", "")], "no tag"),
-    ("image-pinned", [(HELMRELEASE, "tag: v2.49.1", "tag: latest")], "latest"),
+    ("image-pinned", [(HELMRELEASE, "              tag: 1.18.33\n", "")], "no tag"),
+    ("image-pinned", [(HELMRELEASE, "tag: 1.18.33", "tag: latest")], "latest"),
     ("opencode-version", [(HELMRELEASE, "tag: 1.18.33", "tag: 1.18.0")], "1.18.0"),
+    ("opencode-version", [(HELMRELEASE, "tag: 1.18.33", "tag: 1.18.0-abc1234")], "1.18.0-abc1234"),
     (
         "hostname-literal-domain",
         [(HELMRELEASE, "${WORKSPACE_HOST}.opencode.${SECRET_DOMAIN}", "${WORKSPACE_HOST}.opencode.example.com")],

@@ -70,6 +70,7 @@ class Local:
     port: int
     source: str
     secrets_file: Path | None
+    engine: str = "process"  # or "container": the workspace image with podman
 
     @property
     def root(self) -> Path:
@@ -95,6 +96,8 @@ class Local:
             "up",
             "flux",
             "-d",
+            "--engine",
+            self.engine,
             "--source",
             self.source,
             "--port",

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(300)
 
 def test_foreground_without_secrets_serves_a_clone_of_this_repository_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     state, port = tmp_path / "state", free_port()
-    args = ["up", "flux", "--source", str(REPO), "--port", str(port), "--state-dir", str(state)]
+    args = ["up", "flux", "--engine", "process", "--source", str(REPO), "--port", str(port), "--state-dir", str(state)]
     process = subprocess.Popen(
         [sys.executable, "-m", "ocw", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -66,7 +66,7 @@ def test_a_busy_port_is_named_with_the_way_out(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         source = make_source_repo(tmp_path / "source")
         result = ocw(
-            "up", "flux", "-d", "--source", str(source), "--port", str(port),
+            "up", "flux", "--engine", "process", "-d", "--source", str(source), "--port", str(port),
             "--state-dir", str(tmp_path / "state"),
         )  # fmt: skip
     assert result.returncode == 2
@@ -78,7 +78,7 @@ def test_a_secrets_file_missing_a_key_is_refused_before_anything_runs(tmp_path: 
     secrets.write_text("OPENCODE_FLUX_PASSWORD=x\n")
     state = tmp_path / "state"
     result = ocw(
-        "up", "flux", "-d", "--secrets", str(secrets), "--source", str(REPO),
+        "up", "flux", "--engine", "process", "-d", "--secrets", str(secrets), "--source", str(REPO),
         "--port", str(free_port()), "--state-dir", str(state),
     )  # fmt: skip
     assert result.returncode == 2
@@ -91,7 +91,7 @@ def test_a_failing_init_step_fails_up_with_its_message_and_leaves_nothing_runnin
     not_a_repository.mkdir()
     state = tmp_path / "state"
     result = ocw(
-        "up", "flux", "-d", "--source", str(not_a_repository), "--port", str(free_port()),
+        "up", "flux", "--engine", "process", "-d", "--source", str(not_a_repository), "--port", str(free_port()),
         "--state-dir", str(state),
     )  # fmt: skip
     assert result.returncode == 1
@@ -114,7 +114,19 @@ def test_a_tree_that_fails_ocw_check_is_not_started(tmp_path: Path) -> None:
     script = repo / "kubernetes" / "components" / "opencode-workspace" / "scripts" / "git-credential-secret"
     script.write_text(script.read_text() + 'echo "${HOME}"\n')  # Flux would substitute this away
     state = tmp_path / "state"
-    result = ocw("up", "flux", "-d", "--repo", str(repo), "--port", str(free_port()), "--state-dir", str(state))
+    result = ocw(
+        "up",
+        "flux",
+        "--engine",
+        "process",
+        "-d",
+        "--repo",
+        str(repo),
+        "--port",
+        str(free_port()),
+        "--state-dir",
+        str(state),
+    )
     assert result.returncode == 1
     assert "ocw check" in result.stderr and "git-credential-secret" in result.stderr
     assert not (state / WORKSPACE).exists()
@@ -135,7 +147,18 @@ def _servers_using(state: Path) -> list[int]:
 
 def test_ctrl_c_while_starting_leaves_no_server_behind(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    args = ["up", "flux", "--source", str(REPO), "--port", str(free_port()), "--state-dir", str(state)]
+    args = [
+        "up",
+        "flux",
+        "--engine",
+        "process",
+        "--source",
+        str(REPO),
+        "--port",
+        str(free_port()),
+        "--state-dir",
+        str(state),
+    ]
     process = subprocess.Popen([sys.executable, "-m", "ocw", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     record = state / WORKSPACE / "state.json"
     while not record.exists() and process.poll() is None:  # OpenCode has been spawned, not yet ready

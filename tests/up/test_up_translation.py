@@ -12,6 +12,7 @@ from ocw.externalsecrets.gotemplate import render
 from ocw.externalsecrets.render import fetch, render_secret, secret_source
 from ocw.up.pod import expand, process_spec, serve_address
 from ocw.up.secrets_file import read_secrets_file
+from ocw.up.toolbox import build_toolbox
 from ocw.up.volumes import MountTable
 from ocw.workspace import find_workspace, load_workspaces
 from up.helpers import REPO
@@ -109,13 +110,17 @@ def test_the_local_opencode_binary_is_never_taken_for_a_container_path(
     monkeypatch.setenv("OCW_TOOLS_DIR", str(tools))
     binary = tools / "node_modules" / ".bin" / "opencode"
     binary.parent.mkdir(parents=True)
-    binary.touch()
+    binary.touch(mode=0o755)
     try:
         app = workspace.app_container
         table = MountTable.build({"/tmp": tmp_path / "volume-tmp", "/Users/jbaker": tmp_path / "home"})
         secrets = {workspace.secret_name or "": {"OPENCODE_SERVER_PASSWORD": "pw", "GITHUB_TOKEN": "t"}}
-        spec = process_spec(app, {}, secrets, table)
-        assert spec.argv[0] == str(binary)
-        assert spec.argv[1:3] == ["serve", "--hostname"]
+        toolbox = build_toolbox(tmp_path / "bin")
+        spec = process_spec(app, {}, secrets, table, path=str(toolbox.folder))
+        # The image's command runs as is and is found on the toolbox PATH, which links to the pinned binary.
+        assert spec.argv[:3] == ["opencode", "serve", "--hostname"]
+        assert spec.env["PATH"] == str(toolbox.folder)
+        found = shutil.which("opencode", path=spec.env["PATH"])
+        assert found is not None and Path(found).resolve() == binary.resolve()
     finally:
         shutil.rmtree(tools.parent)

@@ -30,5 +30,8 @@ PASSWORD_ENV: Final = "OPENCODE_SERVER_PASSWORD"  # noqa: S105 - a variable name
 
 # Images whose tag must equal the OpenCode version ocw pins (tools/package.json).
 OPENCODE_IMAGES: Final = ("ghcr.io/anomalyco/opencode", "ghcr.io/sst/opencode")
+# The workspace image (containers/opencode-workspace/), under any registry and owner: its tag is the OpenCode
+# version it installs, alone or followed by the build's short commit (`1.18.33` or `1.18.33-abc1234`).
+WORKSPACE_IMAGE_NAME: Final = "opencode-workspace"
 
 RELOADER_ANNOTATION: Final = "reloader.stakater.com/auto"

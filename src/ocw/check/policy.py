@@ -114,8 +114,18 @@ def _images(release: Release, pod: Pod, pinned_opencode: Callable[[], str]) -> I
             yield _finding(
                 release, "image-pinned", f"{where}: image {repository}:latest is not pinned: use a version tag"
             )
-        if repository in expectations.OPENCODE_IMAGES and tag:
+        if tag and (repository in expectations.OPENCODE_IMAGES or _is_workspace_image(repository)):
             yield from _opencode_version(release, where, repository, str(tag), pinned_opencode)
+
+
+def _is_workspace_image(repository: str) -> bool:
+    return repository.rsplit("/", 1)[-1] == expectations.WORKSPACE_IMAGE_NAME
+
+
+def _opencode_version_of(repository: str, tag: str) -> str:
+    """The OpenCode version an image tag names: the workspace image's tag may carry a `-<commit>` suffix."""
+    version = tag.removeprefix("v")
+    return version.split("-", 1)[0] if _is_workspace_image(repository) else version
 
 
 def _opencode_version(
@@ -132,7 +142,7 @@ def _opencode_version(
             severity=Severity.WARNING,
         )
         return
-    if tag.removeprefix("v") != pinned.removeprefix("v"):
+    if _opencode_version_of(repository, tag) != pinned.removeprefix("v"):
         yield _finding(
             release,
             "opencode-version",

@@ -14,10 +14,13 @@ from types import FrameType
 from typing import Any
 
 from ocw.errors import EXIT_FAILED, OcwError
+from ocw.image.engine import Engine
 from ocw.paths import project_root
 from ocw.up import supervisor
+from ocw.up.engine_choice import ENGINE_CHOICES, choose_engine
 from ocw.up.plan import LOCAL_LISTEN, Plan, UpOptions, make_plan
 from ocw.up.state import (
+    RunRecord,
     default_state_dir,
     is_alive,
     known_workspaces,
@@ -52,6 +55,14 @@ def register(subparsers: Any) -> None:
         default=LOCAL_LISTEN,
         help=f"address bound where the manifest says 0.0.0.0 (default {LOCAL_LISTEN})",
     )
+    up.add_argument(
+        "--engine",
+        choices=ENGINE_CHOICES,
+        default="auto",
+        help="container: the workspace image with podman, as the pod runs; process: OpenCode and git of this "
+        "machine, with only the image's commands on PATH; auto (default): container when podman works and the "
+        "image is built (make image), else process with a note why",
+    )
     up.add_argument("-d", "--detach", action="store_true", help="return once the workspace answers; stop with down")
     up.add_argument("--vars", type=Path, action="append", default=[], help="cluster variables file (repeatable)")
     up.add_argument("--show-password", action="store_true", help="print the server password")
@@ -59,8 +70,9 @@ def register(subparsers: Any) -> None:
     up.add_argument(
         "--stop-timeout",
         type=float,
-        default=supervisor.DEFAULT_STOP_GRACE,
-        help="seconds between SIGTERM and SIGKILL when stopping (default %(default)s)",
+        default=None,
+        help="seconds between SIGTERM and SIGKILL when stopping (default: the manifests' "
+        f"terminationGracePeriodSeconds in a container, {supervisor.DEFAULT_STOP_GRACE:g} as processes)",
     )
     _common(up)
     up.set_defaults(handler=run_up)
@@ -70,8 +82,9 @@ def register(subparsers: Any) -> None:
     down.add_argument(
         "--timeout",
         type=float,
-        default=supervisor.DEFAULT_STOP_GRACE,
-        help="seconds between SIGTERM and SIGKILL (default %(default)s)",
+        default=None,
+        help="seconds between SIGTERM and SIGKILL (default: the manifests' terminationGracePeriodSeconds for a "
+        f"container, {supervisor.DEFAULT_STOP_GRACE:g} for processes)",
     )
     _common(down)
     down.set_defaults(handler=run_down)
@@ -118,8 +131,15 @@ def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Wo
     )
 
 
+def _stop(record: RunRecord, timeout: float | None, engine: Engine | None) -> supervisor.StopResult:
+    if record.engine == "container":
+        return supervisor.stop_container(record, record.grace if timeout is None else timeout, engine)
+    return supervisor.stop_process(record, supervisor.DEFAULT_STOP_GRACE if timeout is None else timeout)
+
+
 def _print_started(plan: Plan, show_password: bool, ready_after: float) -> None:
-    print(f"{plan.workspace.name} is ready after {ready_after:.1f} s")
+    where = f"container {plan.app_run.name}, image {plan.image}" if plan.app_run else "processes on this machine"
+    print(f"{plan.workspace.name} is ready after {ready_after:.1f} s ({where})")
     print(f"  url:       {plan.url}/")
     print(f"  username:  {plan.username}")
     print(
@@ -145,19 +165,25 @@ def run_up(args: argparse.Namespace) -> int:
     repo = _repo(args)
     workspace = find_workspace(load_workspaces(repo, args.vars), args.workspace)
     _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check)
+    choice = choose_engine(args.engine)
+    if choice.note:
+        print(f"note: {choice.note}", flush=True)
     options = UpOptions(
         state_dir=_state_dir(args),
         source=args.source,
         secrets_file=args.secrets,
         port=args.port,
         listen=args.listen,
+        image=choice.image,
+        rootless=choice.engine.rootless if choice.engine else False,
     )
     plan = make_plan(workspace, options)
     started = time.monotonic()
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with supervisor.startup_lock(plan.dirs):
-            process, record = supervisor.start(plan, detached=args.detach)  # stops what it started if interrupted
+            # stops what it started if interrupted
+            process, record = supervisor.start(plan, detached=args.detach, engine=choice.engine)
     except _Stop:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -175,7 +201,7 @@ def run_up(args: argparse.Namespace) -> int:
         print("Press Ctrl-C to stop.", flush=True)
         code = process.wait()
     except (KeyboardInterrupt, _Stop):
-        result = supervisor.stop_process(record, args.stop_timeout)
+        result = _stop(record, args.stop_timeout, choice.engine)
         process.wait()
         supervisor.cleanup(plan.dirs)
         how = "killed after the grace period" if result.killed else "stopped"
@@ -206,7 +232,7 @@ def run_down(args: argparse.Namespace) -> int:
     if result is None:
         print(f"{name} is not running (state dir {state_dir})")
     elif result.killed:
-        print(f"{name} ignored SIGTERM for {args.timeout:g} s: killed (pid {result.pid}, {result.seconds:.2f} s)")
+        print(f"{name} ignored SIGTERM for the grace period: killed (pid {result.pid}, {result.seconds:.2f} s)")
     else:
         print(f"{name} stopped (pid {result.pid}, {result.seconds:.2f} s)")
     return 0
@@ -217,8 +243,11 @@ def _status(state_dir: Path, name: str) -> dict[str, Any]:
     record = read_record(dirs)
     running = record is not None and is_alive(record)
     entry: dict[str, Any] = {"workspace": name, "running": running, "state_dir": str(dirs.root)}
+    if record is not None:
+        entry["engine"] = record.engine
     if record is not None and running:
         entry |= {
+            "container": record.container or None,
             "pid": record.pid,
             "url": record.url,
             "username": record.username,
@@ -242,9 +271,10 @@ def run_ps(args: argparse.Namespace) -> int:
     if not entries:
         print(f"no workspaces under {state_dir}")
         return 0
-    print(f"{'WORKSPACE':<16} {'STATUS':<9} {'PID':>7}  URL")
+    print(f"{'WORKSPACE':<16} {'STATUS':<9} {'ENGINE':<10} {'PID':>7}  URL")
     for entry in entries:
         status = "running" if entry["running"] else ("exited" if "stale_pid" in entry else "stopped")
         pid = entry.get("pid", entry.get("stale_pid", ""))
-        print(f"{entry['workspace']:<16} {status:<9} {pid!s:>7}  {entry.get('url', '-')}")
+        engine = entry.get("engine", "-")
+        print(f"{entry['workspace']:<16} {status:<9} {engine:<10} {pid!s:>7}  {entry.get('url', '-')}")
     return 0

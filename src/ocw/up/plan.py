@@ -6,12 +6,15 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ocw.errors import OcwError
 from ocw.externalsecrets import gotemplate
 from ocw.externalsecrets.render import fetch, render_secret, secret_source, template_data
 from ocw.helm.app_template import Mount
 from ocw.opencode.client import DEFAULT_USERNAME
+from ocw.up import passthrough
+from ocw.up.container import ContainerRun, container_run, grace_seconds
 from ocw.up.pod import ProcessSpec, process_spec, serve_address
 from ocw.up.secrets_file import read_secrets_file
 from ocw.up.state import WorkspaceDirs, workspace_dirs
@@ -30,6 +33,8 @@ class UpOptions:
     secrets_file: Path | None = None
     port: int | None = None
     listen: str = LOCAL_LISTEN
+    image: str | None = None  # run in this image with the container engine; None: as processes on this machine
+    rootless: bool = False  # the engine runs as a user other than root
 
 
 @dataclass
@@ -48,6 +53,14 @@ class Plan:
     secret_origin: str
     absent_secret_keys: list[str]
     working_dir: str  # the manifest's (container) working directory
+    grace: float  # the manifests' terminationGracePeriodSeconds
+    image: str | None = None
+    init_run: ContainerRun | None = None
+    app_run: ContainerRun | None = None
+
+    @property
+    def engine(self) -> str:
+        return "container" if self.image else "process"
 
     @property
     def url(self) -> str:
@@ -118,16 +131,20 @@ def make_plan(workspace: Workspace, options: UpOptions) -> Plan:
     maps = config_maps(workspace)
     source = resolve_source(options.source)
     overrides = {SOURCE_ENV: source} if source else {}
+    host_settings = passthrough.host_settings()
+    tools = str(dirs.tools)
 
     init_spec: ProcessSpec | None = None
     mounts: list[Mount] = list(workspace.app_container.mounts)
     if workspace.init_container is not None:
         init = workspace.init_container
-        init_spec = process_spec(init, maps, secrets_by_name, mount_table(dirs, init), overrides)
+        init_spec = process_spec(init, maps, secrets_by_name, mount_table(dirs, init), overrides, path=tools)
+        _pass_through(init_spec, host_settings)
         mounts = [*init.mounts, *mounts]
 
     app = workspace.app_container
-    app_spec = process_spec(app, maps, secrets_by_name, mount_table(dirs, app), overrides)
+    app_spec = process_spec(app, maps, secrets_by_name, mount_table(dirs, app), overrides, path=tools)
+    _pass_through(app_spec, host_settings)
     program, args = app_spec.argv[:1], app_spec.argv[1:]
     args, host, manifest_port = serve_address(args, options.listen, options.port)
     if manifest_port is None:
@@ -143,6 +160,25 @@ def make_plan(workspace: Workspace, options: UpOptions) -> Plan:
             "OpenCode would then answer anyone",
             hint=f"set {PASSWORD_ENV} from the workspace Secret (and give it a value in --secrets)",
         )
+    init_run: ContainerRun | None = None
+    app_run: ContainerRun | None = None
+    if options.image is not None:
+        common: dict[str, Any] = {
+            "dirs": dirs,
+            "values": workspace.values,
+            "controller": workspace.controller,
+            "image": options.image,
+            "config_maps": maps,
+            "secrets": secrets_by_name,
+            "overrides": overrides,
+            "host_settings": host_settings,
+            "rootless": options.rootless,
+        }
+        if workspace.init_container is not None:
+            init_run = container_run(container=workspace.init_container, role="init", **common)
+        # The same address rewrite as in process mode: the container shares this machine's network.
+        container_args, _, _ = serve_address(list(app.args), options.listen, options.port)
+        app_run = container_run(container=app, role="app", args=container_args, **common)
     return Plan(
         workspace=workspace,
         dirs=dirs,
@@ -158,4 +194,14 @@ def make_plan(workspace: Workspace, options: UpOptions) -> Plan:
         secret_origin=origin,
         absent_secret_keys=absent,
         working_dir=app.working_dir or "",
+        grace=grace_seconds(workspace.values, workspace.controller),
+        image=options.image,
+        init_run=init_run,
+        app_run=app_run,
     )
+
+
+def _pass_through(spec: ProcessSpec, host_settings: dict[str, str]) -> None:
+    """This machine's proxy and CA settings, unless the manifest sets the variable itself."""
+    for name, value in host_settings.items():
+        spec.env.setdefault(name, value)

@@ -3,9 +3,11 @@
 What the kubelet would do, done locally: `envFrom` then `env` (later wins), `$(VAR)` references expanded, Secret and
 ConfigMap references resolved, every container path translated into the volume folders (see volumes.py). The
 environment starts empty but for PATH (as a container's does, apart from its image's variables), so nothing of the
-user's own environment (XDG_*, OPENCODE_*) reaches OpenCode: its data goes where the pod's HOME points.
-An image's entrypoint is replaced by the matching local program: `opencode` from the project's pinned install,
-`git` from the system.
+user's own environment (XDG_*, OPENCODE_*) reaches OpenCode: its data goes where the pod's HOME points. PATH is
+the caller's: `ocw up` gives a folder holding only the workspace image's commands (toolbox.py).
+The workspace image's entrypoint is tini, which has no local role: its command (the container's args) runs as is,
+found on that PATH. Other images' entrypoints are replaced by the matching local program: `opencode` from the
+project's pinned install, `git` from the system.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from ocw import toolchain
 from ocw.errors import OcwError
 from ocw.helm.app_template import Container
+from ocw.image.definition import IMAGE_NAME
 from ocw.up.volumes import MountTable
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -54,6 +57,8 @@ def _image_repository(image: str) -> str:
 def entrypoint(container: Container) -> list[str]:
     """The local program that stands in for the image's entrypoint."""
     repository = _image_repository(container.image)
+    if repository.rsplit("/", 1)[-1] == IMAGE_NAME:
+        return []  # tini: the args are the command
     if repository.endswith("/opencode") or repository == "opencode":
         return [str(toolchain.opencode())]
     if repository.endswith("alpine/git"):
@@ -95,8 +100,10 @@ def environment(
     secrets: Mapping[str, Mapping[str, str]],
     table: MountTable,
     overrides: Mapping[str, str],
+    *,
+    path: str | None = None,
 ) -> dict[str, str]:
-    env: dict[str, str] = {"PATH": os.environ.get("PATH") or DEFAULT_PATH}
+    env: dict[str, str] = {"PATH": path or os.environ.get("PATH") or DEFAULT_PATH}
     for source in container.env_from:
         store = secrets if source.kind == "Secret" else config_maps
         if source.name not in store:
@@ -128,8 +135,10 @@ def process_spec(
     secrets: Mapping[str, Mapping[str, str]],
     table: MountTable,
     overrides: Mapping[str, str] | None = None,
+    *,
+    path: str | None = None,
 ) -> ProcessSpec:
-    env = environment(container, config_maps, secrets, table, overrides or {})
+    env = environment(container, config_maps, secrets, table, overrides or {}, path=path)
     # The stand-in program is a path on this machine: a checkout under /tmp must not be taken for the pod's /tmp.
     program, words = _local_command(container)
     argv = [*program, *(table.translate(expand(part, env)) for part in [*words, *container.args])]

@@ -60,6 +60,11 @@ class WorkspaceDirs:
         return self.logs / "opencode.log"
 
     @property
+    def tools(self) -> Path:
+        """Process mode's PATH: links to the workspace image's commands (toolbox.py)."""
+        return self.root / "bin"
+
+    @property
     def password_file(self) -> Path:
         return self.root / PASSWORD_FILE
 
@@ -92,6 +97,9 @@ class RunRecord:
     working_dir: str
     started_at: float
     detached: bool
+    engine: str = "process"  # or "container"
+    container: str = ""  # the container's name (container engine); pid is then its PID 1 (tini) on this machine
+    grace: float = 0.0  # seconds between SIGTERM and SIGKILL the manifests give (terminationGracePeriodSeconds)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -99,7 +107,7 @@ class RunRecord:
     @classmethod
     def from_json(cls, text: str) -> RunRecord:
         data: dict[str, Any] = json.loads(text)
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 
 def process_start_ticks(pid: int) -> int | None:

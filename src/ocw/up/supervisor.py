@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import IO
 
 from ocw.errors import EXIT_FAILED, OcwError
+from ocw.image.engine import Engine, installed_engine
 from ocw.opencode.client import OpenCodeClient
 from ocw.up import volumes
+from ocw.up.container import ContainerRun, grant_volumes, write_env_file
 from ocw.up.plan import Plan
 from ocw.up.pod import ProcessSpec
 from ocw.up.state import (
@@ -34,8 +36,10 @@ from ocw.up.state import (
     write_password,
     write_record,
 )
+from ocw.up.toolbox import build_toolbox
 
 READY_TIMEOUT = 90.0
+CONTAINER_START_TIMEOUT = 30.0
 DEFAULT_STOP_GRACE = 5.0
 POLL = 0.02
 LOG_TAIL_LINES = 15
@@ -93,13 +97,17 @@ def _open_log(path: Path) -> IO[bytes]:
 
 def run_init(plan: Plan, spec: ProcessSpec) -> float:
     """Run the init container to completion; returns its duration. Fails with the step's own error lines."""
+    return _run_init(plan, spec.container, spec.argv, spec.env, spec.cwd)
+
+
+def _run_init(plan: Plan, name: str, argv: list[str], env: dict[str, str], cwd: Path | None) -> float:
     started = time.monotonic()
     with _open_log(plan.dirs.init_log) as log:
         result = subprocess.run(
-            spec.argv,
+            argv,
             check=False,
-            env=spec.env,
-            cwd=spec.cwd,
+            env=env,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -107,7 +115,7 @@ def run_init(plan: Plan, spec: ProcessSpec) -> float:
     if result.returncode != 0:
         errors = [line for line in tail(plan.dirs.init_log, 50).splitlines() if "error" in line.lower()]
         raise OcwError(
-            f"the init step ({spec.container}) of {plan.workspace.name} failed with exit code {result.returncode}: "
+            f"the init step ({name}) of {plan.workspace.name} failed with exit code {result.returncode}: "
             + ("; ".join(errors[-3:]) or tail(plan.dirs.init_log, 3)),
             hint=f"read {plan.dirs.init_log}",
             exit_code=EXIT_FAILED,
@@ -164,7 +172,7 @@ def refuse_if_running(dirs: WorkspaceDirs) -> None:
         )
 
 
-def start(plan: Plan, detached: bool) -> tuple[subprocess.Popen[bytes], RunRecord]:
+def start(plan: Plan, detached: bool, engine: Engine | None = None) -> tuple[subprocess.Popen[bytes], RunRecord]:
     """Everything up to an answering OpenCode. On failure nothing keeps running and no record is left."""
     dirs = plan.dirs
     refuse_if_running(dirs)
@@ -175,6 +183,13 @@ def start(plan: Plan, detached: bool) -> tuple[subprocess.Popen[bytes], RunRecor
         )
     volumes.prepare(dirs, plan.mounts, plan.config_maps, plan.secrets)
     write_password(dirs, plan.password)
+    if plan.app_run is not None:
+        if engine is None:
+            raise OcwError("a container plan needs a container engine")
+        return _start_container(plan, plan.app_run, engine, detached)
+    toolbox = build_toolbox(dirs.tools)
+    if toolbox.missing:
+        print(f"note: not on this machine, so absent in process mode too: {', '.join(toolbox.missing)}", flush=True)
     if plan.init is not None:
         run_init(plan, plan.init)
     process = spawn_opencode(plan)
@@ -190,6 +205,7 @@ def start(plan: Plan, detached: bool) -> tuple[subprocess.Popen[bytes], RunRecor
         working_dir=plan.working_dir,
         started_at=time.time(),
         detached=detached,
+        grace=plan.grace,
     )
     write_record(dirs, record)
     try:
@@ -200,6 +216,104 @@ def start(plan: Plan, detached: bool) -> tuple[subprocess.Popen[bytes], RunRecor
         cleanup(dirs)
         raise
     return process, record
+
+
+def _container_pid(engine: Engine, name: str, process: subprocess.Popen[bytes], log: Path) -> int:
+    """The host pid of the container's PID 1, once the engine has started it."""
+    deadline = time.monotonic() + CONTAINER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        result = engine.run("inspect", "--format", "{{.State.Pid}}", name, check=False)
+        pid = int(result.stdout.strip() or 0) if result.returncode == 0 else 0
+        if pid > 0:
+            return pid
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise OcwError(
+        f"the container {name} did not start; the engine's last output:\n" + tail(log),
+        hint=f"run `{engine.name} logs {name}` if it still exists",
+        exit_code=EXIT_FAILED,
+    )
+
+
+def _start_container(
+    plan: Plan, app: ContainerRun, engine: Engine, detached: bool
+) -> tuple[subprocess.Popen[bytes], RunRecord]:
+    dirs = plan.dirs
+    runs = [run for run in (plan.init_run, app) if run is not None]
+    engine.run("rm", "--force", "--ignore", *(run.name for run in runs), check=False)  # left by a crash
+    if not engine.rootless:
+        containers = [c for c in (plan.workspace.init_container, plan.workspace.app_container) if c is not None]
+        grant_volumes(dirs, plan.workspace.controller, containers)
+    if plan.init_run is not None:
+        write_env_file(plan.init_run)
+        try:
+            _run_init(plan, plan.init_run.name, engine.command(*plan.init_run.argv), engine.env, None)
+        finally:
+            plan.init_run.env_file.unlink(missing_ok=True)
+    write_env_file(app)
+    with _open_log(dirs.opencode_log) as log:
+        process = subprocess.Popen(
+            engine.command(*app.argv),
+            env=engine.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C goes to ocw, which stops the container as the kubelet would
+        )
+    try:
+        pid = _container_pid(engine, app.name, process, dirs.opencode_log)
+    except BaseException:
+        engine.run("rm", "--force", "--ignore", app.name, check=False)
+        process.wait()
+        cleanup(dirs)
+        raise
+    finally:
+        app.env_file.unlink(missing_ok=True)  # podman has read it: the password leaves the disk
+    ticks = process_start_ticks(pid)
+    record = RunRecord(
+        workspace=plan.workspace.name,
+        pid=pid,
+        start_ticks=ticks if ticks is not None else -1,
+        url=plan.url,
+        username=plan.username,
+        port=plan.port,
+        host=plan.host,
+        working_dir=plan.working_dir,
+        started_at=time.time(),
+        detached=detached,
+        engine="container",
+        container=app.name,
+        grace=plan.grace,
+    )
+    write_record(dirs, record)
+    try:
+        wait_ready(plan, process)
+    except BaseException:
+        stop_container(record, 0.0, engine)
+        process.wait()
+        cleanup(dirs)
+        raise
+    return process, record
+
+
+def stop_container(record: RunRecord, grace: float, engine: Engine | None = None) -> StopResult:
+    """As the kubelet stops a pod: SIGTERM to PID 1 (tini), at most `grace` seconds, then SIGKILL."""
+    engine = engine or installed_engine()
+    if engine is None:
+        raise OcwError(
+            f"{record.workspace} runs in container {record.container}, but podman is no longer installed",
+            hint=f"stop it with your container engine: stop {record.container}",
+        )
+    started = time.monotonic()
+    if not is_alive(record):
+        engine.run("rm", "--force", "--ignore", record.container, check=False)
+        return StopResult(record.pid, 0.0, False)
+    result = engine.run("stop", "--ignore", "--time", str(int(grace)), record.container, check=False)
+    _wait_gone(record, 5.0)
+    seconds = time.monotonic() - started
+    engine.run("rm", "--force", "--ignore", record.container, check=False)
+    return StopResult(record.pid, seconds, "SIGKILL" in (result.stderr or ""))
 
 
 def _signal_group(pid: int, signum: int) -> None:
@@ -246,8 +360,14 @@ def cleanup(dirs: WorkspaceDirs) -> None:
     clear_record(dirs)
 
 
-def stop(dirs: WorkspaceDirs, grace: float = DEFAULT_STOP_GRACE) -> StopResult | None:
+def stop(dirs: WorkspaceDirs, grace: float | None = None) -> StopResult | None:
+    """Stop what `ocw up` started; `grace` defaults to the manifests' (container) or DEFAULT_STOP_GRACE (process)."""
     record = read_record(dirs)
-    result = stop_process(record, grace) if record is not None and is_alive(record) else None
+    result: StopResult | None = None
+    if record is not None and record.engine == "container":
+        stopped = stop_container(record, record.grace if grace is None else grace)  # also removes a dead one
+        result = stopped if stopped.seconds > 0 else None
+    elif record is not None and is_alive(record):
+        result = stop_process(record, DEFAULT_STOP_GRACE if grace is None else grace)
     cleanup(dirs)
     return result

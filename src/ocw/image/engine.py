@@ -1,0 +1,111 @@
+"""The container engine ocw drives: podman, with the project's own containers.conf (never /etc's).
+
+The project's containers.conf (containers/podman/containers.conf) is passed through CONTAINERS_CONF to every podman
+call, so `make image`, `ocw up --engine container` and the tests behave the same on any machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ocw.errors import EXIT_CANNOT_RUN, OcwError
+from ocw.paths import project_root
+
+INFO_TIMEOUT = 30.0
+
+
+def containers_conf() -> Path:
+    return project_root() / "containers" / "podman" / "containers.conf"
+
+
+@dataclass(frozen=True)
+class Engine:
+    program: Path
+    env: dict[str, str] = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.program.name
+
+    @property
+    def rootless(self) -> bool:
+        return os.geteuid() != 0
+
+    def command(self, *args: str) -> list[str]:
+        return [str(self.program), *args]
+
+    def run(
+        self, *args: str, check: bool = True, timeout: float | None = None, capture: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """Run one engine command; on failure (check) an OcwError with the engine's own message."""
+        result = subprocess.run(
+            self.command(*args),
+            env=self.env,
+            check=False,
+            capture_output=capture,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            message = (result.stderr or result.stdout or "").strip().splitlines()
+            raise OcwError(
+                f"`{self.name} {' '.join(args[:2])}` failed with exit code {result.returncode}: "
+                + (message[-1] if message else "no output"),
+                hint=f"run `CONTAINERS_CONF={containers_conf()} {self.name} {' '.join(args)}` to see it in full",
+            )
+        return result
+
+
+def engine_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env["CONTAINERS_CONF"] = str(containers_conf())
+    return env
+
+
+def installed_engine() -> Engine | None:
+    """podman if installed, without asking it anything (for stopping what it runs)."""
+    found = shutil.which("podman")
+    return Engine(Path(found), engine_env()) if found else None
+
+
+def probe_engine() -> tuple[Engine | None, str]:
+    """(the engine, "") when podman is installed and answers, else (None, why not)."""
+    found = shutil.which("podman")
+    if found is None:
+        other = " (docker is installed, but ocw drives podman only)" if shutil.which("docker") else ""
+        return None, f"podman is not installed{other}"
+    engine = Engine(Path(found), engine_env())
+    try:
+        result = engine.run("info", "--format", "{{.Host.OCIRuntime.Name}}", check=False, timeout=INFO_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None, f"`podman info` did not answer within {INFO_TIMEOUT:.0f} s"
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        return None, f"podman does not work here: {lines[-1] if lines else 'no output'}"
+    return engine, ""
+
+
+def require_engine() -> Engine:
+    engine, why = probe_engine()
+    if engine is None:
+        raise OcwError(
+            f"a working container engine was expected, but {why}",
+            hint="install podman (apt-get install podman runc), or use --engine process",
+            exit_code=EXIT_CANNOT_RUN,
+        )
+    return engine
+
+
+def image_exists(engine: Engine, image: str) -> bool:
+    return engine.run("image", "exists", image, check=False).returncode == 0
+
+
+def remove_quietly(engine: Engine, names: Sequence[str]) -> None:
+    if names:
+        engine.run("rm", "--force", "--ignore", *names, check=False)

@@ -1,0 +1,253 @@
+"""A pod's container as a `podman run` of the workspace image: what the kubelet would give it, done with podman.
+
+- the image, command and args as the manifest says (command replaces the entrypoint, args the image's CMD);
+- the merged pod and container securityContext: runAsUser/runAsGroup, fsGroup as a supplementary group,
+  readOnlyRootFilesystem (and nothing podman would add: no tmpfs on /tmp, /run), capabilities, no-new-privileges,
+  the default seccomp profile; runAsNonRoot refuses uid 0 as the kubelet does;
+- resources.limits as --memory and --cpus;
+- the environment (Secret and ConfigMap references resolved) in a 0600 file under the run folder, never in argv;
+- every volume mount as a bind mount of its folder (configMap and secret folders read-only where the manifest says);
+- the host network: OpenCode listens where process mode would (127.0.0.1 unless --listen), and a server on this
+  machine's loopback (a private git server, a proxy) is reachable as it is from the host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ocw.check.units import quantity
+from ocw.errors import OcwError
+from ocw.helm.app_template import Container, Controller
+from ocw.image.definition import IMAGE_UID
+from ocw.up import passthrough
+from ocw.up.pod import environment
+from ocw.up.state import WorkspaceDirs
+from ocw.up.volumes import EPHEMERAL, GENERATED, PERSISTENT, MountTable, volume_folder
+
+KUBERNETES_DEFAULT_GRACE = 30.0
+
+
+@dataclass(frozen=True)
+class BindMount:
+    source: Path
+    target: str
+    read_only: bool
+
+    def option(self) -> str:
+        for part in (str(self.source), self.target):
+            if "," in part:
+                raise OcwError(f"the path {part} holds a comma, which a podman --mount option cannot carry")
+        return f"type=bind,source={self.source},destination={self.target}" + (",ro=true" if self.read_only else "")
+
+
+@dataclass(frozen=True)
+class ContainerRun:
+    """One `podman run` ready to go; the environment file is written just before it starts."""
+
+    name: str
+    argv: list[str]  # engine arguments after `podman`: no secret in them
+    env_file: Path
+    env: dict[str, str] = field(repr=False)
+    mounts: list[BindMount]
+    uid: int
+    fs_group: int | None
+
+
+@dataclass(frozen=True)
+class Security:
+    uid: int
+    gid: int
+    fs_group: int | None
+    flags: list[str]
+
+
+def grace_seconds(values: Mapping[str, Any], controller: Controller) -> float:
+    """terminationGracePeriodSeconds of the controller's pod, else defaultPodOptions', else Kubernetes' 30 s."""
+    for pod in ((controller.values.get("pod") or {}), (values.get("defaultPodOptions") or {})):
+        if pod.get("terminationGracePeriodSeconds") is not None:
+            return float(pod["terminationGracePeriodSeconds"])
+    return KUBERNETES_DEFAULT_GRACE
+
+
+def security(controller: Controller, container: Container) -> Security:
+    merged: dict[str, Any] = {**controller.pod_security_context, **container.security_context}
+    uid = int(merged.get("runAsUser", IMAGE_UID))
+    gid = int(merged.get("runAsGroup", uid))
+    fs_group = controller.pod_security_context.get("fsGroup")
+    if merged.get("runAsNonRoot") and uid == 0:
+        raise OcwError(
+            f"container {container.name} must run as non-root (runAsNonRoot) but runs as uid 0: "
+            "the kubelet would refuse to start it",
+            hint="set runAsUser to the image's uid (1000)",
+        )
+    flags = ["--user", f"{uid}:{gid}"]
+    if fs_group is not None:
+        flags += ["--group-add", str(int(fs_group))]
+    for group in merged.get("supplementalGroups") or []:
+        flags += ["--group-add", str(int(group))]
+    if merged.get("readOnlyRootFilesystem"):
+        flags += ["--read-only", "--read-only-tmpfs=false"]
+    capabilities = merged.get("capabilities") or {}
+    for cap in capabilities.get("drop") or []:
+        flags += ["--cap-drop", str(cap).lower()]
+    for cap in capabilities.get("add") or []:
+        flags += ["--cap-add", str(cap).lower()]
+    if merged.get("allowPrivilegeEscalation") is False:
+        flags += ["--security-opt", "no-new-privileges"]
+    seccomp = (merged.get("seccompProfile") or {}).get("type")
+    if seccomp == "Unconfined":
+        flags += ["--security-opt", "seccomp=unconfined"]
+    return Security(uid, gid, int(fs_group) if fs_group is not None else None, flags)
+
+
+def resource_flags(container: Container) -> list[str]:
+    limits = (container.resources or {}).get("limits") or {}
+    flags: list[str] = []
+    memory = quantity(limits.get("memory"))
+    if memory is not None:
+        flags += ["--memory", str(int(memory))]
+    cpu = quantity(limits.get("cpu"))
+    if cpu is not None:
+        flags += ["--cpus", str(cpu.quantize(Decimal("0.001")).normalize())]
+    return flags
+
+
+def _bind_mounts(dirs: WorkspaceDirs, container: Container) -> list[BindMount]:
+    mounts = []
+    for mount in container.mounts:
+        folder = volume_folder(dirs, mount.volume)
+        source = folder / mount.sub_path if mount.sub_path else folder
+        mounts.append(BindMount(source, mount.path, mount.read_only))
+    return mounts
+
+
+def _source_mount(source: str | None) -> list[BindMount]:
+    """A local --source is mounted read-only at its own path, so the init step clones it as it would locally."""
+    if source is None or "://" in source or source.startswith("git@"):
+        return []
+    return [BindMount(Path(source), source, True)]
+
+
+def _env_file_text(env: Mapping[str, str]) -> str:
+    for name, value in env.items():
+        if "\n" in value or "\r" in value:
+            raise OcwError(
+                f"the container variable {name} holds a line break, which podman's --env-file cannot carry",
+                hint="deliver multi-line values as files (a Secret volume), as the manifests do for the Copilot login",
+            )
+    return "".join(f"{name}={value}\n" for name, value in env.items())
+
+
+def write_env_file(run: ContainerRun) -> None:
+    """The environment (it may hold the server password) with mode 0600 from its first byte; removed at stop."""
+    run.env_file.parent.mkdir(parents=True, exist_ok=True)
+    run.env_file.unlink(missing_ok=True)
+    fd = os.open(run.env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(_env_file_text(run.env))
+
+
+def container_name(dirs: WorkspaceDirs, role: str) -> str:
+    """Unique per state dir, so workspaces of two checkouts (or two test runs) never collide."""
+    tag = hashlib.sha256(str(dirs.root).encode()).hexdigest()[:8]
+    return f"ocw-{dirs.root.name}-{tag}-{role}"
+
+
+def _tls_mounts(dirs: WorkspaceDirs, mounts: list[passthrough.HostMount]) -> list[BindMount]:
+    """CA files as they are; a CA folder as a copy with its links resolved (they point to host-only paths)."""
+    result = []
+    for mount in mounts:
+        if mount.source.is_dir():
+            copy = dirs.generated("host-tls") / Path(mount.target).name
+            if copy.exists():
+                shutil.rmtree(copy)
+            shutil.copytree(mount.source, copy, symlinks=False, ignore_dangling_symlinks=True)
+            result.append(BindMount(copy, mount.target, True))
+        else:
+            result.append(BindMount(mount.source, mount.target, True))
+    return result
+
+
+def container_run(
+    *,
+    dirs: WorkspaceDirs,
+    values: Mapping[str, Any],
+    controller: Controller,
+    container: Container,
+    role: str,
+    image: str,
+    config_maps: Mapping[str, Mapping[str, str]],
+    secrets: Mapping[str, Mapping[str, str]],
+    overrides: Mapping[str, str],
+    host_settings: Mapping[str, str],
+    args: list[str] | None = None,
+    rootless: bool = False,
+) -> ContainerRun:
+    env = environment(container, config_maps, secrets, MountTable.build({}), overrides)
+    env.pop("PATH")  # the image's PATH: only its own tools
+    tls_env, tls_host_mounts = passthrough.for_container(host_settings)
+    for name, value in tls_env.items():
+        env.setdefault(name, value)
+    sec = security(controller, container)
+    name = container_name(dirs, role)
+    env_file = dirs.generated("env") / role
+    mounts = [
+        *_bind_mounts(dirs, container),
+        *_source_mount(overrides.get("WORKSPACE_GIT_REPOSITORY")),
+        *_tls_mounts(dirs, tls_host_mounts),
+    ]
+    argv = ["run", "--rm", "--name", name, "--pull", "never", "--network", "host", "--hostname", dirs.root.name]
+    argv += sec.flags + resource_flags(container)
+    if rootless:
+        # The host user becomes the pod's uid and gid, so the volume folders it owns are the container user's.
+        argv += ["--userns", f"keep-id:uid={sec.uid},gid={sec.gid}"]
+    argv += ["--stop-timeout", str(int(grace_seconds(values, controller))), "--env-file", str(env_file)]
+    if container.working_dir:
+        argv += ["--workdir", container.working_dir]
+    for mount in mounts:
+        argv += ["--mount", mount.option()]
+    if container.command:
+        argv += ["--entrypoint", json.dumps(container.command)]
+    argv += [image, *(container.args if args is None else args)]
+    return ContainerRun(name, argv, env_file, env, mounts, sec.uid, sec.fs_group)
+
+
+def _fix_owner(path: Path, uid: int, gid: int) -> None:
+    info = path.lstat()
+    if info.st_uid != uid or info.st_gid != gid:
+        os.lchown(path, uid, gid)
+
+
+def grant_volumes(dirs: WorkspaceDirs, controller: Controller, containers: list[Container]) -> None:
+    """What the kubelet's fsGroup does, for a rootful engine: the pod's user owns its volumes' files, the secret and
+    configMap folders are readable by the fsGroup (their files keep their modes)."""
+    for container in containers:
+        sec = security(controller, container)
+        group = sec.fs_group if sec.fs_group is not None else sec.gid
+        for mount in container.mounts:
+            folder = volume_folder(dirs, mount.volume)
+            if mount.volume.type in PERSISTENT or mount.volume.type in EPHEMERAL:
+                for root, subdirs, files in os.walk(folder):
+                    _fix_owner(Path(root), sec.uid, group)
+                    for entry in [*subdirs, *files]:
+                        _fix_owner(Path(root) / entry, sec.uid, group)
+            elif mount.volume.type in GENERATED:
+                for root, _subdirs, files in os.walk(folder):
+                    os.lchown(root, 0, group)
+                    Path(root).chmod(0o750)
+                    for entry in files:
+                        os.lchown(Path(root) / entry, 0, group)
+    host_tls = dirs.generated("host-tls")
+    if host_tls.exists():
+        for root, _subdirs, files in os.walk(host_tls):
+            Path(root).chmod(0o755)
+            for entry in files:
+                (Path(root) / entry).chmod(0o644)  # CA certificates are public
