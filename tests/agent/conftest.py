@@ -6,12 +6,24 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.workspace import AgentWorkspace, make_source_repository
+from agent.workspace import AgentWorkspace
+from agent.world import World, running_world
+from ocw.image.build import ensure_image
+from ocw.image.engine import probe_engine
 from support.model_server import ModelServer
-from up.helpers import free_port
 
 # Bytes an editor or a line-ending conversion would change: CRLF, a tab, non-ASCII, no newline at the end.
 NOTES = b"Workspace notes\r\n\tindented line with caf\xc3\xa9\r\nlast line without newline"
+
+
+@pytest.fixture(scope="session")
+def engine() -> str:
+    """The container engine, as the pod runs: podman with the workspace image, built as `make image` builds it."""
+    found, why = probe_engine()
+    if found is None:
+        pytest.skip(f"the agent tests run the workspace in its image, and no container engine can run here: {why}")
+    ensure_image(found, lambda message: print(f"workspace image: {message}"))
+    return "container"
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +33,13 @@ def model() -> Iterator[ModelServer]:
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory, model: ModelServer) -> Iterator[AgentWorkspace]:
-    base = tmp_path_factory.mktemp("agent")
-    source = make_source_repository(base / "source", {"README.md": b"# Source\n", "notes.txt": NOTES})
-    local = AgentWorkspace(state_dir=base / "state", port=free_port(), source=str(source), model=model)
-    local.up()
-    yield local
-    local.down()
+def world(tmp_path_factory: pytest.TempPathFactory, model: ModelServer, engine: str) -> Iterator[World]:
+    """A workspace with push switched off (the default), for what needs no push."""
+    files = {"README.md": b"# Source\n", "notes.txt": NOTES}
+    with running_world(tmp_path_factory.mktemp("agent"), model, engine, files, push=False) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def workspace(world: World) -> AgentWorkspace:
+    return world.workspace

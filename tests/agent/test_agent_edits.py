@@ -15,6 +15,7 @@ import pytest
 
 from agent.conftest import NOTES
 from agent.workspace import AgentWorkspace, git, wait_until
+from agent.world import World
 from support.model_server import AUXILIARY_TEXT, Turn
 
 pytestmark = pytest.mark.timeout(600)
@@ -22,23 +23,25 @@ pytestmark = pytest.mark.timeout(600)
 SNAPSHOT_HASH = re.compile(r"^[0-9a-f]{40}$")
 
 
-def _snapshot_repository(workspace: AgentWorkspace) -> list[str]:
-    """The git dirs of OpenCode's snapshot store on the volume (one per project)."""
+def _snapshot_objects(workspace: AgentWorkspace) -> set[str]:
+    """Every object OpenCode's snapshot store on the volume can resolve, loose or packed: its own, and the clone's,
+    which it borrows through git's alternates (a tree equal to a commit's is not written twice). Read from the files,
+    since the alternates path is the container's."""
+    found: set[str] = set()
     store = workspace.home / ".local" / "share" / "opencode" / "snapshot"
-    return [str(head.parent) for head in store.rglob("HEAD") if (head.parent / "objects").is_dir()]
+    for objects in [*store.glob("**/objects"), workspace.clone / ".git" / "objects"]:
+        found |= _objects_in(objects)
+    return found
 
 
-def _object_type(git_dirs: list[str], object_hash: str) -> str | None:
-    for git_dir in git_dirs:
-        result = subprocess.run(
-            ["git", "-c", "safe.directory=*", "--git-dir", git_dir, "cat-file", "-t", object_hash],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode == 0:
-            return result.stdout.strip()
-    return None
+def _objects_in(objects: Path) -> set[str]:
+    found = {f"{loose.parent.name}{loose.name}" for loose in objects.glob("[0-9a-f][0-9a-f]/*")}
+    for index in objects.glob("pack/*.idx"):
+        listing = subprocess.run(
+            ["git", "show-index"], stdin=index.open("rb"), capture_output=True, text=True, check=True
+        ).stdout
+        found |= {line.split()[1] for line in listing.splitlines()}
+    return found
 
 
 def test_edit_is_snapshotted_and_undo_restores_every_byte(workspace: AgentWorkspace) -> None:
@@ -71,9 +74,7 @@ def test_edit_is_snapshotted_and_undo_restores_every_byte(workspace: AgentWorksp
     messages = workspace.messages(session)
     snapshots = [p["snapshot"] for m in messages for p in m["parts"] if p["type"] == "step-start"]
     assert len(snapshots) >= 3 and all(SNAPSHOT_HASH.match(s) for s in snapshots), snapshots
-    stores = _snapshot_repository(workspace)
-    assert stores, "no snapshot git repository under ~/.local/share/opencode/snapshot on the volume"
-    assert _object_type(stores, snapshots[0]) == "tree"
+    assert set(snapshots) <= _snapshot_objects(workspace), "a snapshot is missing from the store on the volume"
     patches = [p for m in messages for p in m["parts"] if p["type"] == "patch"]
     assert {f"{directory}/notes.txt", f"{directory}/agent-created.txt"} <= {f for p in patches for f in p["files"]}
 
@@ -95,9 +96,10 @@ def test_edit_is_snapshotted_and_undo_restores_every_byte(workspace: AgentWorksp
     wait_until(lambda: notes.read_bytes() == NOTES and not created.exists(), 10, "the clone to be restored")
 
 
-def test_agent_bash_runs_git_in_the_clone(workspace: AgentWorkspace) -> None:
+def test_agent_bash_runs_git_in_the_clone(world: World) -> None:
+    workspace = world.workspace
     directory = workspace.directory()
-    source_head = git(Path(workspace.source), "rev-parse", "HEAD")
+    source_head = git(world.bare, "rev-parse", "HEAD")
     (workspace.clone / "untracked-by-user.txt").write_text("work in progress\n")
     session = workspace.new_session()  # untitled: OpenCode asks the model for a title
     command = "git status --branch --porcelain && git log --format='%H %s' -n 3 && git rev-parse --show-toplevel"

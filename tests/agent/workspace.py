@@ -20,9 +20,11 @@ from typing import Any
 
 import httpx
 
+from ocw.up.passthrough import PROXY_VARIABLES, TLS_DIR_VARIABLES, TLS_FILE_VARIABLES
 from support.model_server import ModelServer, Turn
 
 WORKSPACE = "opencode-flux"
+HOST_NETWORK_SETTINGS = frozenset({*PROXY_VARIABLES, *TLS_FILE_VARIABLES, *TLS_DIR_VARIABLES})
 # One agent turn runs several model round trips and tools; on a loaded 2-core machine that can take a while.
 PROMPT_TIMEOUT = 180.0
 # The test reads the clone as its own user; in the container engine the volume belongs to the pod's uid, which git
@@ -38,8 +40,14 @@ GIT_OPTIONS = (
 
 
 def ocw(*args: str, extra_env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would, without this test run's own OpenCode or XDG settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCODE_", "XDG_"))}
+    """Run the CLI as a user would, without this test run's own OpenCode or XDG settings, and without this machine's
+    proxy and CA settings (`ocw up` hands those to the workspace): the workspace talks only to the servers the test
+    starts on 127.0.0.1, and a test that needs a CA passes it in `extra_env`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENCODE_", "XDG_")) and k not in HOST_NETWORK_SETTINGS
+    }
     env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "ocw", *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
@@ -83,6 +91,7 @@ class AgentWorkspace:
     port: int
     source: str
     model: ModelServer
+    engine: str  # `ocw up --engine`: container (the workspace image, as the pod runs) or process
     secrets_file: Path | None = None
     repo: Path | None = None  # the GitOps tree to read (default: this checkout)
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -128,7 +137,18 @@ class AgentWorkspace:
 
     def up(self) -> None:
         self.configure_model()
-        args = ["up", "flux", "-d", "--source", self.source, "--port", str(self.port), *self._ocw_args()]
+        args = [
+            "up",
+            "flux",
+            "-d",
+            "--engine",
+            self.engine,
+            "--source",
+            self.source,
+            "--port",
+            str(self.port),
+            *self._ocw_args(),
+        ]
         if self.secrets_file is not None:
             args += ["--secrets", str(self.secrets_file)]
         result = ocw(*args, extra_env=self.extra_env)
