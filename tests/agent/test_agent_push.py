@@ -9,66 +9,26 @@ command line (sampled from /proc throughout the push), not .git/config, and not 
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from agent.gitops import gitops_copy
-from agent.workspace import AgentWorkspace, git, make_source_repository
+from agent.workspace import git
+from agent.world import World, running_world
 from runtime.process_watch import ProcessWatch
-from support.git_http_server import GitHttpServer, make_self_signed_certificate
 from support.model_server import ModelServer, Turn
-from up.helpers import copilot_document, fake_token, free_port, write_secrets
 
 pytestmark = pytest.mark.timeout(600)
 
-REPOSITORY = "k8s-cluster.git"
+README = {"README.md": b"# Cluster\n"}
 BRANCH = "agent/readme-fix"
 
 
-@dataclass
-class PushWorld:
-    workspace: AgentWorkspace
-    server: GitHttpServer
-    token: str
-    password: str
-
-    @property
-    def bare(self) -> Path:
-        return self.server.project_root / REPOSITORY
-
-
-def _start_world(base: Path, model: ModelServer, *, push: bool) -> Iterator[PushWorld]:
-    token, password = fake_token("ghp_"), fake_token("pw_")
-    tls = make_self_signed_certificate(base / "tls")
-    source = make_source_repository(base / "source", {"README.md": b"# Cluster\n"})
-    server_root = base / "server"
-    server_root.mkdir()
-    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(server_root / REPOSITORY)], check=True)
-    with GitHttpServer(server_root, token=token, tls=tls) as server:
-        secrets = write_secrets(base / "secrets.env", token, password, copilot_document(fake_token("gho_")))
-        workspace = AgentWorkspace(
-            state_dir=base / "state",
-            port=free_port(),
-            source=server.url(REPOSITORY),
-            model=model,
-            secrets_file=secrets,
-            repo=gitops_copy(base / "gitops", push=push),
-            extra_env={"GIT_SSL_CAINFO": str(tls.certificate)},
-        )
-        workspace.up()
-        try:
-            yield PushWorld(workspace, server, token, password)
-        finally:
-            workspace.down()
-
-
 @pytest.fixture(scope="module")
-def push_enabled(tmp_path_factory: pytest.TempPathFactory, model: ModelServer) -> Iterator[PushWorld]:
-    yield from _start_world(tmp_path_factory.mktemp("push-on"), model, push=True)
+def push_enabled(tmp_path_factory: pytest.TempPathFactory, model: ModelServer, engine: str) -> Iterator[World]:
+    with running_world(tmp_path_factory.mktemp("push-on"), model, engine, README, push=True) as world:
+        yield world
 
 
 def _push_script(directory: str) -> list[Turn]:
@@ -92,7 +52,7 @@ def _files_holding(folder: Path, needle: bytes) -> list[Path]:
 
 
 def test_agent_commits_and_pushes_through_the_credential_helper_without_leaking_the_token(
-    push_enabled: PushWorld,
+    push_enabled: World,
 ) -> None:
     world = push_enabled
     workspace = world.workspace
