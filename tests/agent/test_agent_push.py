@@ -85,3 +85,24 @@ def test_agent_commits_and_pushes_through_the_credential_helper_without_leaking_
     assert world.token not in (workspace.clone / ".git" / "config").read_text()
     assert world.token not in output
     assert all(world.token not in str(c.body) for c in workspace.model.completions)  # nothing went to the model
+    assert world.token not in workspace.container_log()
+
+
+def test_a_terminal_in_the_container_pushes_too_without_leaking_the_token(push_enabled: World) -> None:
+    world = push_enabled
+    workspace = world.workspace
+    script = (
+        "set -e; git switch -q -c terminal/notes; printf 'from the terminal\\n' > TERMINAL.md; git add TERMINAL.md; "
+        "git -c user.name='Workspace User' -c user.email=user@example.invalid commit -q -m 'Add terminal notes'; "
+        "git push -q origin HEAD 2>&1"
+    )
+
+    with ProcessWatch([world.token.encode()]) as watch:
+        result = workspace.shell(script)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    pushed = git(world.bare, "rev-parse", "refs/heads/terminal/notes")
+    assert git(world.bare, "show", f"{pushed}:TERMINAL.md") == "from the terminal"
+    assert watch.saw_command("git push") and watch.sightings == []
+    assert world.token not in result.stdout + result.stderr
+    assert _files_holding(workspace.home, world.token.encode()) == []

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from ocw.image.engine import installed_engine
 from ocw.up.passthrough import PROXY_VARIABLES, TLS_DIR_VARIABLES, TLS_FILE_VARIABLES
 from support.model_server import ModelServer, Turn
 
@@ -154,6 +155,29 @@ class AgentWorkspace:
         result = ocw(*args, extra_env=self.extra_env)
         self.up_output = result.stdout + result.stderr
         assert result.returncode == 0, f"ocw up failed ({result.returncode}):\n{self.up_output}"
+
+    def container(self) -> str:
+        """The running OpenCode container's name, as `ocw ps` reports it."""
+        listing = ocw("ps", "--json", *self._ocw_args())
+        assert listing.returncode == 0, listing.stderr
+        (entry,) = [w for w in json.loads(listing.stdout)["workspaces"] if w["workspace"] == WORKSPACE]
+        assert entry["running"] and entry.get("container"), entry
+        return str(entry["container"])
+
+    def shell(self, script: str) -> subprocess.CompletedProcess[str]:
+        """Run `script` with bash in the running OpenCode container, in the workspace directory, as a user's
+        terminal there would: the container's user, environment and mounts."""
+        engine = installed_engine()
+        assert engine is not None, "podman is not installed"
+        return engine.run("exec", "--workdir", self.directory(), self.container(), "bash", "-c", script, check=False)
+
+    def container_log(self) -> str:
+        """What the engine keeps of the OpenCode container's output."""
+        engine = installed_engine()
+        assert engine is not None, "podman is not installed"
+        logs = engine.run("logs", self.container(), check=False)
+        assert logs.returncode == 0, logs.stderr
+        return logs.stdout + logs.stderr
 
     def down(self) -> None:
         ocw("down", "flux", "--timeout", "3", *self._ocw_args())
