@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -59,6 +60,8 @@ class ContainerRun:
     mounts: list[BindMount]
     uid: int
     fs_group: int | None
+    copies: list[tuple[Path, Path]] = field(default_factory=list)  # (host CA folder, its copy) made at start
+    files: dict[Path, str] = field(default_factory=dict)  # public files written at start (no secret)
 
 
 @dataclass(frozen=True)
@@ -130,10 +133,35 @@ def _bind_mounts(dirs: WorkspaceDirs, container: Container) -> list[BindMount]:
 
 
 def _source_mount(source: str | None) -> list[BindMount]:
-    """A local --source is mounted read-only at its own path, so the init step clones it as it would locally."""
+    """A local --source is mounted read-only at its own path, so the init step clones it as it would locally; a
+    worktree's shared git folder (named by its `.git` file) is mounted too."""
     if source is None or "://" in source or source.startswith("git@"):
         return []
-    return [BindMount(Path(source), source, True)]
+    mounts = [BindMount(Path(source), source, True)]
+    result = subprocess.run(
+        ["git", "-C", source, "rev-parse", "--path-format=absolute", "--git-common-dir"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    common = Path(result.stdout.strip()) if result.returncode == 0 else None
+    if common is not None and common.is_dir() and not common.is_relative_to(source):
+        mounts.append(BindMount(common, str(common), True))
+    return mounts
+
+
+SOURCE_GITCONFIG = "/run/ocw-local-source/gitconfig"
+
+
+def _trust_mounted_source(dirs: WorkspaceDirs, env: dict[str, str], mounts: list[BindMount]) -> dict[Path, str]:
+    """A local --source belongs to this machine's user, not the container's: git refuses to clone from a repository
+    another user owns unless a system or global config says it is safe (git 2.39 ignores the command line's). Only
+    ocw's local-path override needs it, so only then does the init container get a system config saying so."""
+    folder = dirs.generated("local-source")
+    env["GIT_CONFIG_SYSTEM"] = SOURCE_GITCONFIG
+    mounts.append(BindMount(folder, str(Path(SOURCE_GITCONFIG).parent), True))
+    trusted = "".join(f"\tdirectory = {mount.target}\n" for mount in mounts if mount.target != str(folder))
+    return {folder / "gitconfig": f"[safe]\n{trusted}\tdirectory = *\n"}
 
 
 def _env_file_text(env: Mapping[str, str]) -> str:
@@ -161,19 +189,38 @@ def container_name(dirs: WorkspaceDirs, role: str) -> str:
     return f"ocw-{dirs.root.name}-{tag}-{role}"
 
 
-def _tls_mounts(dirs: WorkspaceDirs, mounts: list[passthrough.HostMount]) -> list[BindMount]:
+def _tls_mounts(
+    dirs: WorkspaceDirs, mounts: list[passthrough.HostMount]
+) -> tuple[list[BindMount], list[tuple[Path, Path]]]:
     """CA files as they are; a CA folder as a copy with its links resolved (they point to host-only paths)."""
-    result = []
+    result: list[BindMount] = []
+    copies: list[tuple[Path, Path]] = []
     for mount in mounts:
         if mount.source.is_dir():
             copy = dirs.generated("host-tls") / Path(mount.target).name
-            if copy.exists():
-                shutil.rmtree(copy)
-            shutil.copytree(mount.source, copy, symlinks=False, ignore_dangling_symlinks=True)
+            copies.append((mount.source, copy))
             result.append(BindMount(copy, mount.target, True))
         else:
             result.append(BindMount(mount.source, mount.target, True))
-    return result
+    return result, copies
+
+
+def make_copies(run: ContainerRun) -> None:
+    """Copy the CA folders the container mounts (public certificates: world-readable, as in /etc/ssl/certs) and
+    write its generated public files."""
+    for path, text in run.files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        path.parent.chmod(0o755)
+        path.chmod(0o644)
+    for source, copy in run.copies:
+        if copy.exists():
+            shutil.rmtree(copy)
+        shutil.copytree(source, copy, symlinks=False, ignore_dangling_symlinks=True)
+        for root, _subdirs, files in os.walk(copy.parent):
+            Path(root).chmod(0o755)
+            for entry in files:
+                (Path(root) / entry).chmod(0o644)
 
 
 def container_run(
@@ -197,13 +244,12 @@ def container_run(
     for name, value in tls_env.items():
         env.setdefault(name, value)
     sec = security(controller, container)
+    source_mounts = _source_mount(overrides.get("WORKSPACE_GIT_REPOSITORY"))
+    files = _trust_mounted_source(dirs, env, source_mounts) if source_mounts and container.init else {}
     name = container_name(dirs, role)
     env_file = dirs.generated("env") / role
-    mounts = [
-        *_bind_mounts(dirs, container),
-        *_source_mount(overrides.get("WORKSPACE_GIT_REPOSITORY")),
-        *_tls_mounts(dirs, tls_host_mounts),
-    ]
+    tls_mounts, copies = _tls_mounts(dirs, tls_host_mounts)
+    mounts = [*_bind_mounts(dirs, container), *source_mounts, *tls_mounts]
     argv = ["run", "--rm", "--name", name, "--pull", "never", "--network", "host", "--hostname", dirs.root.name]
     argv += sec.flags + resource_flags(container)
     if rootless:
@@ -217,7 +263,7 @@ def container_run(
     if container.command:
         argv += ["--entrypoint", json.dumps(container.command)]
     argv += [image, *(container.args if args is None else args)]
-    return ContainerRun(name, argv, env_file, env, mounts, sec.uid, sec.fs_group)
+    return ContainerRun(name, argv, env_file, env, mounts, sec.uid, sec.fs_group, copies, files)
 
 
 def _fix_owner(path: Path, uid: int, gid: int) -> None:
@@ -245,9 +291,3 @@ def grant_volumes(dirs: WorkspaceDirs, controller: Controller, containers: list[
                     Path(root).chmod(0o750)
                     for entry in files:
                         os.lchown(Path(root) / entry, 0, group)
-    host_tls = dirs.generated("host-tls")
-    if host_tls.exists():
-        for root, _subdirs, files in os.walk(host_tls):
-            Path(root).chmod(0o755)
-            for entry in files:
-                (Path(root) / entry).chmod(0o644)  # CA certificates are public

@@ -23,7 +23,7 @@ from ocw.errors import EXIT_FAILED, OcwError
 from ocw.image.engine import Engine, installed_engine
 from ocw.opencode.client import OpenCodeClient
 from ocw.up import volumes
-from ocw.up.container import ContainerRun, grant_volumes, write_env_file
+from ocw.up.container import ContainerRun, grant_volumes, make_copies, write_env_file
 from ocw.up.plan import Plan
 from ocw.up.pod import ProcessSpec
 from ocw.up.state import (
@@ -242,6 +242,8 @@ def _start_container(
     dirs = plan.dirs
     runs = [run for run in (plan.init_run, app) if run is not None]
     engine.run("rm", "--force", "--ignore", *(run.name for run in runs), check=False)  # left by a crash
+    for run in runs:
+        make_copies(run)
     if not engine.rootless:
         containers = [c for c in (plan.workspace.init_container, plan.workspace.app_container) if c is not None]
         grant_volumes(dirs, plan.workspace.controller, containers)

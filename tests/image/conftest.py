@@ -1,0 +1,1 @@
+from support.image import workspace_image  # noqa: F401 - the session fixture

@@ -1,0 +1,136 @@
+"""`ocw up --engine container`: the workspace as the pod runs it, in the workspace image with the manifests'
+securityContext, volumes and environment. What a user notices: git works in OpenCode, the server stops at once,
+the root filesystem is read-only, and sessions and the Copilot login survive a restart and a kill."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.image import WorkspaceImage
+from up.helpers import Local, copilot_document, fake_token, free_port, make_source_repo, ocw, write_secrets
+
+pytestmark = pytest.mark.timeout(900)
+
+WORKDIR = "/Users/jbaker/git/k8s-cluster"
+
+
+def _running(local: Local) -> dict[str, object]:
+    entries = json.loads(ocw("ps", "--json", "--state-dir", str(local.state_dir)).stdout)["workspaces"]
+    assert len(entries) == 1
+    return dict(entries[0])
+
+
+def _container(local: Local) -> str:
+    name = _running(local).get("container")
+    assert isinstance(name, str) and name, "ocw ps names no container"
+    return name
+
+
+@pytest.fixture(scope="module")
+def tokens() -> dict[str, str]:
+    return {"pat": fake_token("ghp_"), "password": fake_token("pw_"), "copilot": fake_token("gho_")}
+
+
+@pytest.fixture(scope="module")
+def workspace(
+    tmp_path_factory: pytest.TempPathFactory, workspace_image: WorkspaceImage, tokens: dict[str, str]
+) -> Iterator[Local]:
+    base = tmp_path_factory.mktemp("container")
+    source = make_source_repo(base / "source")
+    secrets_file = write_secrets(
+        base / "secrets.env", tokens["pat"], tokens["password"], copilot_document(tokens["copilot"])
+    )
+    local = Local(base / "state", free_port(), str(source), secrets_file, engine="container")
+    local.up_ok()
+    yield local
+    ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "1")
+
+
+def test_ps_shows_the_container_engine(workspace: Local) -> None:
+    entry = _running(workspace)
+    assert entry["running"] is True and entry["engine"] == "container"
+
+
+def test_opencode_sees_the_clone_as_a_git_project(workspace: Local) -> None:
+    root_commit = subprocess.run(
+        ["git", "-C", workspace.source, "rev-list", "--max-parents=0", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    current = workspace.json(f"/project/current?directory={WORKDIR}")
+    assert current["vcs"] == "git"
+    assert current["id"] == root_commit
+    assert current["worktree"] == WORKDIR
+
+
+def test_tini_is_pid_1_and_opencode_runs_as_uid_1000(workspace: Local, workspace_image: WorkspaceImage) -> None:
+    name = _container(workspace)
+    result = workspace_image.run("exec", name, "sh", "-c", "tr '\\0' ' ' </proc/1/cmdline; echo; id -u; id -g")
+    assert result.returncode == 0, result.stderr
+    cmdline, uid, gid = result.stdout.splitlines()
+    assert cmdline.startswith("/usr/bin/tini -g -- opencode serve")
+    assert (uid, gid) == ("1000", "1000")
+
+
+def test_only_tmp_and_the_volume_are_writable(workspace: Local, workspace_image: WorkspaceImage) -> None:
+    name = _container(workspace)
+    script = (
+        "for p in /etc/probe /usr/local/bin/probe /opt/opencode/probe /probe /opt/opencode-workspace/probe "
+        "/var/run/secrets/opencode/probe; do touch $p 2>/dev/null && echo writable $p; done; "
+        f"touch /tmp/probe {WORKDIR}/../probe && echo volume-ok"
+    )
+    result = workspace_image.run("exec", name, "sh", "-c", script)
+    assert result.stdout.split("\n")[0] == "volume-ok", result.stdout + result.stderr
+    assert (workspace.home / "git" / "probe").exists()
+
+
+def test_the_server_password_is_in_no_argument_list_and_no_log(workspace: Local) -> None:
+    password = workspace.password()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            assert password.encode() not in cmdline.read_bytes()
+        except OSError:
+            continue  # the process ended meanwhile
+    for log in (workspace.root / "logs").iterdir():
+        assert password not in log.read_text(errors="replace")
+    assert not (workspace.root / "run" / "env").exists() or not any((workspace.root / "run" / "env").iterdir())
+
+
+def test_sigterm_to_pid_1_ends_the_workspace_well_within_the_grace_period(workspace: Local) -> None:
+    session = workspace.create_session("survives a restart")
+    started = time.monotonic()
+    result = ocw("down", "flux", "--state-dir", str(workspace.state_dir))  # the manifests' 10 s grace
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    match = re.search(r"stopped \(pid \d+, ([0-9.]+) s\)", result.stdout)
+    assert match is not None, result.stdout  # not "killed after the grace period"
+    assert float(match.group(1)) < 1.0
+    assert elapsed < 5.0
+    assert _running(workspace)["running"] is False
+    workspace.up_ok()
+    assert session in workspace.session_ids()
+
+
+def test_sessions_and_the_copilot_login_survive_a_kill(
+    workspace: Local, workspace_image: WorkspaceImage, tokens: dict[str, str]
+) -> None:
+    session = workspace.create_session("survives a kill")
+    auth = workspace.home / ".local" / "share" / "opencode" / "auth.json"
+    assert tokens["copilot"] in auth.read_text()
+    killed = workspace_image.run("kill", "--signal", "KILL", _container(workspace))
+    assert killed.returncode == 0, killed.stderr
+    deadline = time.monotonic() + 30
+    while _running(workspace)["running"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _running(workspace)["running"] is False
+    workspace.up_ok()
+    assert session in workspace.session_ids()
+    assert json.loads(auth.read_text())["github-copilot"]["refresh"] == tokens["copilot"]

@@ -1,0 +1,58 @@
+"""The workspace image as built: its OpenCode pin, its commands, its user, its entrypoint, nothing secret inside."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ocw import toolchain
+from ocw.image import definition
+from ocw.image.build import INPUTS_LABEL
+from support.image import WorkspaceImage
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_image_installs_the_opencode_version_the_project_tests_with() -> None:
+    assert definition.opencode_version() == toolchain.pinned_opencode_version()
+    lock = json.loads((REPO / "tools" / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/opencode-linux-x64"]["version"] == definition.opencode_version()
+    assert definition.local_image().split(":")[1].startswith(definition.opencode_version() + "-")
+
+
+def test_the_image_provides_every_listed_command_and_the_pinned_opencode(workspace_image: WorkspaceImage) -> None:
+    commands = " ".join(definition.image_commands())
+    script = f'for c in {commands}; do command -v "$c" >/dev/null || echo "missing $c"; done; opencode --version'
+    result = workspace_image.run(
+        "run",
+        "--rm",
+        "--read-only",
+        "-e",
+        "HOME=/tmp",
+        "--entrypoint",
+        '["/bin/sh","-c"]',
+        workspace_image.name,
+        script,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [definition.opencode_version()], result.stdout
+
+
+def test_the_image_runs_as_uid_1000_under_tini_with_opencode_as_its_command(workspace_image: WorkspaceImage) -> None:
+    result = workspace_image.run("image", "inspect", workspace_image.name)
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)[0]["Config"]
+    assert config["User"] == "1000:1000"
+    assert config["Entrypoint"] == list(definition.ENTRYPOINT)
+    assert config["Cmd"][0] == "opencode"
+    assert config["Labels"][INPUTS_LABEL] == definition.inputs_digest()
+    names = sorted(entry.split("=", 1)[0] for entry in config["Env"])
+    assert names == ["LANG", "PATH"]  # no token, proxy or CA setting baked in
+
+
+def test_the_build_secret_and_the_package_caches_are_not_in_the_image(workspace_image: WorkspaceImage) -> None:
+    script = "ls /run/secrets /var/lib/apt/lists/*_Packages /root/.cache 2>/dev/null; ls /tmp"
+    result = workspace_image.run(
+        "run", "--rm", "--user", "0", "--entrypoint", '["/bin/sh","-c"]', workspace_image.name, script
+    )
+    assert result.stdout.strip() == "", result.stdout
