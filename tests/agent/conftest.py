@@ -8,8 +8,7 @@ import pytest
 
 from agent.workspace import AgentWorkspace
 from agent.world import World, running_world
-from ocw.image.build import ensure_image
-from ocw.image.engine import probe_engine
+from support.image import workspace_image  # noqa: F401 - the session fixture: built as `make image` builds it
 from support.model_server import ModelServer
 
 # Bytes an editor or a line-ending conversion would change: CRLF, a tab, non-ASCII, no newline at the end.
@@ -17,12 +16,10 @@ NOTES = b"Workspace notes\r\n\tindented line with caf\xc3\xa9\r\nlast line witho
 
 
 @pytest.fixture(scope="session")
-def engine() -> str:
-    """The container engine, as the pod runs: podman with the workspace image, built as `make image` builds it."""
-    found, why = probe_engine()
-    if found is None:
-        pytest.skip(f"the agent tests run the workspace in its image, and no container engine can run here: {why}")
-    ensure_image(found, lambda message: print(f"workspace image: {message}"))
+def engine(request: pytest.FixtureRequest) -> str:
+    """`ocw up --engine container`: the workspace in its image, as the pod runs. The image fixture skips the tests,
+    saying why, when no container engine can run here."""
+    request.getfixturevalue("workspace_image")
     return "container"
 
 
