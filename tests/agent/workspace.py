@@ -55,9 +55,9 @@ def ocw(*args: str, extra_env: dict[str, str] | None = None, timeout: float = 30
     )
 
 
-def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+def git(repo: Path, *args: str) -> str:
     completed = subprocess.run(
-        ["git", "-C", str(repo), *GIT_OPTIONS, *args], capture_output=True, text=True, env=env, check=False
+        ["git", "-C", str(repo), *GIT_OPTIONS, *args], capture_output=True, text=True, check=False
     )
     if completed.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} in {repo} failed ({completed.returncode}): {completed.stderr}")
