@@ -11,8 +11,8 @@ PYTEST_ARGS ?=
 
 .PHONY: setup system-packages up down test lint typecheck unit bench clean image
 
-# Debian packages the tests and the local runner use: busybox runs the init step as alpine/git's shell would.
-SYSTEM_COMMANDS := git busybox openssl
+# Debian packages the tests and the local runner use: jq and dash run the init step as the workspace image does.
+SYSTEM_COMMANDS := git jq dash openssl
 # Debian packages only the tests (and `make image`) need: podman runs the workspace image (with runc: crun refuses a
 # hybrid cgroup layout), mmdebstrap bootstraps its Debian base, uidmap lets a non-root user run podman.
 TEST_SYSTEM_PACKAGES := podman runc mmdebstrap uidmap

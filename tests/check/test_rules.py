@@ -13,6 +13,11 @@ POLICY = f"{COMPONENT}/backendtrafficpolicy.yaml"
 INIT = f"{COMPONENT}/scripts/init.sh"
 CERTIFICATE = "kubernetes/apps/network/certificates/app/opencode.yaml"
 APP_KUSTOMIZATION = "kubernetes/apps/opencode/opencode-flux/app/kustomization.yaml"
+OPENCODE_JSON = f"{COMPONENT}/config/opencode.json"
+SECRET_ITEMS = (
+    "        items:\n          - key: GITHUB_TOKEN\n            path: GITHUB_TOKEN\n"
+    "          - key: COPILOT_AUTH_JSON\n            path: COPILOT_AUTH_JSON\n"
+)
 FAKE_TOKEN = "ghp_" + "Zq7" * 12  # token-shaped, not a token
 
 PASSWORD_FROM_SECRET = (
@@ -181,6 +186,28 @@ CASES: list[tuple[str, list[Edit], str]] = [
         "not a folder",
     ),
     ("flux-undefined-variable", [(HELMRELEASE, "${WORKSPACE_DIR}", "${WORKSPACE_DIRECTORY}")], "WORKSPACE_DIRECTORY"),
+    ("sa-token-off", [(HELMRELEASE, "      automountServiceAccountToken: false\n", "")], "is not false"),
+    (
+        "secret-keys-only",
+        [(HELMRELEASE, SECRET_ITEMS, "")],
+        "mounts the whole Secret opencode-flux-secret",
+    ),
+    (
+        "git-token-scope",
+        [(HELMRELEASE, "- key: GIT_PUSH_TOKEN_${WORKSPACE_GIT_PUSH:=disabled}", "- key: GITHUB_TOKEN")],
+        "containers.app reads the git token (Secret key GITHUB_TOKEN",
+    ),
+    (
+        "git-token-scope",
+        [(EXTERNALSECRET, 'GIT_PUSH_TOKEN_disabled: ""', 'GIT_PUSH_TOKEN_disabled: "{{ .OPENCODE_FLUX_GITHUB_PAT }}"')],
+        "GIT_PUSH_TOKEN_disabled",
+    ),
+    (
+        "opencode-config",
+        [(HELMRELEASE, "              OPENCODE_CONFIG: /etc/opencode-workspace/opencode.json\n", "")],
+        "has no OPENCODE_CONFIG",
+    ),
+    ("opencode-config", [(OPENCODE_JSON, '"share": "disabled"', '"share": "manual"')], "share='manual'"),
 ]
 
 

@@ -3,15 +3,14 @@
 `pod` gives a fresh workspace volume, the mounted Secret's files and the scripts (mode 0555, as the ConfigMap
 mounts them), and runs `init.sh` with exactly the environment the init container gets. When the tests run as root,
 the step runs as uid/gid 1000, like the pod (`runAsUser: 1000`), so that file permissions mean what they mean there.
-Each test runs once under dash and once under busybox ash (the alpine/git image's shell, with busybox's sed, awk,
-grep, ... first on PATH); `make setup` installs busybox.
+The step runs under dash, the workspace image's /bin/sh, with this machine's git, jq and coreutils (`make setup`
+installs jq).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,28 +35,12 @@ def tls_files(world_dir: Path) -> TlsFiles:
     return make_self_signed_certificate(world_dir / "tls")
 
 
-@pytest.fixture(scope="session")
-def busybox_bin(world_dir: Path) -> Path | None:
-    """A directory where every busybox applet shadows the machine's tool of that name, as on alpine."""
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        return None
-    directory = world_dir / "busybox-bin"
-    directory.mkdir()
-    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
-    for applet in applets:
-        if "/" not in applet and applet not in {"[", "[["}:
-            (directory / applet).symlink_to(busybox)
-    directory.chmod(0o755)
-    return directory
-
-
-@pytest.fixture(params=["dash", "busybox"])
-def shell(request: pytest.FixtureRequest, busybox_bin: Path | None) -> Shell:
-    """Every scenario runs under dash (Debian's /bin/sh) and busybox ash (the alpine/git image's)."""
-    found = Shell.dash() if request.param == "dash" else busybox_bin and Shell.busybox(busybox_bin)
+@pytest.fixture
+def shell() -> Shell:
+    """The workspace image's /bin/sh is dash, as is this machine's."""
+    found = Shell.dash()
     if not found:
-        pytest.fail(f"{request.param} is not installed (Debian package {request.param}): `make setup` installs it")
+        pytest.fail("dash is not installed (Debian package dash): it is the workspace image's /bin/sh")
     return found
 
 

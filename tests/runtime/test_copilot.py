@@ -3,7 +3,10 @@ alone, so a login done inside the workspace survives restarts. A bad Secret valu
 
 from __future__ import annotations
 
+import json
+import os
 import stat
+import threading
 
 import pytest
 
@@ -95,9 +98,10 @@ def test_a_deleted_auth_file_is_seeded_again(pod: Pod) -> None:
 UNUSABLE = {
     "empty": ("", "is empty"),
     "whitespace": ("  \n", "is not a JSON object"),
-    "bare-token": ("gho_" + "x" * 36 + "\n", "is not a JSON object"),
-    "cut-short": ('{"github-copilot": {"type": "oauth", "refresh": "gho_abc"', "the document is cut short"),
-    "trailing-text": ('{"github-copilot": {"type": "oauth", "refresh": "gho_abc"}} }', "text after the document"),
+    "bare-token": ("gho_" + "x" * 36 + "\n", "is not valid JSON"),
+    "cut-short": ('{"github-copilot": {"type": "oauth", "refresh": "gho_abc"', "is not valid JSON"),
+    "trailing-text": ('{"github-copilot": {"type": "oauth", "refresh": "gho_abc"}} }', "is not valid JSON"),
+    "two-documents": ('{"github-copilot": {"type": "oauth", "refresh": "gho_abc"}} {}', "is not a JSON object"),
     "trailing-comma": ('{"github-copilot": {"type": "oauth", "refresh": "gho_abc",}}', "is not valid JSON"),
     "other-provider": ('{"anthropic": {"type": "api", "key": "sk-ant-abc"}}', 'has no "github-copilot" entry'),
     "no-refresh": ('{"github-copilot": {"type": "oauth", "access": "gho_abc"}}', 'without a "refresh" token'),
@@ -153,3 +157,67 @@ def test_the_seeded_tokens_never_reach_the_output(pod: Pod) -> None:
     for result in (first, second):
         assert refresh not in result.output
         assert access not in result.output
+
+
+def test_a_reseed_replaces_only_the_copilot_entry_and_keeps_other_providers(pod: Pod) -> None:
+    pod.boot()
+    seeded = json.loads(pod.auth_file.read_text())
+    other = {"type": "api", "key": token_shaped("sk-ant-")}
+    pod.write_file(pod.auth_file, json.dumps({**seeded, "anthropic": other}))
+    reseeded = copilot_auth_document()
+    pod.set_copilot_auth(reseeded)
+
+    result = pod.boot()
+
+    merged = json.loads(pod.auth_file.read_text())
+    assert merged == {"github-copilot": json.loads(reseeded)["github-copilot"], "anthropic": other}
+    assert_private_file(pod)
+    assert "other providers in it are kept" in result.stdout
+    assert other["key"] not in result.output
+    # The merged file counts as what was seeded: the next start leaves it alone.
+    assert "the Secret has not changed since it was seeded" in pod.boot().stdout
+
+
+@pytest.mark.parametrize("kind", ["directory", "symlink"])
+def test_an_auth_file_that_is_not_a_regular_file_is_refused_and_left_alone(pod: Pod, kind: str) -> None:
+    if kind == "directory":
+        pod.make_dir(pod.auth_file)
+    else:
+        pod.make_dir(pod.auth_file.parent)
+        pod.auth_file.symlink_to(pod.token_file)
+
+    result = pod.run()
+
+    assert result.returncode == 0, result.describe()
+    assert "Copilot not seeded" in result.stderr
+    assert "is not a regular file" in result.stderr
+    assert "Copilot auth seeded" not in result.output
+    if kind == "directory":
+        assert list(pod.auth_file.iterdir()) == []
+    else:
+        assert pod.auth_file.is_symlink()
+    assert sorted(path.name for path in pod.auth_file.parent.iterdir()) == ["auth.json"]
+
+
+def test_the_secret_is_read_once(pod: Pod) -> None:
+    # A pipe hands its content to the first reader only: a second read of the Secret (to hash, then check, then
+    # copy it, while the kubelet may swap it in between) would find nothing, or wait forever.
+    document = copilot_auth_document()
+    pipe = pod.secret_dir / "COPILOT_AUTH_PIPE"
+    os.mkfifo(pipe)
+    pod.identity.own(pipe)
+
+    def serve_once() -> None:
+        with pipe.open("w") as writer:
+            writer.write(document)
+
+    server = threading.Thread(target=serve_once, daemon=True)
+    server.start()
+
+    result = pod.run(env={"COPILOT_AUTH_FILE": str(pipe)}, timeout=30)
+
+    assert result.returncode == 0, result.describe()
+    assert pod.auth_file.read_text() == document
+    assert "Copilot auth seeded" in result.stdout
+    server.join(timeout=5)
+    assert not server.is_alive()

@@ -120,19 +120,6 @@ class Shell:
         dash = shutil.which("dash")
         return cls("dash", (dash,), BASE_PATH) if dash else None
 
-    @classmethod
-    def busybox(cls, applets_dir: Path) -> Shell | None:
-        """busybox ash with every busybox applet first on PATH, as in the alpine/git image (git stays the machine's)."""
-        busybox = shutil.which("busybox")
-        return cls("busybox", (busybox, "sh"), f"{applets_dir}:{BASE_PATH}") if busybox else None
-
-    def helper_config(self, helper: Path) -> str:
-        """credential.helper's value. Under busybox the helper runs under busybox too: in the pod /bin/sh is
-        busybox, here it is dash, and git would run the script's #!/bin/sh line."""
-        if self.name == "dash":
-            return str(helper)
-        return "!" + " ".join([*self.command, str(helper)])
-
 
 # ------------------------------------------------------------------------------------------ the git remote
 
@@ -273,9 +260,6 @@ class Pod:
             "WORKSPACE_GIT_PULL": pull,
             "GIT_TOKEN_FILE": str(self.token_file),
             "COPILOT_AUTH_FILE": str(self.copilot_file),
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "credential.helper",
-            "GIT_CONFIG_VALUE_0": self.shell.helper_config(self.helper),
             "GIT_SSL_CAINFO": str(self.ca_file),
         }
         env.update(overrides or {})

@@ -31,6 +31,9 @@ def test_the_trees_external_secret_renders_each_doppler_value_into_its_secret_ke
         "GITHUB_TOKEN": "pat",
         "OPENCODE_SERVER_PASSWORD": "pw",
         "COPILOT_AUTH_JSON": "{}",
+        # The push switch: OpenCode's container mounts one of these two, chosen by WORKSPACE_GIT_PUSH.
+        "GIT_PUSH_TOKEN_enabled": "pat",
+        "GIT_PUSH_TOKEN_disabled": "",
     }
     with pytest.raises(OcwError, match="OPENCODE_FLUX_GITHUB_PAT"):
         fetch(secret_source(workspace.external_secret.obj), {"OPENCODE_FLUX_PASSWORD": "pw"}, "test values")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ocw.check import expectations
+from ocw.check.hardening import check_hardening
 from ocw.check.host import HOST_KUSTOMIZATION_PREFIX
 from ocw.check.inventory import Inventory, Release
 from ocw.check.links import policy_targets, secret_keys
@@ -198,6 +199,7 @@ def _workspace(inventory: Inventory, release: Release) -> Iterator[Finding]:
         if main is not None:
             yield from _resources(release, pod, main)
             yield from _password(inventory, release, pod, main)
+            yield from check_hardening(inventory, release, pod, main)
         yield from _volume(inventory, release, pod)
     for route in release.routes:
         yield from _traffic_policy(inventory, release, route)

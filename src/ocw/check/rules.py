@@ -54,6 +54,10 @@ _RULES = (
     Rule("hostname-literal-domain", "policy", "route hostnames use ${SECRET_DOMAIN}, never a literal domain"),
     Rule("traffic-policy", "policy", "a BackendTrafficPolicy keeps long streams open on each workspace route"),
     Rule("env-value-type", "policy", "every env value is a string after Flux substitution"),
+    Rule("sa-token-off", "policy", "the workspace pod mounts no service account token"),
+    Rule("secret-keys-only", "policy", "each workspace container mounts only the Secret keys it reads"),
+    Rule("git-token-scope", "policy", "the git token only in init containers, or OpenCode's via the push switch"),
+    Rule("opencode-config", "policy", "OpenCode reads the workspace config (OPENCODE_CONFIG): share disabled"),
     Rule("schema-comment", "policy", "ks.yaml, kustomization.yaml and helmrelease.yaml carry the required $schema"),
 )
 
