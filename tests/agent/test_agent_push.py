@@ -9,6 +9,7 @@ command line (sampled from /proc throughout the push), not .git/config, and not 
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +44,11 @@ def _push_script(directory: str) -> list[Turn]:
         Turn.call("bash", command=command, description="Commit and push the change"),
         Turn.say("Pushed."),
     ]
+
+
+def _has_branch(bare: Path, branch: str) -> bool:
+    verify = ["git", "--git-dir", str(bare), "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"]
+    return subprocess.run(verify, capture_output=True, check=False).returncode == 0
 
 
 def _files_holding(folder: Path, needle: bytes) -> list[Path]:
@@ -106,3 +112,40 @@ def test_a_terminal_in_the_container_pushes_too_without_leaking_the_token(push_e
     assert watch.saw_command("git push") and watch.sightings == []
     assert world.token not in result.stdout + result.stderr
     assert _files_holding(workspace.home, world.token.encode()) == []
+
+
+@pytest.fixture(scope="module")
+def push_disabled(tmp_path_factory: pytest.TempPathFactory, model: ModelServer, engine: str) -> Iterator[World]:
+    with running_world(tmp_path_factory.mktemp("push-off"), model, engine, README, push=False) as world:
+        yield world
+
+
+def test_with_push_switched_off_the_push_fails_with_gits_credential_error(push_disabled: World) -> None:
+    world = push_disabled
+    workspace = world.workspace
+    # The init step still cloned through the token: the switch only keeps it out of the OpenCode container, where
+    # the token file is there but empty.
+    assert git(workspace.clone, "rev-parse", "HEAD") == git(world.bare, "rev-parse", "HEAD")
+    probe = workspace.shell('test -e "$GIT_TOKEN_FILE" && ! test -s "$GIT_TOKEN_FILE"')
+    assert probe.returncode == 0, "the token file in the OpenCode container is missing or not empty"
+    session = workspace.new_session("push without the switch")
+    world.server.clear_requests()
+
+    with ProcessWatch([world.token.encode()]) as watch:
+        workspace.prompt(
+            session, "Edit the README, commit it on a branch and push it.", _push_script(workspace.directory())
+        )
+
+    (bash,) = workspace.tool_parts(session, "bash")
+    output = bash["state"]["output"]
+    assert "push-exit=128" in output, output
+    assert "could not read Username" in output, output  # git found no credential to offer
+    assert not _has_branch(world.bare, BRANCH)
+    requests = world.server.requests()
+    assert requests and not any(r.authorized for r in requests), requests  # asked, and never with the token
+    assert watch.saw_command("git push") and watch.sightings == []
+    needle = world.token.encode()
+    assert _files_holding(workspace.home, needle) == []
+    assert _files_holding(workspace.logs, needle) == []
+    assert world.token not in output
+    assert all(world.token not in str(c.body) for c in workspace.model.completions)
