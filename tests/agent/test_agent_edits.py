@@ -122,6 +122,6 @@ def test_agent_bash_runs_git_in_the_clone(world: World) -> None:
     assert any(source_head in result for result in workspace.model.agent_completions()[-1].tool_results())
     # OpenCode's side request, the session title, went to the configured model too, not to a hosted default.
     wait_until(
-        lambda: workspace.call("GET", f"/session/{session}")["title"] == AUXILIARY_TEXT, 30, "the model-made title"
+        lambda: workspace.call("GET", f"/session/{session}")["title"] == AUXILIARY_TEXT, 60, "the model-made title"
     )
     (workspace.clone / "untracked-by-user.txt").unlink()
