@@ -1,5 +1,7 @@
 """Runtime benchmarks for `ocw up`: init step, restart to ready against bare `opencode serve`, shutdown, and
-OpenCode's memory inside a cgroup v1 memory group at the manifests' limit, with and without JSC heap tuning.
+OpenCode's memory inside a cgroup v1 memory group at the manifests' limit, with and without JSC heap tuning; and
+(`engines`) the workspace image with podman against process mode: stop -> start -> ready, the stop time of PID 1
+(tini, and OpenCode alone as PID 1), memory in the container's cgroup.
 
 Prints a table and writes bench/results/runtime.json. Every figure is the median of --runs runs (at least 5).
 Needs root for the memory group (/sys/fs/cgroup/memory/<name>); `--skip-memory` runs the rest without it.
@@ -26,11 +28,15 @@ from typing import Any
 import httpx
 
 from ocw.check.units import quantity
+from ocw.image.build import ensure_image
+from ocw.image.engine import Engine, require_engine
 from ocw.paths import project_root
 from ocw.up import supervisor, volumes
+from ocw.up.container import ContainerRun
 from ocw.up.plan import Plan, UpOptions, make_plan
 from ocw.up.pod import ProcessSpec
 from ocw.up.state import RunRecord, process_start_ticks
+from ocw.up.toolbox import build_toolbox
 from ocw.workspace import find_workspace, load_workspaces
 
 RESULTS = Path(__file__).resolve().parent / "results" / "runtime.json"
@@ -333,6 +339,139 @@ def bench_memory(
     return results
 
 
+# --- container engine against process mode (`--only engines`; needs podman and `make image`)
+
+IDLE_SECONDS = 10.0
+WORKLOAD_ROUNDS = 5
+
+
+def _engine_plan(state: Path, port: int, image: str | None) -> Plan:
+    workspace = find_workspace(load_workspaces(project_root()), "flux")
+    options = UpOptions(state_dir=state, source=str(project_root()), port=port, image=image)
+    return make_plan(workspace, options)
+
+
+def _stop(record: RunRecord, engine: Engine, grace: float) -> supervisor.StopResult:
+    if record.engine == "container":
+        return supervisor.stop_container(record, grace, engine)
+    return supervisor.stop_process(record, grace)
+
+
+def _memory_cgroup(pid: int) -> Path:
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            return Path("/sys/fs/cgroup/memory") / path.lstrip("/")
+    raise SystemExit(f"pid {pid} is in no cgroup v1 memory group: this benchmark reads cgroup v1 files")
+
+
+def _read(group: Path, name: str) -> int:
+    return int((group / name).read_text().split()[0])
+
+
+def restart_cycles(plan: Plan, engine: Engine, runs: int, light_workload: Callable[[Plan], None]) -> dict[str, Any]:
+    """Start once, then `runs` times: stop (the manifests' grace) -> start (init step included) -> ready."""
+    process, record = supervisor.start(plan, detached=True, engine=engine)
+    light_workload(plan)
+    cycles: list[float] = []
+    stops: list[float] = []
+    killed = 0
+    for _ in range(runs):
+        started = time.monotonic()
+        result = _stop(record, engine, plan.grace)
+        process.wait()
+        stops.append(result.seconds)
+        killed += result.killed
+        process, record = supervisor.start(plan, detached=True, engine=engine)
+        cycles.append(time.monotonic() - started)
+    _stop(record, engine, plan.grace)
+    process.wait()
+    supervisor.cleanup(plan.dirs)
+    return {
+        "runs": runs,
+        "stop_to_ready_median_s": median(cycles),
+        "stop_to_ready_max_s": round(max(cycles), 3),
+        "stop_median_s": median(stops),
+        "stop_max_s": round(max(stops), 3),
+        "killed_after_grace": killed,
+        "grace_s": plan.grace,
+    }
+
+
+def _without_tini(run: ContainerRun, image: str) -> ContainerRun:
+    """The same container with OpenCode itself as PID 1 (the upstream OpenCode image's situation)."""
+    at = run.argv.index(image)
+    assert run.argv[at + 1] == "opencode"
+    return replace(run, argv=[*run.argv[:at], "--entrypoint", '["opencode"]', image, *run.argv[at + 2 :]])
+
+
+def pid1_stop(plan: Plan, engine: Engine, runs: int) -> dict[str, Any]:
+    assert plan.app_run is not None
+    results: dict[str, Any] = {}
+    for label, run in (("tini", plan.app_run), ("opencode as PID 1", _without_tini(plan.app_run, str(plan.image)))):
+        variant = replace(plan, app_run=run)
+        seconds: list[float] = []
+        killed = 0
+        for _ in range(runs):
+            process, record = supervisor.start(variant, detached=True, engine=engine)
+            result = supervisor.stop_container(record, plan.grace, engine)
+            process.wait()
+            seconds.append(result.seconds)
+            killed += result.killed
+        supervisor.cleanup(plan.dirs)
+        results[f"{label} as PID 1" if label == "tini" else label] = {
+            "runs": runs,
+            "stop_median_s": median(seconds),
+            "stop_max_s": round(max(seconds), 3),
+            "killed_after_grace": killed,
+            "grace_s": plan.grace,
+        }
+    return results
+
+
+def container_memory(plan: Plan, engine: Engine, runs: int, light_workload: Callable[[Plan], None]) -> dict[str, Any]:
+    """Idle (after IDLE_SECONDS) and after WORKLOAD_ROUNDS workload rounds, in the container's own memory cgroup."""
+    idle: list[float] = []
+    peak: list[float] = []
+    limit = 0
+    for _ in range(runs):
+        process, record = supervisor.start(plan, detached=True, engine=engine)
+        group = _memory_cgroup(record.pid)
+        limit = _read(group, "memory.limit_in_bytes")
+        time.sleep(IDLE_SECONDS)
+        idle.append(_read(group, "memory.usage_in_bytes") / MIB)
+        for _round in range(WORKLOAD_ROUNDS):
+            light_workload(plan)
+        peak.append(_read(group, "memory.max_usage_in_bytes") / MIB)
+        supervisor.stop_container(record, plan.grace, engine)
+        process.wait()
+    supervisor.cleanup(plan.dirs)
+    return {
+        "runs": runs,
+        "limit_mib": round(limit / MIB),
+        "idle_median_mib": round(statistics.median(idle), 1),
+        "workload_peak_median_mib": round(statistics.median(peak), 1),
+        "workload_peak_max_mib": round(max(peak), 1),
+        "workload_peak_pct_of_limit": round(100 * statistics.median(peak) * MIB / limit, 1),
+        "workload_rounds": WORKLOAD_ROUNDS,
+    }
+
+
+def bench_engines(state: Path, port: int, runs: int, light_workload: Callable[[Plan], None]) -> dict[str, Any]:
+    engine = require_engine()
+    image, _ = ensure_image(engine)
+    container = _engine_plan(state / "container", port, image)
+    process = _engine_plan(state / "process", port, None)
+    results: dict[str, Any] = {
+        "engines: restart, container": {"image": image, **restart_cycles(container, engine, runs, light_workload)},
+        "engines: restart, process": restart_cycles(process, engine, runs, light_workload),
+    }
+    for label, values in pid1_stop(container, engine, runs).items():
+        results[f"engines: stop, {label}"] = values
+    results["engines: memory in the container's cgroup"] = container_memory(container, engine, runs, light_workload)
+    return results
+
+
 def save(results: dict[str, Any]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -368,19 +507,20 @@ def main() -> int:
     )
     parser.add_argument("--grace", type=float, default=supervisor.DEFAULT_STOP_GRACE)
     parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--only", choices=["init", "restart", "shutdown", "memory"], action="append")
+    parser.add_argument("--only", choices=["init", "restart", "shutdown", "memory", "engines"], action="append")
     args = parser.parse_args()
     if args.limit_mib is None:
         args.limit_mib = int(manifest_limit("memory") / MIB)
     cpu_millicores = None if args.no_cpu_limit else int(manifest_limit("cpu") * 1000)
     if args.runs < 5:
         parser.error("--runs must be at least 5")
-    only = set(args.only or ["init", "restart", "shutdown", "memory"])
+    only = set(args.only or ["init", "restart", "shutdown", "memory", "engines"])
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
     with tempfile.TemporaryDirectory(prefix="ocw-bench-") as tmp:
         state = Path(tmp) / "state"
         plan = make_workspace_plan(state, project_root())
         volumes.prepare(plan.dirs, plan.mounts, plan.config_maps, plan.secrets)
+        build_toolbox(plan.dirs.tools)  # process mode's PATH, as `ocw up` makes it
         assert plan.init is not None
         supervisor.run_init(plan, plan.init)  # populate the volume: clone once
         process, record = spawn(plan)
@@ -401,6 +541,10 @@ def main() -> int:
                 args.soak_seconds,
                 tunings=args.tuning or list(TUNINGS),
                 cpu_millicores=cpu_millicores,
+            )
+        if "engines" in only:
+            results["container vs process"] = bench_engines(
+                Path(tmp) / "engines", free_port(), args.runs, light_workload
             )
     print(table(results))
     save(results)

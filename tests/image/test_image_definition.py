@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
+
+import yaml
 
 from ocw import toolchain
 from ocw.image import definition
@@ -56,3 +59,29 @@ def test_the_build_secret_and_the_package_caches_are_not_in_the_image(workspace_
         "run", "--rm", "--user", "0", "--entrypoint", '["/bin/sh","-c"]', workspace_image.name, script
     )
     assert result.stdout.strip() == "", result.stdout
+
+
+def test_the_publishing_workflow_builds_this_folder_under_the_name_the_manifests_pin() -> None:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "opencode-workspace-image.yaml").read_text())
+    steps = workflow["jobs"]["build"]["steps"]
+    build = next(step for step in steps if str(step.get("uses", "")).startswith("docker/build-push-action"))
+    assert REPO / build["with"]["context"] == definition.definition_dir()
+    meta = next(step for step in steps if step.get("id") == "meta")["run"]
+    assert "/opencode-workspace" in meta and "ARG OPENCODE_VERSION=" in meta
+    helmrelease = (REPO / "kubernetes" / "components" / "opencode-workspace" / "helmrelease.yaml").read_text()
+    assert "${WORKSPACE_IMAGE_REPOSITORY:=ghcr.io/jbaker48/opencode-workspace}" in helmrelease
+    assert f"tag: {definition.opencode_version()}" in helmrelease
+
+
+def test_the_workflow_tag_step_reads_the_pin_as_the_tests_do(tmp_path: Path) -> None:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "opencode-workspace-image.yaml").read_text())
+    script = next(step for step in workflow["jobs"]["build"]["steps"] if step.get("id") == "meta")["run"]
+    script = script.replace("${{ github.repository_owner }}", "JBaker48")
+    output = tmp_path / "output"
+    subprocess.run(
+        ["bash", "-e", "-c", script], cwd=REPO, env={"GITHUB_OUTPUT": str(output), "PATH": "/usr/bin:/bin"}, check=True
+    )
+    values = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert values["version"] == definition.opencode_version()
+    first_tag = values["tags"].split(",")[0]
+    assert first_tag.startswith(f"ghcr.io/jbaker48/opencode-workspace:{definition.opencode_version()}-")

@@ -1,7 +1,7 @@
 """`make image`: the workspace image built with podman from a locally bootstrapped Debian base.
 
 The base is a plain Debian root filesystem made by mmdebstrap and imported once (`podman import`); the build then
-runs the same Containerfile CI runs on docker.io/library/debian. Both steps are cached: the base while it exists
+runs the same Dockerfile CI runs on docker.io/library/debian. Both steps are cached: the base while it exists
 (`--refresh-base` makes it anew, e.g. for security updates), the image by its tag, which names the digest of its
 inputs (definition.local_image). Concurrent builds on one machine wait for each other.
 """
@@ -155,7 +155,7 @@ def ensure_image(
             raise OcwError(
                 f"building the workspace image {image} failed with exit code {result.returncode}"
                 + (f"; the build's last output:\n{tail}" if tail else ""),
-                hint=f"fix {definition.containerfile()} or the network, then run `make image` again",
+                hint=f"fix {definition.dockerfile()} or the network, then run `make image` again",
                 exit_code=EXIT_FAILED,
             )
         progress(f"built {image} in {time.monotonic() - started:.0f} s")

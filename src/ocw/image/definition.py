@@ -15,11 +15,11 @@ IMAGE_NAME: Final = "opencode-workspace"
 LOCAL_REPOSITORY: Final = f"localhost/{IMAGE_NAME}"
 DEBIAN_RELEASE: Final = "bookworm"
 LOCAL_BASE: Final = f"localhost/{IMAGE_NAME}-base:{DEBIAN_RELEASE}"
-# What the image runs as (the Containerfile's USER) and what the manifests' securityContext expects.
+# What the image runs as (the Dockerfile's USER) and what the manifests' securityContext expects.
 IMAGE_UID: Final = 1000
 # The image's ENTRYPOINT: the manifests' args are its command. Locally (process mode) it stands for nothing.
 ENTRYPOINT: Final = ("/usr/bin/tini", "-g", "--")
-INPUT_FILES: Final = ("Containerfile", "packages", "commands")
+INPUT_FILES: Final = ("Dockerfile", "packages", "commands")
 _OPENCODE_ARG = re.compile(r"^ARG OPENCODE_VERSION=(\S+)\s*$", re.MULTILINE)
 
 
@@ -27,8 +27,8 @@ def definition_dir() -> Path:
     return project_root() / "containers" / IMAGE_NAME
 
 
-def containerfile() -> Path:
-    return definition_dir() / "Containerfile"
+def dockerfile() -> Path:
+    return definition_dir() / "Dockerfile"
 
 
 def _read(path: Path) -> str:
@@ -56,11 +56,11 @@ def image_packages() -> list[str]:
 
 
 def opencode_version() -> str:
-    """The OpenCode version the image installs: every `ARG OPENCODE_VERSION=` in the Containerfile, which must agree."""
-    versions = set(_OPENCODE_ARG.findall(_read(containerfile())))
+    """The OpenCode version the image installs: every `ARG OPENCODE_VERSION=` in the Dockerfile, which must agree."""
+    versions = set(_OPENCODE_ARG.findall(_read(dockerfile())))
     if len(versions) != 1:
         raise OcwError(
-            f"{containerfile()} must set ARG OPENCODE_VERSION to one version; found {sorted(versions) or 'none'}",
+            f"{dockerfile()} must set ARG OPENCODE_VERSION to one version; found {sorted(versions) or 'none'}",
             hint="give every stage the same OPENCODE_VERSION default",
         )
     return str(versions.pop())

@@ -1,6 +1,7 @@
 """`ocw verify --local WORKSPACE`: the workspace-level checks (the same code as for the cluster) against a workspace
 that `ocw up` runs on this machine. Only the endpoint differs: a loopback URL, no TLS, the password from `ocw up`'s
-state, and the working directory translated into the local volume as `ocw up` maps it."""
+state, and, for a workspace run as processes, the working directory translated into the local volume as `ocw up`
+maps it (in a container it is the manifest's own path)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from ocw.verify.workspace_http import check_access, check_copilot, check_working
 from ocw.workspace import Workspace
 
 
-def expected_local_dir(state_dir: Path, ws: Workspace) -> str | None:
+def expected_local_dir(state_dir: Path, ws: Workspace, engine: str = "process") -> str | None:
     if not ws.working_dir:
         return None
+    if engine == "container":
+        return ws.working_dir
     return mount_table(workspace_dirs(state_dir, ws.name), ws.app_container).translate_path(ws.working_dir)
 
 
@@ -32,7 +35,8 @@ def run_local(ws: Workspace, state_dir: Path, timeout: float) -> tuple[list[Chec
         where="this machine",
     )
     phase = phase_of_workspace(ws.short_name)
-    expected = expected_local_dir(state_dir, ws)
+    expected = expected_local_dir(state_dir, ws, found.record.engine)
+    where = "in the container" if found.record.engine == "container" else "on this machine"
     results: list[CheckResult] = []
     for criterion in (c for c in CRITERIA if c.local and c.phase == phase):
         kind = criterion.id.split(".")[1]
@@ -46,8 +50,14 @@ def run_local(ws: Workspace, state_dir: Path, timeout: float) -> tuple[list[Chec
         else:
             outcome = with_evidence(
                 check_working_dir(endpoint, expected),
-                f"the manifest's workingDir {ws.working_dir} is {expected} on this machine",
+                f"the manifest's workingDir {ws.working_dir} is {expected} {where}",
             )
         results.append(CheckResult(criterion, ws.name, outcome))
-    target = {"mode": "local", "workspace": ws.name, "url": found.url, "pid": str(found.pid)}
+    target = {
+        "mode": "local",
+        "workspace": ws.name,
+        "url": found.url,
+        "pid": str(found.pid),
+        "engine": found.record.engine,
+    }
     return results, target

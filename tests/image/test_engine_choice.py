@@ -1,0 +1,41 @@
+"""`ocw up --engine auto` picks the container only when podman works and this checkout's image is built, and says
+why it runs as processes otherwise; `--engine container` refuses instead of falling back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ocw.errors import EXIT_CANNOT_RUN, OcwError
+from ocw.up import engine_choice
+from support.image import WorkspaceImage
+
+
+def test_auto_runs_the_built_image(workspace_image: WorkspaceImage) -> None:
+    choice = engine_choice.choose_engine("auto")
+    assert choice.image == workspace_image.name and choice.engine is not None and choice.note == ""
+
+
+def test_an_unbuilt_image_means_processes_with_a_note(
+    workspace_image: WorkspaceImage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    absent = f"{workspace_image.name}-never-built"
+    monkeypatch.setattr(engine_choice, "local_image", lambda: absent)
+    choice = engine_choice.choose_engine("auto")
+    assert choice.engine is None and choice.image is None
+    assert absent in choice.note and "make image" in choice.note
+    with pytest.raises(OcwError) as refused:
+        engine_choice.choose_engine("container")
+    assert refused.value.exit_code == EXIT_CANNOT_RUN and "make image" in str(refused.value)
+
+
+def test_no_podman_means_processes_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    choice = engine_choice.choose_engine("auto")
+    assert choice.engine is None and "podman is not installed" in choice.note
+
+
+def test_process_is_taken_as_asked_without_probing() -> None:
+    choice = engine_choice.choose_engine("process")
+    assert (choice.engine, choice.image, choice.note) == (None, None, "")

@@ -1,0 +1,40 @@
+"""`ocw verify --local` passes against a workspace `ocw up --engine container` runs, as it does against processes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from support.image import WorkspaceImage
+from up.helpers import Local, copilot_document, fake_token, free_port, make_source_repo, ocw, write_secrets
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def local(
+    tmp_path_factory: pytest.TempPathFactory, workspace_image: WorkspaceImage
+) -> Iterator[tuple[Local, dict[str, str]]]:
+    base = tmp_path_factory.mktemp("verify-container")
+    tokens = {"pat": fake_token("ghp_"), "password": fake_token("pw_"), "copilot": fake_token("gho_")}
+    secrets_file = write_secrets(
+        base / "secrets.env", tokens["pat"], tokens["password"], copilot_document(tokens["copilot"])
+    )
+    source = str(make_source_repo(base / "source"))
+    workspace = Local(base / "state", free_port(), source, secrets_file, engine="container")
+    workspace.up_ok()
+    yield workspace, tokens
+    ocw("down", "flux", "--state-dir", str(workspace.state_dir), "--timeout", "1")
+
+
+def test_verify_local_passes_against_the_container(local: tuple[Local, dict[str, str]]) -> None:
+    workspace, tokens = local
+    done = ocw("verify", "--local", "flux", "--state-dir", str(workspace.state_dir), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = {r["id"]: r for r in json.loads(done.stdout)["results"]}
+    assert set(results) == {"P2.1", "P2.2", "P2.3"}
+    assert all(r["status"] == "pass" for r in results.values()), results
+    for value in tokens.values():
+        assert value not in done.stdout + done.stderr
