@@ -19,6 +19,7 @@ from ocw.up.state import default_state_dir
 from ocw.verify.cluster import NAMESPACE, Cluster, ClusterSettings
 from ocw.verify.context import Options, VerifyContext
 from ocw.verify.endpoint import parse_connect_to
+from ocw.verify.github import GITHUB_API
 from ocw.verify.kubeconfig import load_config
 from ocw.verify.local import run_local
 from ocw.verify.registry import PHASES
@@ -71,6 +72,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--ca-file", metavar="PEM", help="trust only these CAs for the workspace URLs")
     parser.add_argument("--doppler-project", metavar="P", help="Doppler project (default as `ocw secrets`)")
     parser.add_argument("--doppler-config", metavar="C", help="Doppler config (default as `ocw secrets`)")
+    parser.add_argument(
+        "--github-api", default=GITHUB_API, metavar="URL", help=f"GitHub REST API base for SEC.2 ({GITHUB_API})"
+    )
     parser.add_argument("--local", metavar="WORKSPACE", help="check a workspace `ocw up` runs on this machine")
     parser.add_argument("--state-dir", type=Path, metavar="DIR", help="ocw up's state dir (default: <repo>/.ocw)")
     parser.set_defaults(handler=run)
@@ -114,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         doppler_project=args.doppler_project,
         doppler_config=args.doppler_config,
         progress=_progress,
+        github_api=args.github_api,
     )
     config = load_config(args.kubeconfig, args.context)
     cluster = Cluster(config, ClusterSettings(timeout=request_timeout), allow_writes=args.disruptive)

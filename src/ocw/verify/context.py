@@ -44,6 +44,7 @@ class Options:
     doppler_config: str | None = None
     progress: Callable[[str], None] = _stderr
     poll_interval: float = 2.0
+    github_api: str = "https://api.github.com"
 
 
 @dataclass

@@ -12,7 +12,7 @@ from ocw.up.volumes import mount_table
 from ocw.verify.endpoint import Endpoint
 from ocw.verify.registry import CRITERIA, phase_of_workspace
 from ocw.verify.result import CheckResult, Outcome, failed, with_evidence
-from ocw.verify.workspace_http import check_access, check_copilot, check_working_dir
+from ocw.verify.workspace_http import check_access, check_config, check_copilot, check_working_dir
 from ocw.workspace import Workspace
 
 
@@ -38,10 +38,12 @@ def run_local(ws: Workspace, state_dir: Path, timeout: float) -> tuple[list[Chec
     expected = expected_local_dir(state_dir, ws, found.record.engine)
     where = "in the container" if found.record.engine == "container" else "on this machine"
     results: list[CheckResult] = []
-    for criterion in (c for c in CRITERIA if c.local and c.phase == phase):
+    for criterion in (c for c in CRITERIA if c.local and c.phase in (phase, 4)):
         kind = criterion.id.split(".")[1]
         outcome: Outcome
-        if kind == "1":
+        if criterion.id == "SEC.1":
+            outcome = check_config(endpoint)
+        elif kind == "1":
             outcome = check_access(endpoint)
         elif kind == "2":
             outcome = check_copilot(endpoint)

@@ -3,6 +3,7 @@ what it proves, and which workspaces it runs for.
 
 Phase 2 is the Flux workspace and Phase 3 the HA workspace (and any further workspace, which mirrors the pattern).
 P2.5 and P2.6 are stated for Flux only, but HA-05/HA-06 require the same of HA: they run for every workspace.
+`SEC.1` / `SEC.2` are not roadmap items either: they check the pod hardening (docs/security.md) and run with phase 4.
 `P2.0` / `P3.0` are not roadmap items; they check each phase's goal ("fully deployed"): the Flux objects are Ready
 and the gateway accepted the route, so a failure there explains the HTTP failures that follow it.
 """
@@ -210,6 +211,26 @@ CRITERIA: tuple[Criterion, ...] = (
         "every-workspace",
     ),
 )
+
+SECURITY_CRITERIA: tuple[Criterion, ...] = (
+    Criterion(
+        "SEC.1",
+        4,
+        "session sharing is off",
+        "GET /config shows the workspace's OpenCode config in force: share disabled, autoupdate off",
+        "every-workspace",
+        local=True,
+    ),
+    Criterion(
+        "SEC.2",
+        4,
+        "the default branch requires pull requests",
+        "read-only through the GitHub API with the workspace's PAT: the default branch carries a pull_request "
+        "ruleset rule, and the token is not a classic one with repo, workflow or admin scopes",
+        "every-workspace",
+    ),
+)
+CRITERIA = CRITERIA + SECURITY_CRITERIA
 
 BY_ID = {c.id: c for c in CRITERIA}
 

@@ -10,6 +10,7 @@ from ocw.verify.context import VerifyContext
 from ocw.verify.deployed import check_deployed
 from ocw.verify.doppler import check_seed_script, check_variables
 from ocw.verify.foundation import check_certificate, check_namespace
+from ocw.verify.github import check_github_guard
 from ocw.verify.init_checks import check_init_fast, check_log_has_no_token
 from ocw.verify.reauth import check_reauth
 from ocw.verify.registry import CRITERIA, PHASE2_WORKSPACE, Criterion, phase_of_workspace
@@ -18,7 +19,7 @@ from ocw.verify.restart import restart_workspace
 from ocw.verify.result import CheckResult, Outcome, failed, skipped
 from ocw.verify.sec01 import check_no_secrets
 from ocw.verify.volsync import check_backup
-from ocw.verify.workspace_http import check_access, check_copilot, check_working_dir
+from ocw.verify.workspace_http import check_access, check_config, check_copilot, check_working_dir
 from ocw.workspace import Workspace
 
 ClusterCheck = Callable[[VerifyContext], Outcome]
@@ -37,6 +38,22 @@ def _working_dir(ctx: VerifyContext, ws: Workspace) -> Outcome:
     if not ws.working_dir:
         return failed("a workingDir on the app container in the tree", "none", "run `ocw check`")
     return check_working_dir(ctx.endpoint(ws), ws.working_dir)
+
+
+def _config(ctx: VerifyContext, ws: Workspace) -> Outcome:
+    return check_config(ctx.endpoint(ws))
+
+
+def _github(ctx: VerifyContext, ws: Workspace) -> Outcome:
+    secret = ctx.secret(ws)
+    if secret.error is not None:
+        return failed(
+            f"the workspace Secret {ws.secret_name}", secret.error.message, "check P2.0/P3.0 (ExternalSecret Ready)"
+        )
+    token = secret.values.get(ctx.secret_key(ws, "GITHUB_PAT") or "", "").strip()
+    env = ws.init_container.env if ws.init_container else []
+    repository = next((v.value or "" for v in env if v.name == "WORKSPACE_GIT_REPOSITORY"), "")
+    return check_github_guard(repository, token, api=ctx.options.github_api, timeout=ctx.options.http_timeout)
 
 
 CLUSTER_CHECKS: dict[str, ClusterCheck] = {
@@ -60,6 +77,8 @@ WORKSPACE_CHECKS: dict[str, WorkspaceCheck] = {
     "P4.2": check_backup,
     "P4.3": check_reauth,
     "P4.4": check_annotation,
+    "SEC.1": _config,
+    "SEC.2": _github,
 }
 RESTART_IDS = {"P2.4", "P3.4", "P3.5", "P4.1", "P2.6"}
 

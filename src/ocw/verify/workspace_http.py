@@ -3,6 +3,7 @@ the password challenge, the password accepted, Copilot connected with models, th
 
 from __future__ import annotations
 
+import json
 import ssl
 from typing import Any
 
@@ -123,6 +124,29 @@ def check_copilot(endpoint: Endpoint) -> Outcome:
         )
     sample = ", ".join(models[:3]) + (", ..." if len(models) > 3 else "")
     return passed(f"connected: {', '.join(connected)}", f"{COPILOT}: {len(models)} models ({sample})")
+
+
+REQUIRED_CONFIG = {"share": "disabled", "autoupdate": False}
+
+
+def check_config(endpoint: Endpoint) -> Outcome:
+    """The workspace's OpenCode config is in force: what GET /config answers, not what the manifest says."""
+    try:
+        config = endpoint.client().get_json("/config")
+    except OcwError as exc:
+        return _no_password(endpoint, exc)
+    except OpenCodeError as exc:
+        return _unreachable(endpoint, exc)
+    seen = {key: config.get(key) for key in REQUIRED_CONFIG}
+    evidence = "GET /config: " + ", ".join(f"{key}={json.dumps(value)}" for key, value in seen.items())
+    if seen != REQUIRED_CONFIG:
+        return failed(
+            ", ".join(f"{key}={json.dumps(value)}" for key, value in REQUIRED_CONFIG.items()),
+            evidence,
+            "OPENCODE_CONFIG must point at the workspace's opencode.json (ocw check rule opencode-config); a "
+            "project opencode.json in the repository may override it",
+        )
+    return passed(evidence)
 
 
 def check_working_dir(endpoint: Endpoint, expected: str) -> Outcome:
