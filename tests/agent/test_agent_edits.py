@@ -70,6 +70,9 @@ def test_edit_is_snapshotted_and_undo_restores_every_byte(workspace: AgentWorksp
     assert any("indented line with café" in result for result in results), results  # what `read` returned
     assert git(workspace.clone, "status", "--porcelain") == " M notes.txt\n?? agent-created.txt"
 
+    # The provider package ships inside OpenCode: nothing was installed into the volume (cache, config).
+    assert not [p for p in workspace.home.rglob("*") if "openai-compatible" in p.name]
+
     # Each step starts with a snapshot: a git tree stored on the workspace volume, so it survives restarts.
     messages = workspace.messages(session)
     snapshots = [p["snapshot"] for m in messages for p in m["parts"] if p["type"] == "step-start"]
