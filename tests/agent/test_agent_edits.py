@@ -128,3 +128,29 @@ def test_agent_bash_runs_git_in_the_clone(world: World) -> None:
         lambda: workspace.call("GET", f"/session/{session}")["title"] == AUXILIARY_TEXT, 60, "the model-made title"
     )
     (workspace.clone / "untracked-by-user.txt").unlink()
+
+
+def test_undo_still_works_after_the_workspace_restarts(workspace: AgentWorkspace) -> None:
+    readme = workspace.clone / "README.md"
+    original = readme.read_bytes()
+    directory = workspace.directory()
+    session = workspace.new_session("undo after a restart")
+    workspace.prompt(
+        session,
+        "Rewrite the README title.",
+        [
+            Turn.call("read", filePath=f"{directory}/README.md"),
+            Turn.call("edit", filePath=f"{directory}/README.md", oldString="# Source", newString="# Renamed"),
+            Turn.say("Renamed."),
+        ],
+    )
+    assert readme.read_bytes() == b"# Renamed\n"
+
+    workspace.down()  # the pod goes away; the volume, with sessions and snapshots, stays
+    workspace.up()
+
+    messages = workspace.messages(session)
+    user_message = next(m["info"]["id"] for m in messages if m["info"]["role"] == "user")
+    workspace.call("POST", f"/session/{session}/revert", json={"messageID": user_message})
+    assert readme.read_bytes() == original
+    assert git(workspace.clone, "status", "--porcelain") == ""
