@@ -11,6 +11,7 @@ import yaml
 from ocw import toolchain
 from ocw.image import definition
 from ocw.image.build import INPUTS_LABEL
+from ocw.workspace import load_workspaces
 from support.image import WorkspaceImage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,3 +86,12 @@ def test_the_workflow_tag_step_reads_the_pin_as_the_tests_do(tmp_path: Path) -> 
     assert values["version"] == definition.opencode_version()
     first_tag = values["tags"].split(",")[0]
     assert first_tag.startswith(f"ghcr.io/jbaker48/opencode-workspace:{definition.opencode_version()}-")
+
+
+def test_both_containers_of_every_workspace_run_the_one_workspace_image() -> None:
+    workspaces = load_workspaces(REPO)
+    assert workspaces
+    for workspace in workspaces:
+        assert workspace.init_container is not None
+        images = {workspace.init_container.image, workspace.app_container.image}
+        assert images == {f"ghcr.io/jbaker48/opencode-workspace:{definition.opencode_version()}"}, workspace.name

@@ -1,0 +1,50 @@
+"""`make up` in a container: `ocw up flux --source <this checkout>` in the foreground, stopped with Ctrl-C as the
+kubelet stops a pod; nothing of the container is left behind."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support.image import WorkspaceImage
+from up.helpers import REPO, WORKSPACE, free_port, ocw
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_ctrl_c_stops_the_container_at_once_and_removes_it(tmp_path: Path, workspace_image: WorkspaceImage) -> None:
+    state, port = tmp_path / "state", free_port()
+    args = ["up", "flux", "--source", str(REPO), "--port", str(port), "--state-dir", str(state)]  # --engine auto
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ocw", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert process.stdout is not None
+        printed = []
+        for line in process.stdout:  # the test's timeout bounds this wait
+            printed.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        entry = json.loads(ocw("ps", "--json", "--state-dir", str(state)).stdout)["workspaces"][0]
+        assert entry["running"] and entry["engine"] == "container", "".join(printed)
+        password = (state / WORKSPACE / "password").read_text()
+        assert httpx.get(entry["url"] + "/session", auth=("opencode", password)).status_code == 200
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+        output = "".join(printed) + rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert f"image {workspace_image.name}" in output
+    stopped = [line for line in output.splitlines() if "stopped in" in line]
+    assert stopped and float(stopped[0].rsplit(" ", 2)[1]) < 2.0, output  # SIGTERM, not the 10 s grace
+    left = workspace_image.run("ps", "--all", "--format", "{{.Names}}", "--filter", f"name={entry['container']}")
+    assert left.stdout.strip() == ""
+    assert not (state / WORKSPACE / "run").exists()
