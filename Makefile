@@ -39,7 +39,7 @@ endef
 setup: system-packages $(VENV)/.installed $(TOOLS)/node_modules/.installed $(TOOLS)/bin/kubectl
 
 system-packages:
-	@$(call ensure_packages,$(SYSTEM_PACKAGES),ocw up and the workspace runtime run git; everything else works without it)
+	@$(call ensure_packages,$(SYSTEM_PACKAGES),ocw up runs the init step with git and jq where podman cannot run it in the image; everything else works without them)
 
 test-prerequisites:
 	@$(call ensure_packages,$(TEST_SYSTEM_PACKAGES),only the tests need them (the tests that use them skip without them; with CI=true they fail))

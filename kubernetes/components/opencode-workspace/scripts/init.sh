@@ -46,15 +46,15 @@ esac
 # git as this step runs it: nothing from /etc/gitconfig or ~/.gitconfig, no hooks, no fsmonitor, no askpass program,
 # our helper alone (an empty credential.helper first empties the list a repository may have added to), and only the
 # repository's own protocol (a rewritten remote cannot reach a local path or a command). Command-line scope, which
-# outranks the clone's .git/config.
+# outranks the clone's .git/config. A system config the container's env names (ocw up trusts a local source so) counts.
 protocol=$(printf '%s\n' "$repo_url" | sed -n 's|^\([A-Za-z][A-Za-z0-9+.-]*\)://.*|\1|p')
 case $repo_url in /*) protocol=file ;; *) [ -n "$protocol" ] || protocol=ssh ;; esac
-export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_ASKPASS='' SSH_ASKPASS='' GIT_CEILING_DIRECTORIES="$parent"
+[ -n "$GIT_CONFIG_SYSTEM" ] || export GIT_CONFIG_NOSYSTEM=1
+export GIT_CONFIG_GLOBAL=/dev/null GIT_ASKPASS='' SSH_ASKPASS='' GIT_CEILING_DIRECTORIES="$parent"
 set -- core.hooksPath /dev/null core.fsmonitor false credential.helper '' credential.helper \
   "$(cd "$(dirname "$0")" && pwd)/git-credential-secret" protocol.allow never "protocol.$protocol.allow" always \
   http.sslVerify true merge.verifySignatures false
-n=0; while [ $# -gt 1 ]; do export "GIT_CONFIG_KEY_$n=$1" "GIT_CONFIG_VALUE_$n=$2"; n=$((n + 1)); shift 2; done
-export GIT_CONFIG_COUNT=$n
+n=0; while [ $# -gt 1 ]; do export "GIT_CONFIG_KEY_$n=$1" "GIT_CONFIG_VALUE_$n=$2"; n=$((n + 1)); shift 2; done; export GIT_CONFIG_COUNT=$n
 token_is_present() { [ -n "$GIT_TOKEN_FILE" ] && [ -r "$GIT_TOKEN_FILE" ] && [ -s "$GIT_TOKEN_FILE" ]; }
 
 # One line saying why git failed ($1: what it did, $2: its stderr), ending with git's own last word on it.
