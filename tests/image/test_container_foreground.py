@@ -15,7 +15,8 @@ import pytest
 from ocw.up.container import container_name
 from ocw.up.state import workspace_dirs
 from support.image import WorkspaceImage
-from up.helpers import REPO, WORKSPACE, free_port, ocw
+from support.local_workspace import WORKSPACE
+from up.helpers import REPO, free_port, ocw
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 
+from support.local_workspace import WorkspacePlaces
+
 REPO = Path(__file__).resolve().parents[2]
-WORKSPACE = "opencode-flux"
 
 
 def free_port() -> int:
@@ -63,33 +64,12 @@ def make_source_repo(path: Path) -> Path:
 
 
 @dataclass
-class Local:
+class Local(WorkspacePlaces):
     """A workspace started with `ocw up -d` under its own state dir."""
 
-    state_dir: Path
-    port: int
     source: str
     secrets_file: Path | None
     engine: str = "process"  # or "container": the workspace image with podman
-
-    @property
-    def root(self) -> Path:
-        return self.state_dir / WORKSPACE
-
-    @property
-    def home(self) -> Path:
-        return self.root / "volumes" / "home"
-
-    @property
-    def workdir(self) -> Path:
-        return self.home / "git" / "k8s-cluster"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def password(self) -> str:
-        return (self.root / "password").read_text()
 
     def up(self, *extra: str) -> subprocess.CompletedProcess[str]:
         args = [

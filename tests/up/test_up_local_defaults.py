@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from up.helpers import REPO, WORKSPACE, free_port, make_source_repo, ocw
+from support.local_workspace import WORKSPACE
+from up.helpers import REPO, free_port, make_source_repo, ocw
 
 pytestmark = pytest.mark.timeout(300)
 

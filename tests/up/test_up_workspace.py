@@ -62,11 +62,11 @@ def test_copilot_is_connected_with_models(workspace: Local) -> None:
 
 def test_working_directory_is_the_manifests_translated_and_a_clone_of_the_source(workspace: Local) -> None:
     paths = workspace.json("/path")
-    assert Path(paths["directory"]) == workspace.workdir
+    assert Path(paths["directory"]) == workspace.clone
     assert Path(paths["home"]) == workspace.home
-    origin = _git(workspace.workdir, "remote", "get-url", "origin")
+    origin = _git(workspace.clone, "remote", "get-url", "origin")
     assert origin == workspace.source
-    assert _git(workspace.workdir, "rev-parse", "HEAD") == _git(Path(workspace.source), "rev-parse", "HEAD")
+    assert _git(workspace.clone, "rev-parse", "HEAD") == _git(Path(workspace.source), "rev-parse", "HEAD")
     assert (workspace.home / ".local" / "share" / "opencode" / "opencode.db").is_file()
 
 
@@ -84,7 +84,7 @@ def test_the_token_reaches_no_log_no_git_config_no_volume_file_no_command_line(
                 assert pat.encode() not in content, file
                 if folder.name == "logs":
                     assert password.encode() not in content, file
-    assert pat not in (workspace.workdir / ".git" / "config").read_text()
+    assert pat not in (workspace.clone / ".git" / "config").read_text()
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             content = cmdline.read_bytes()
@@ -95,7 +95,7 @@ def test_the_token_reaches_no_log_no_git_config_no_volume_file_no_command_line(
 
 def test_restart_keeps_sessions_work_and_copilot_without_cloning_again(workspace: Local) -> None:
     created = {workspace.create_session(f"before restart {i}") for i in range(3)}
-    dirty = workspace.workdir / "README.md"
+    dirty = workspace.clone / "README.md"
     dirty.write_text("uncommitted work\n")
     workspace.down()
     assert not (workspace.root / "run").exists()  # the Secret's files go with the pod

@@ -36,7 +36,7 @@ def test_local_flux_workspace_passes(local: tuple[Local, dict[str, str]]) -> Non
     assert set(results) == {"P2.1", "P2.2", "P2.3", "SEC.1"}
     assert all(r["status"] == "pass" and r["workspace"] == "opencode-flux" for r in results.values())
     assert any("HTTP 401" in line for line in results["P2.1"]["evidence"])
-    assert any(str(workspace.workdir) in line for line in results["P2.3"]["evidence"])
+    assert any(str(workspace.clone) in line for line in results["P2.3"]["evidence"])
     assert results["SEC.1"]["evidence"] == ['GET /config: share="disabled", autoupdate=false']
     for value in tokens.values():
         assert value not in done.stdout + done.stderr
