@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import signal
 import socket
 import string
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,41 @@ def ocw(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ocw", *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
     )
+
+
+@dataclass
+class Foreground:
+    """`ocw up` in the foreground (as `make up` runs it), read up to its "Press Ctrl-C" line."""
+
+    process: subprocess.Popen[str]
+    printed: list[str]
+
+    def interrupt(self, timeout: float) -> str:
+        """Ctrl-C as the terminal sends it; returns everything ocw printed, once it has exited."""
+        self.process.send_signal(signal.SIGINT)
+        rest, _ = self.process.communicate(timeout=timeout)
+        return "".join(self.printed) + rest
+
+
+@contextlib.contextmanager
+def up_in_foreground(*args: str) -> Iterator[Foreground]:
+    """Start `ocw up ARGS` and wait until it is ready (the test's timeout bounds the wait); killed if still running
+    when the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ocw", "up", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert process.stdout is not None
+        printed = []
+        for line in process.stdout:
+            printed.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        yield Foreground(process, printed)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def make_source_repo(path: Path) -> Path:

@@ -16,25 +16,17 @@ import httpx
 import pytest
 
 from support.local_workspace import WORKSPACE
-from up.helpers import REPO, free_port, make_source_repo, ocw
+from up.helpers import REPO, free_port, make_source_repo, ocw, up_in_foreground
 
 pytestmark = pytest.mark.timeout(300)
 
 
 def test_foreground_without_secrets_serves_a_clone_of_this_repository_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     state, port = tmp_path / "state", free_port()
-    args = ["up", "flux", "--engine", "process", "--source", str(REPO), "--port", str(port), "--state-dir", str(state)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ocw", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
+    args = ["flux", "--engine", "process", "--source", str(REPO), "--port", str(port), "--state-dir", str(state)]
+    with up_in_foreground(*args) as up:
         root = state / WORKSPACE
-        assert process.stdout is not None
-        printed = []
-        for line in process.stdout:  # the test's timeout bounds this wait
-            printed.append(line)
-            if line.startswith("Press Ctrl-C"):
-                break
+        printed = up.printed
         entries = json.loads(ocw("ps", "--json", "--state-dir", str(state)).stdout)["workspaces"]
         endpoint = entries[0] if entries and entries[0]["running"] else None
         password = (root / "password").read_text()
@@ -54,13 +46,8 @@ def test_foreground_without_secrets_serves_a_clone_of_this_repository_and_stops_
         assert page.status_code == 200
         assert "<title>OpenCode</title>" in page.text
         pid = endpoint["pid"]
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=30)
-        output = "".join(printed) + rest
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, output
+        output = up.interrupt(timeout=30)
+    assert up.process.returncode == 0, output
     assert password not in output  # printed: where the password is, never the password
     assert str(root / "password") in output
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
