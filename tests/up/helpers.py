@@ -155,3 +155,23 @@ class Local(WorkspacePlaces):
 
     def session_ids(self) -> set[str]:
         return {s["id"] for s in self.json("/session")}
+
+
+def fake_tokens() -> dict[str, str]:
+    """A workspace's three secrets (GitHub PAT, password, Copilot token), token-shaped and valid nowhere."""
+    return {"pat": fake_token("ghp_"), "password": fake_token("pw_"), "copilot": fake_token("gho_")}
+
+
+@contextlib.contextmanager
+def running_workspace(base: Path, tokens: dict[str, str], engine: str = "process") -> Iterator[Local]:
+    """A workspace started with `ocw up -d` in `base`: a small source repository to clone and a secrets file holding
+    `tokens`; stopped when the block ends."""
+    secrets_file = write_secrets(
+        base / "secrets.env", tokens["pat"], tokens["password"], copilot_document(tokens["copilot"])
+    )
+    local = Local(base / "state", free_port(), str(make_source_repo(base / "source")), secrets_file, engine=engine)
+    local.up_ok()
+    try:
+        yield local
+    finally:
+        ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "1")

@@ -13,27 +13,27 @@ from pathlib import Path
 import httpx
 import pytest
 
-from up.helpers import Local, copilot_document, fake_token, free_port, make_source_repo, ocw, write_secrets
+from up.helpers import (
+    Local,
+    copilot_document,
+    fake_token,
+    fake_tokens,
+    running_workspace,
+    write_secrets,
+)
 
 pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
 def tokens() -> dict[str, str]:
-    return {"pat": fake_token("ghp_"), "password": fake_token("pw_"), "copilot": fake_token("gho_")}
+    return fake_tokens()
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory, tokens: dict[str, str]) -> Iterator[Local]:
-    base = tmp_path_factory.mktemp("up")
-    source = make_source_repo(base / "source")
-    secrets_file = write_secrets(
-        base / "secrets.env", tokens["pat"], tokens["password"], copilot_document(tokens["copilot"])
-    )
-    local = Local(base / "state", free_port(), str(source), secrets_file)
-    local.up_ok()
-    yield local
-    ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "1")
+    with running_workspace(tmp_path_factory.mktemp("up"), tokens) as local:
+        yield local
 
 
 def _concrete(path: str) -> str:
