@@ -165,3 +165,30 @@ def test_ctrl_c_while_starting_leaves_no_server_behind(tmp_path: Path) -> None:
     assert process.returncode == 130
     assert not record.exists()
     assert _servers_using(state) == []
+
+
+def test_port_0_starts_on_a_free_port_and_prints_the_url_it_answers_on(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    source = make_source_repo(tmp_path / "source")
+    args = ["flux", "--engine", "process", "-d", "--source", str(source), "--port", "0", "--state-dir", str(state)]
+    started = ocw("up", *args, timeout=120)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        [server] = [line.split()[-1] for line in started.stdout.splitlines() if line.startswith("  server:")]
+        port = int(server.rstrip("/").rsplit(":", 1)[1])
+        assert port != 0 and server == f"http://127.0.0.1:{port}/", started.stdout
+        [entry] = json.loads(ocw("ps", "--json", "--state-dir", str(state)).stdout)["workspaces"]
+        assert entry["running"] and entry["url"] == server.rstrip("/")
+        password = (state / WORKSPACE / "password").read_text()
+        assert httpx.get(server + "session", auth=("opencode", password)).status_code == 200
+    finally:
+        ocw("down", "flux", "--state-dir", str(state), "--timeout", "1")
+
+
+@pytest.mark.parametrize("port", ["-1", "65536", "http"])
+def test_a_port_out_of_range_is_refused_before_anything_runs(tmp_path: Path, port: str) -> None:
+    state = tmp_path / "state"
+    result = ocw("up", "flux", "--engine", "process", "-d", "--port", port, "--state-dir", str(state), timeout=30)
+    assert result.returncode == 2
+    assert f"--port: expected a port number 1-65535, or 0 for any free port, found '{port}'" in result.stderr
+    assert not state.exists()

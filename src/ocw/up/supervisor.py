@@ -11,7 +11,6 @@ import contextlib
 import fcntl
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from ocw.up import volumes
 from ocw.up.container import ContainerRun, grant_volumes, make_copies, write_env_file
 from ocw.up.plan import Plan
 from ocw.up.pod import ProcessSpec
+from ocw.up.ports import port_is_free
 from ocw.up.state import (
     RunRecord,
     WorkspaceDirs,
@@ -77,17 +77,6 @@ def tail(log: Path, lines: int = LOG_TAIL_LINES) -> str:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return ""
-
-
-def port_is_free(host: str, port: int) -> bool:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _open_log(path: Path) -> IO[bytes]:
