@@ -161,8 +161,8 @@ def test_ctrl_c_while_starting_leaves_no_server_behind(tmp_path: Path) -> None:
     while not record.exists() and process.poll() is None:  # OpenCode has been spawned, not yet ready
         threading.Event().wait(0.02)
     process.send_signal(signal.SIGINT)
-    process.communicate(timeout=60)
-    assert process.returncode == 130
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output.decode(errors="replace")
     assert not record.exists()
     assert _servers_using(state) == []
 
