@@ -4,7 +4,7 @@ bare `kubectl kustomize` builds of the same paths (run with the same parallelism
 Targets: the real tree under 2 s; at most 50% over the bare builds; cost linear in the number of workspaces; a whole
 cluster repository with the tree installed under 5 s. The cluster rows: the extract of jbaker48/k8s-cluster in
 tests/fixtures, and the repository at $OCW_BENCH_CLUSTER_REPO when set (e.g. a checkout of the cluster repository),
-each copied with the tree installed as scripts/README.md says.
+each copied with the tree installed as `ocw install` writes it.
 Writes bench/results/check.json and prints a table.
 """
 
@@ -25,18 +25,12 @@ from pathlib import Path
 from ocw import toolchain
 from ocw.flux.build import remote_resources
 from ocw.flux.kustomization import discover
+from ocw.install.apply import install
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER_FIXTURE = REPO / "tests" / "fixtures" / "jbaker48-k8s-cluster"
 CLUSTER_ENV = "OCW_BENCH_CLUSTER_REPO"
 TARGET_CLUSTER_SECONDS = 5.0
-LISTENER_PATCH = """patches:
-  - path: ./opencode-listener.yaml
-    target:
-      group: gateway.networking.k8s.io
-      kind: Gateway
-      name: envoy-internal
-"""
 RESULTS = REPO / "bench" / "results" / "check.json"
 RUNS = 3
 SIZES = (10, 50)
@@ -66,22 +60,10 @@ def generated_tree(root: Path, workspaces: int) -> Path:
 
 
 def cluster_with_tree(source: Path, destination: Path) -> Path:
-    """A copy of a cluster repository's kubernetes/ with this tree installed (scripts/README.md, steps 1 and 2)."""
+    """A copy of a cluster repository's kubernetes/ with this tree installed by `ocw install`'s library entry point
+    (forced, so a repository that holds an older copy of the tree is measured with this one)."""
     shutil.copytree(source / "kubernetes", destination / "kubernetes", symlinks=True)
-    kubernetes = destination / "kubernetes"
-    if not (kubernetes / "apps" / "opencode").exists():
-        shutil.copytree(REPO / "kubernetes/apps/opencode", kubernetes / "apps" / "opencode")
-    shutil.rmtree(kubernetes / "components" / "opencode-workspace", ignore_errors=True)
-    shutil.copytree(REPO / "kubernetes/components/opencode-workspace", kubernetes / "components" / "opencode-workspace")
-    for app, file, addition in (
-        ("certificates", "opencode.yaml", "  - ./opencode.yaml\n"),
-        ("envoy-gateway", "opencode-listener.yaml", LISTENER_PATCH),
-    ):
-        folder = kubernetes / "apps" / "network" / app / "app"
-        if folder.is_dir() and not (folder / file).exists():
-            shutil.copy(REPO / "kubernetes/apps/network" / app / "app" / file, folder / file)
-            kustomization = folder / "kustomization.yaml"
-            kustomization.write_text(kustomization.read_text() + addition)
+    install(destination, force=True)
     return destination
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from ocw import __version__
 from ocw.errors import EXIT_INTERRUPTED, OcwError
+from ocw.interrupts import ctrl_c_raises_interrupted
 
 # Each module exposes `register(subparsers)`, which adds its parser(s) and sets `handler` to a
 # function taking the parsed namespace and returning an exit code.
@@ -56,14 +57,16 @@ def _command_word(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_word(words))
-    args = parser.parse_args(words)
-    handler: Handler = args.handler
-    try:
-        return handler(args)
-    except OcwError as exc:
-        print(f"ocw {args.command}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"ocw {args.command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    command = _command_word(words)
+    with ctrl_c_raises_interrupted():
+        try:
+            # Inside the try: a Ctrl-C while the command's modules load is an interruption too.
+            args = build_parser(command).parse_args(words)
+            handler: Handler = args.handler
+            return handler(args)
+        except OcwError as exc:
+            print(f"ocw {command}: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print(f"ocw {command}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED

@@ -22,9 +22,9 @@ import httpx
 
 from ocw.image.engine import installed_engine
 from ocw.up.passthrough import PROXY_VARIABLES, TLS_DIR_VARIABLES, TLS_FILE_VARIABLES
+from support.local_workspace import WORKSPACE, WorkspacePlaces
 from support.model_server import ModelServer, Turn
 
-WORKSPACE = "opencode-flux"
 HOST_NETWORK_SETTINGS = frozenset({*PROXY_VARIABLES, *TLS_FILE_VARIABLES, *TLS_DIR_VARIABLES})
 # One agent turn runs several model round trips and tools; on a loaded 2-core machine that can take a while.
 PROMPT_TIMEOUT = 180.0
@@ -85,11 +85,9 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 
 @dataclass
-class AgentWorkspace:
+class AgentWorkspace(WorkspacePlaces):
     """One workspace under its own state dir, started with `ocw up -d`."""
 
-    state_dir: Path
-    port: int
     source: str
     model: ModelServer
     engine: str  # `ocw up --engine`: container (the workspace image, as the pod runs) or process
@@ -97,31 +95,6 @@ class AgentWorkspace:
     repo: Path | None = None  # the GitOps tree to read (default: this checkout)
     extra_env: dict[str, str] = field(default_factory=dict)
     up_output: str = ""
-
-    @property
-    def root(self) -> Path:
-        return self.state_dir / WORKSPACE
-
-    @property
-    def home(self) -> Path:
-        """The workspace volume on this machine."""
-        return self.root / "volumes" / "home"
-
-    @property
-    def clone(self) -> Path:
-        """The clone on this machine (the pod's WORKSPACE_DIR, on the volume)."""
-        return self.home / "git" / "k8s-cluster"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def password(self) -> str:
-        return (self.root / "password").read_text()
 
     def configure_model(self) -> Path:
         config_dir = self.home / ".config" / "opencode"

@@ -23,7 +23,8 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, P
 
 from support import model_standin
 from support.image import workspace_image  # noqa: F401 - the session fixture
-from up.helpers import REPO, WORKSPACE, Local, free_port, ocw
+from support.local_workspace import WORKSPACE
+from up.helpers import REPO, Local, free_port, ocw
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

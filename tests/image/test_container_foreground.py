@@ -4,9 +4,6 @@ kubelet stops a pod; nothing of the container is left behind."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -15,35 +12,22 @@ import pytest
 from ocw.up.container import container_name
 from ocw.up.state import workspace_dirs
 from support.image import WorkspaceImage
-from up.helpers import REPO, WORKSPACE, free_port, ocw
+from support.local_workspace import WORKSPACE
+from up.helpers import REPO, free_port, ocw, up_in_foreground
 
 pytestmark = pytest.mark.timeout(300)
 
 
 def test_ctrl_c_stops_the_container_at_once_and_removes_it(tmp_path: Path, workspace_image: WorkspaceImage) -> None:
     state, port = tmp_path / "state", free_port()
-    args = ["up", "flux", "--source", str(REPO), "--port", str(port), "--state-dir", str(state)]  # --engine auto
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ocw", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        assert process.stdout is not None
-        printed = []
-        for line in process.stdout:  # the test's timeout bounds this wait
-            printed.append(line)
-            if line.startswith("Press Ctrl-C"):
-                break
+    args = ["flux", "--source", str(REPO), "--port", str(port), "--state-dir", str(state)]  # --engine auto
+    with up_in_foreground(*args) as up:
         entry = json.loads(ocw("ps", "--json", "--state-dir", str(state)).stdout)["workspaces"][0]
-        assert entry["running"] and entry["engine"] == "container", "".join(printed)
+        assert entry["running"] and entry["engine"] == "container", "".join(up.printed)
         password = (state / WORKSPACE / "password").read_text()
         assert httpx.get(entry["url"] + "/session", auth=("opencode", password)).status_code == 200
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=60)
-        output = "".join(printed) + rest
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, output
+        output = up.interrupt(timeout=60)
+    assert up.process.returncode == 0, output
     assert f"image {workspace_image.name}" in output
     stopped = [line for line in output.splitlines() if "stopped in" in line]
     assert stopped and float(stopped[0].rsplit(" ", 2)[1]) < 2.0, output  # SIGTERM, not the 10 s grace

@@ -17,7 +17,12 @@ import pytest
 
 from ocw.up.state import process_start_ticks
 from support.image import WorkspaceImage
-from up.helpers import Local, copilot_document, fake_token, free_port, make_source_repo, ocw, write_secrets
+from up.helpers import (
+    Local,
+    fake_tokens,
+    ocw,
+    running_workspace,
+)
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -38,22 +43,15 @@ def _container(local: Local) -> str:
 
 @pytest.fixture(scope="module")
 def tokens() -> dict[str, str]:
-    return {"pat": fake_token("ghp_"), "password": fake_token("pw_"), "copilot": fake_token("gho_")}
+    return fake_tokens()
 
 
 @pytest.fixture(scope="module")
 def workspace(
     tmp_path_factory: pytest.TempPathFactory, workspace_image: WorkspaceImage, tokens: dict[str, str]
 ) -> Iterator[Local]:
-    base = tmp_path_factory.mktemp("container")
-    source = make_source_repo(base / "source")
-    secrets_file = write_secrets(
-        base / "secrets.env", tokens["pat"], tokens["password"], copilot_document(tokens["copilot"])
-    )
-    local = Local(base / "state", free_port(), str(source), secrets_file, engine="container")
-    local.up_ok()
-    yield local
-    ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "1")
+    with running_workspace(tmp_path_factory.mktemp("container"), tokens, engine="container") as local:
+        yield local
 
 
 def test_ps_shows_the_container_engine(workspace: Local) -> None:

@@ -17,7 +17,8 @@ from ocw.image.definition import image_commands
 from ocw.up.toolbox import build_toolbox
 from support.connect_proxy import ConnectProxy
 from support.git_http_server import GitHttpServer, make_self_signed_certificate
-from up.helpers import WORKSPACE, copilot_document, fake_token, free_port, make_source_repo, write_secrets
+from support.local_workspace import WORKSPACE
+from up.helpers import copilot_document, fake_token, free_port, make_source_repo, write_secrets
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from support.image import WorkspaceImage
-from up.helpers import Local, copilot_document, fake_token, free_port, make_source_repo, ocw, write_secrets
+from up.helpers import Local, fake_tokens, ocw, running_workspace
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -17,16 +17,9 @@ pytestmark = pytest.mark.timeout(600)
 def local(
     tmp_path_factory: pytest.TempPathFactory, workspace_image: WorkspaceImage
 ) -> Iterator[tuple[Local, dict[str, str]]]:
-    base = tmp_path_factory.mktemp("verify-container")
-    tokens = {"pat": fake_token("ghp_"), "password": fake_token("pw_"), "copilot": fake_token("gho_")}
-    secrets_file = write_secrets(
-        base / "secrets.env", tokens["pat"], tokens["password"], copilot_document(tokens["copilot"])
-    )
-    source = str(make_source_repo(base / "source"))
-    workspace = Local(base / "state", free_port(), source, secrets_file, engine="container")
-    workspace.up_ok()
-    yield workspace, tokens
-    ocw("down", "flux", "--state-dir", str(workspace.state_dir), "--timeout", "1")
+    tokens = fake_tokens()
+    with running_workspace(tmp_path_factory.mktemp("verify-container"), tokens, engine="container") as workspace:
+        yield workspace, tokens
 
 
 def test_verify_local_passes_against_the_container(local: tuple[Local, dict[str, str]]) -> None:

@@ -6,8 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,41 +13,14 @@ import pytest
 from install.conftest import FIXTURE, PROJECT
 from ocw.errors import OcwError
 from ocw.install.manifests import locate
-
-BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "src", "kubernetes")
+from support.wheel import build_wheel, install_wheel
 
 
 def test_the_wheel_carries_the_tree_and_install_reads_it_from_there(tmp_path: Path) -> None:
-    source = tmp_path / "source"
-    source.mkdir()
-    for name in BUILD_INPUTS:
-        if (PROJECT / name).is_dir():
-            shutil.copytree(PROJECT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy(PROJECT / name, source / name)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-w",
-            str(tmp_path / "dist"),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = (tmp_path / "dist").glob("*.whl")
-    site = tmp_path / "site"
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(site)
+    tool = install_wheel(build_wheel(tmp_path), tmp_path / "tool")
     tree = PROJECT / "kubernetes"
     expected = sorted(str(p.relative_to(PROJECT)) for p in tree.rglob("*") if p.is_file())
-    packaged = site / "ocw" / "manifests"
+    packaged = tool.site / "ocw" / "manifests"
     assert sorted(str(p.relative_to(packaged)) for p in packaged.rglob("*") if p.is_file()) == expected
     for relative in expected:
         assert (packaged / relative).read_bytes() == (PROJECT / relative).read_bytes(), relative
@@ -57,9 +28,9 @@ def test_the_wheel_carries_the_tree_and_install_reads_it_from_there(tmp_path: Pa
     repo = tmp_path / "k8s-cluster"
     shutil.copytree(FIXTURE, repo)
     result = subprocess.run(
-        [sys.executable, "-m", "ocw", "install", "--repo", str(repo), "--dry-run", "--json"],
+        [str(tool.python), "-m", "ocw", "install", "--repo", str(repo), "--dry-run", "--json"],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(site)},
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
         capture_output=True,
         text=True,
         check=False,

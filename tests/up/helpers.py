@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import signal
 import socket
 import string
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from support.local_workspace import WorkspacePlaces
+
 REPO = Path(__file__).resolve().parents[2]
-WORKSPACE = "opencode-flux"
 
 
 def free_port() -> int:
@@ -51,6 +55,41 @@ def ocw(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     )
 
 
+@dataclass
+class Foreground:
+    """`ocw up` in the foreground (as `make up` runs it), read up to its "Press Ctrl-C" line."""
+
+    process: subprocess.Popen[str]
+    printed: list[str]
+
+    def interrupt(self, timeout: float) -> str:
+        """Ctrl-C as the terminal sends it; returns everything ocw printed, once it has exited."""
+        self.process.send_signal(signal.SIGINT)
+        rest, _ = self.process.communicate(timeout=timeout)
+        return "".join(self.printed) + rest
+
+
+@contextlib.contextmanager
+def up_in_foreground(*args: str) -> Iterator[Foreground]:
+    """Start `ocw up ARGS` and wait until it is ready (the test's timeout bounds the wait); killed if still running
+    when the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ocw", "up", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert process.stdout is not None
+        printed = []
+        for line in process.stdout:
+            printed.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        yield Foreground(process, printed)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def make_source_repo(path: Path) -> Path:
     """A small git repository to clone, with one commit."""
     path.mkdir(parents=True)
@@ -63,33 +102,12 @@ def make_source_repo(path: Path) -> Path:
 
 
 @dataclass
-class Local:
+class Local(WorkspacePlaces):
     """A workspace started with `ocw up -d` under its own state dir."""
 
-    state_dir: Path
-    port: int
     source: str
     secrets_file: Path | None
     engine: str = "process"  # or "container": the workspace image with podman
-
-    @property
-    def root(self) -> Path:
-        return self.state_dir / WORKSPACE
-
-    @property
-    def home(self) -> Path:
-        return self.root / "volumes" / "home"
-
-    @property
-    def workdir(self) -> Path:
-        return self.home / "git" / "k8s-cluster"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def password(self) -> str:
-        return (self.root / "password").read_text()
 
     def up(self, *extra: str) -> subprocess.CompletedProcess[str]:
         args = [
@@ -137,3 +155,23 @@ class Local:
 
     def session_ids(self) -> set[str]:
         return {s["id"] for s in self.json("/session")}
+
+
+def fake_tokens() -> dict[str, str]:
+    """A workspace's three secrets (GitHub PAT, password, Copilot token), token-shaped and valid nowhere."""
+    return {"pat": fake_token("ghp_"), "password": fake_token("pw_"), "copilot": fake_token("gho_")}
+
+
+@contextlib.contextmanager
+def running_workspace(base: Path, tokens: dict[str, str], engine: str = "process") -> Iterator[Local]:
+    """A workspace started with `ocw up -d` in `base`: a small source repository to clone and a secrets file holding
+    `tokens`; stopped when the block ends."""
+    secrets_file = write_secrets(
+        base / "secrets.env", tokens["pat"], tokens["password"], copilot_document(tokens["copilot"])
+    )
+    local = Local(base / "state", free_port(), str(make_source_repo(base / "source")), secrets_file, engine=engine)
+    local.up_ok()
+    try:
+        yield local
+    finally:
+        ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "1")

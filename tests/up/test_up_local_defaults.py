@@ -15,25 +15,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from up.helpers import REPO, WORKSPACE, free_port, make_source_repo, ocw
+from support.local_workspace import WORKSPACE
+from up.helpers import REPO, free_port, make_source_repo, ocw, up_in_foreground
 
 pytestmark = pytest.mark.timeout(300)
 
 
 def test_foreground_without_secrets_serves_a_clone_of_this_repository_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     state, port = tmp_path / "state", free_port()
-    args = ["up", "flux", "--engine", "process", "--source", str(REPO), "--port", str(port), "--state-dir", str(state)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ocw", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
+    args = ["flux", "--engine", "process", "--source", str(REPO), "--port", str(port), "--state-dir", str(state)]
+    with up_in_foreground(*args) as up:
         root = state / WORKSPACE
-        assert process.stdout is not None
-        printed = []
-        for line in process.stdout:  # the test's timeout bounds this wait
-            printed.append(line)
-            if line.startswith("Press Ctrl-C"):
-                break
+        printed = up.printed
         entries = json.loads(ocw("ps", "--json", "--state-dir", str(state)).stdout)["workspaces"]
         endpoint = entries[0] if entries and entries[0]["running"] else None
         password = (root / "password").read_text()
@@ -53,13 +46,8 @@ def test_foreground_without_secrets_serves_a_clone_of_this_repository_and_stops_
         assert page.status_code == 200
         assert "<title>OpenCode</title>" in page.text
         pid = endpoint["pid"]
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=30)
-        output = "".join(printed) + rest
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, output
+        output = up.interrupt(timeout=30)
+    assert up.process.returncode == 0, output
     assert password not in output  # printed: where the password is, never the password
     assert str(root / "password") in output
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
@@ -173,7 +161,34 @@ def test_ctrl_c_while_starting_leaves_no_server_behind(tmp_path: Path) -> None:
     while not record.exists() and process.poll() is None:  # OpenCode has been spawned, not yet ready
         threading.Event().wait(0.02)
     process.send_signal(signal.SIGINT)
-    process.communicate(timeout=60)
-    assert process.returncode == 130
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output.decode(errors="replace")
     assert not record.exists()
     assert _servers_using(state) == []
+
+
+def test_port_0_starts_on_a_free_port_and_prints_the_url_it_answers_on(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    source = make_source_repo(tmp_path / "source")
+    args = ["flux", "--engine", "process", "-d", "--source", str(source), "--port", "0", "--state-dir", str(state)]
+    started = ocw("up", *args, timeout=120)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        [server] = [line.split()[-1] for line in started.stdout.splitlines() if line.startswith("  server:")]
+        port = int(server.rstrip("/").rsplit(":", 1)[1])
+        assert port != 0 and server == f"http://127.0.0.1:{port}/", started.stdout
+        [entry] = json.loads(ocw("ps", "--json", "--state-dir", str(state)).stdout)["workspaces"]
+        assert entry["running"] and entry["url"] == server.rstrip("/")
+        password = (state / WORKSPACE / "password").read_text()
+        assert httpx.get(server + "session", auth=("opencode", password)).status_code == 200
+    finally:
+        ocw("down", "flux", "--state-dir", str(state), "--timeout", "1")
+
+
+@pytest.mark.parametrize("port", ["-1", "65536", "http"])
+def test_a_port_out_of_range_is_refused_before_anything_runs(tmp_path: Path, port: str) -> None:
+    state = tmp_path / "state"
+    result = ocw("up", "flux", "--engine", "process", "-d", "--port", port, "--state-dir", str(state), timeout=30)
+    assert result.returncode == 2
+    assert f"--port: expected a port number 1-65535, or 0 for any free port, found '{port}'" in result.stderr
+    assert not state.exists()

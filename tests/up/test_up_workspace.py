@@ -13,27 +13,27 @@ from pathlib import Path
 import httpx
 import pytest
 
-from up.helpers import Local, copilot_document, fake_token, free_port, make_source_repo, ocw, write_secrets
+from up.helpers import (
+    Local,
+    copilot_document,
+    fake_token,
+    fake_tokens,
+    running_workspace,
+    write_secrets,
+)
 
 pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
 def tokens() -> dict[str, str]:
-    return {"pat": fake_token("ghp_"), "password": fake_token("pw_"), "copilot": fake_token("gho_")}
+    return fake_tokens()
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory, tokens: dict[str, str]) -> Iterator[Local]:
-    base = tmp_path_factory.mktemp("up")
-    source = make_source_repo(base / "source")
-    secrets_file = write_secrets(
-        base / "secrets.env", tokens["pat"], tokens["password"], copilot_document(tokens["copilot"])
-    )
-    local = Local(base / "state", free_port(), str(source), secrets_file)
-    local.up_ok()
-    yield local
-    ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "1")
+    with running_workspace(tmp_path_factory.mktemp("up"), tokens) as local:
+        yield local
 
 
 def _concrete(path: str) -> str:
@@ -62,11 +62,11 @@ def test_copilot_is_connected_with_models(workspace: Local) -> None:
 
 def test_working_directory_is_the_manifests_translated_and_a_clone_of_the_source(workspace: Local) -> None:
     paths = workspace.json("/path")
-    assert Path(paths["directory"]) == workspace.workdir
+    assert Path(paths["directory"]) == workspace.clone
     assert Path(paths["home"]) == workspace.home
-    origin = _git(workspace.workdir, "remote", "get-url", "origin")
+    origin = _git(workspace.clone, "remote", "get-url", "origin")
     assert origin == workspace.source
-    assert _git(workspace.workdir, "rev-parse", "HEAD") == _git(Path(workspace.source), "rev-parse", "HEAD")
+    assert _git(workspace.clone, "rev-parse", "HEAD") == _git(Path(workspace.source), "rev-parse", "HEAD")
     assert (workspace.home / ".local" / "share" / "opencode" / "opencode.db").is_file()
 
 
@@ -84,7 +84,7 @@ def test_the_token_reaches_no_log_no_git_config_no_volume_file_no_command_line(
                 assert pat.encode() not in content, file
                 if folder.name == "logs":
                     assert password.encode() not in content, file
-    assert pat not in (workspace.workdir / ".git" / "config").read_text()
+    assert pat not in (workspace.clone / ".git" / "config").read_text()
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             content = cmdline.read_bytes()
@@ -95,7 +95,7 @@ def test_the_token_reaches_no_log_no_git_config_no_volume_file_no_command_line(
 
 def test_restart_keeps_sessions_work_and_copilot_without_cloning_again(workspace: Local) -> None:
     created = {workspace.create_session(f"before restart {i}") for i in range(3)}
-    dirty = workspace.workdir / "README.md"
+    dirty = workspace.clone / "README.md"
     dirty.write_text("uncommitted work\n")
     workspace.down()
     assert not (workspace.root / "run").exists()  # the Secret's files go with the pod

@@ -8,23 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from up.helpers import Local, copilot_document, fake_token, free_port, make_source_repo, ocw, write_secrets
+from up.helpers import Local, fake_tokens, ocw, running_workspace
 
 pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Local, dict[str, str]]]:
-    base = tmp_path_factory.mktemp("verify-local")
-    tokens = {"pat": fake_token("ghp_"), "password": fake_token("pw_"), "copilot": fake_token("gho_")}
-    secrets_file = write_secrets(
-        base / "secrets.env", tokens["pat"], tokens["password"], copilot_document(tokens["copilot"])
-    )
-    workspace = Local(base / "state", free_port(), str(make_source_repo(base / "source")), secrets_file)
-    started = workspace.up()
-    assert started.returncode == 0, started.stdout + started.stderr
-    yield workspace, tokens
-    ocw("down", "flux", "--state-dir", str(workspace.state_dir), "--timeout", "1")
+    tokens = fake_tokens()
+    with running_workspace(tmp_path_factory.mktemp("verify-local"), tokens) as workspace:
+        yield workspace, tokens
 
 
 def test_local_flux_workspace_passes(local: tuple[Local, dict[str, str]]) -> None:
@@ -36,7 +29,7 @@ def test_local_flux_workspace_passes(local: tuple[Local, dict[str, str]]) -> Non
     assert set(results) == {"P2.1", "P2.2", "P2.3", "SEC.1"}
     assert all(r["status"] == "pass" and r["workspace"] == "opencode-flux" for r in results.values())
     assert any("HTTP 401" in line for line in results["P2.1"]["evidence"])
-    assert any(str(workspace.workdir) in line for line in results["P2.3"]["evidence"])
+    assert any(str(workspace.clone) in line for line in results["P2.3"]["evidence"])
     assert results["SEC.1"]["evidence"] == ['GET /config: share="disabled", autoupdate=false']
     for value in tokens.values():
         assert value not in done.stdout + done.stderr

@@ -20,6 +20,7 @@ from ocw.paths import project_root
 from ocw.up import supervisor
 from ocw.up.engine_choice import ENGINE_CHOICES, choose_engine
 from ocw.up.plan import LOCAL_LISTEN, Plan, UpOptions, make_plan
+from ocw.up.ports import ANY_PORT, port_argument
 from ocw.up.state import (
     RunRecord,
     default_state_dir,
@@ -50,7 +51,11 @@ def register(subparsers: Any) -> None:
     up.add_argument("workspace", metavar="WORKSPACE", help="app name (opencode-flux) or short name (flux)")
     up.add_argument("--source", help="clone this URL or local path instead of the manifest's repository")
     up.add_argument("--secrets", type=Path, help="KEY=value file keyed by the workspace's Doppler variable names")
-    up.add_argument("--port", type=int, help="local port (default: the manifest's port)")
+    up.add_argument(
+        "--port",
+        type=port_argument,
+        help=f"local port (default: the manifest's port; {ANY_PORT}: any free port, printed once it answers)",
+    )
     up.add_argument(
         "--listen",
         default=LOCAL_LISTEN,

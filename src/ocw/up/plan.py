@@ -17,6 +17,7 @@ from ocw.opencode.project_url import project_url
 from ocw.up import passthrough
 from ocw.up.container import ContainerRun, container_run, grace_seconds
 from ocw.up.pod import ProcessSpec, process_spec, serve_address
+from ocw.up.ports import ANY_PORT, free_port
 from ocw.up.secrets_file import read_secrets_file
 from ocw.up.state import WorkspaceDirs, workspace_dirs
 from ocw.up.toolbox import process_path
@@ -155,7 +156,11 @@ def make_plan(workspace: Workspace, options: UpOptions) -> Plan:
     app_spec = process_spec(app, maps, secrets_by_name, mount_table(dirs, app), overrides, path=tools)
     _pass_through(app_spec, host_settings)
     program, args = app_spec.argv[:1], app_spec.argv[1:]
-    args, host, manifest_port = serve_address(args, options.listen, options.port)
+    port = options.port
+    if port == ANY_PORT:
+        # Chosen here, not by OpenCode, so that the URL ocw waits on and prints is the one it listens on.
+        port = free_port(serve_address(list(args), options.listen, None)[1])
+    args, host, manifest_port = serve_address(args, options.listen, port)
     if manifest_port is None:
         raise OcwError(
             f"container {app.name} of {workspace.name} names no --port in its args",
@@ -186,7 +191,7 @@ def make_plan(workspace: Workspace, options: UpOptions) -> Plan:
         if workspace.init_container is not None:
             init_run = container_run(container=workspace.init_container, role="init", **common)
         # The same address rewrite as in process mode: the container shares this machine's network.
-        container_args, _, _ = serve_address(list(app.args), options.listen, options.port)
+        container_args, _, _ = serve_address(list(app.args), options.listen, port)
         app_run = container_run(container=app, role="app", args=container_args, **common)
     return Plan(
         workspace=workspace,

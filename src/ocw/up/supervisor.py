@@ -11,10 +11,9 @@ import contextlib
 import fcntl
 import os
 import signal
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -26,6 +25,7 @@ from ocw.up import volumes
 from ocw.up.container import ContainerRun, grant_volumes, make_copies, write_env_file
 from ocw.up.plan import Plan
 from ocw.up.pod import ProcessSpec
+from ocw.up.ports import port_is_free
 from ocw.up.state import (
     RunRecord,
     WorkspaceDirs,
@@ -77,17 +77,6 @@ def tail(log: Path, lines: int = LOG_TAIL_LINES) -> str:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return ""
-
-
-def port_is_free(host: str, port: int) -> bool:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _open_log(path: Path) -> IO[bytes]:
@@ -199,30 +188,7 @@ def start(plan: Plan, detached: bool, engine: Engine | None = None) -> tuple[sub
         cleanup(dirs)  # a failed start leaves no secret folder behind
         raise
     process = spawn_opencode(plan)
-    ticks = process_start_ticks(process.pid)
-    record = RunRecord(
-        workspace=plan.workspace.name,
-        pid=process.pid,
-        start_ticks=ticks if ticks is not None else -1,
-        url=plan.url,
-        username=plan.username,
-        port=plan.port,
-        host=plan.host,
-        working_dir=plan.working_dir,
-        started_at=time.time(),
-        detached=detached,
-        project_url=plan.project_url,
-        grace=plan.grace,
-    )
-    write_record(dirs, record)
-    try:
-        wait_ready(plan, process)
-    except BaseException:
-        stop_process(record)
-        process.wait()
-        cleanup(dirs)
-        raise
-    return process, record
+    return process, _record_and_wait(plan, process, process.pid, detached, stop_process)
 
 
 def _container_pid(engine: Engine, name: str, process: subprocess.Popen[bytes], log: Path) -> int:
@@ -282,6 +248,23 @@ def _start_container(
         raise
     finally:
         app.env_file.unlink(missing_ok=True)  # podman has read it: the password leaves the disk
+    record = _record_and_wait(
+        plan, process, pid, detached, lambda started: stop_container(started, 0.0, engine), container=app.name
+    )
+    return process, record
+
+
+def _record_and_wait(
+    plan: Plan,
+    process: subprocess.Popen[bytes],
+    pid: int,
+    detached: bool,
+    stop: Callable[[RunRecord], object],
+    *,
+    container: str = "",
+) -> RunRecord:
+    """Record the started OpenCode (what `ocw ps` and `ocw down` find), then wait until it answers. A failed or
+    interrupted wait stops it with `stop` and leaves no record and no secret folder behind."""
     ticks = process_start_ticks(pid)
     record = RunRecord(
         workspace=plan.workspace.name,
@@ -294,20 +277,20 @@ def _start_container(
         working_dir=plan.working_dir,
         started_at=time.time(),
         detached=detached,
-        engine="container",
-        container=app.name,
+        engine="container" if container else "process",
+        container=container,
         grace=plan.grace,
         project_url=plan.project_url,
     )
-    write_record(dirs, record)
+    write_record(plan.dirs, record)
     try:
         wait_ready(plan, process)
     except BaseException:
-        stop_container(record, 0.0, engine)
+        stop(record)
         process.wait()
-        cleanup(dirs)
+        cleanup(plan.dirs)
         raise
-    return process, record
+    return record
 
 
 def stop_container(record: RunRecord, grace: float, engine: Engine | None = None) -> StopResult:

@@ -1,0 +1,40 @@
+"""Where a workspace started with `ocw up --state-dir DIR --port PORT` lives on this machine, and how to reach it:
+what the `ocw up` tests and the agent tests both read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+WORKSPACE = "opencode-flux"
+
+
+@dataclass
+class WorkspacePlaces:
+    state_dir: Path
+    port: int
+
+    @property
+    def root(self) -> Path:
+        return self.state_dir / WORKSPACE
+
+    @property
+    def home(self) -> Path:
+        """The workspace volume on this machine."""
+        return self.root / "volumes" / "home"
+
+    @property
+    def clone(self) -> Path:
+        """The clone on this machine (the pod's WORKSPACE_DIR, on the volume)."""
+        return self.home / "git" / "k8s-cluster"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def password(self) -> str:
+        return (self.root / "password").read_text()
