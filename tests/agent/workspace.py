@@ -111,20 +111,9 @@ class AgentWorkspace(WorkspacePlaces):
 
     def up(self) -> None:
         self.configure_model()
-        args = [
-            "up",
-            "flux",
-            "-d",
-            "--engine",
-            self.engine,
-            "--source",
-            self.source,
-            "--port",
-            str(self.port),
-            *self._ocw_args(),
-        ]
-        if self.secrets_file is not None:
-            args += ["--secrets", str(self.secrets_file)]
+        args = self.up_arguments(self.engine, self.source, self.secrets_file)
+        if self.repo is not None:
+            args += ["--repo", str(self.repo)]
         result = ocw(*args, extra_env=self.extra_env)
         self.up_output = result.stdout + result.stderr
         assert result.returncode == 0, f"ocw up failed ({result.returncode}):\n{self.up_output}"

@@ -38,3 +38,9 @@ class WorkspacePlaces:
 
     def password(self) -> str:
         return (self.root / "password").read_text()
+
+    def up_arguments(self, engine: str, source: str, secrets_file: Path | None) -> list[str]:
+        """`ocw up` in the background for this state dir and port (the caller adds what else it needs)."""
+        args = ["up", "flux", "-d", "--engine", engine, "--source", source, "--port", str(self.port)]
+        args += ["--state-dir", str(self.state_dir)]
+        return args if secrets_file is None else [*args, "--secrets", str(secrets_file)]

@@ -110,22 +110,7 @@ class Local(WorkspacePlaces):
     engine: str = "process"  # or "container": the workspace image with podman
 
     def up(self, *extra: str) -> subprocess.CompletedProcess[str]:
-        args = [
-            "up",
-            "flux",
-            "-d",
-            "--engine",
-            self.engine,
-            "--source",
-            self.source,
-            "--port",
-            str(self.port),
-            "--state-dir",
-            str(self.state_dir),
-        ]
-        if self.secrets_file is not None:
-            args += ["--secrets", str(self.secrets_file)]
-        return ocw(*args, *extra)
+        return ocw(*self.up_arguments(self.engine, self.source, self.secrets_file), *extra)
 
     def up_ok(self) -> None:
         result = self.up()
