@@ -25,6 +25,11 @@ PASSWORD_FROM_SECRET = (
     "                    name: ${APP}-secret\n                    key: OPENCODE_SERVER_PASSWORD\n"
 )
 
+PREFIXED_ENV_FROM = (
+    "            envFrom:\n              - secretRef:\n                  name: ${APP}-secret\n"
+    "                prefix: WORKSPACE_\n"
+)
+
 Edit = tuple[str, str, str]
 
 CASES: list[tuple[str, list[Edit], str]] = [
@@ -143,6 +148,15 @@ CASES: list[tuple[str, list[Edit], str]] = [
         "password-from-secret",
         [(HELMRELEASE, PASSWORD_FROM_SECRET, "              OPENCODE_SERVER_PASSWORD: hunter2\n")],
         "literal",
+    ),
+    # The Secret has the key, but envFrom's prefix renames it: the container gets WORKSPACE_OPENCODE_SERVER_PASSWORD.
+    (
+        "password-from-secret",
+        [
+            (HELMRELEASE, PASSWORD_FROM_SECRET, ""),
+            (HELMRELEASE, "            workingDir: *workdir\n", "            workingDir: *workdir\n" + PREFIXED_ENV_FROM),
+        ],
+        "serves anyone",
     ),
     ("single-writer", [(HELMRELEASE, "strategy: Recreate", "strategy: RollingUpdate")], "RollingUpdate"),
     ("single-writer", [(HELMRELEASE, "replicas: 1", "replicas: 2")], "replicas is 2"),

@@ -301,10 +301,12 @@ def _password(inventory: Inventory, release: Release, pod: Pod, main: app_templa
             )
             return
     for env_from in main.env_from:
-        if env_from.kind == "Secret":
-            _, keys = secret_keys(inventory, release.helmrelease.namespace, env_from.name)
-            if keys is None or f"{expectations.PASSWORD_ENV}".removeprefix(env_from.prefix) in keys:
-                return
+        # envFrom names each variable <prefix><key>: only a key that the prefix turns into the variable counts.
+        if env_from.kind != "Secret" or not expectations.PASSWORD_ENV.startswith(env_from.prefix):
+            continue
+        _, keys = secret_keys(inventory, release.helmrelease.namespace, env_from.name)
+        if keys is None or expectations.PASSWORD_ENV.removeprefix(env_from.prefix) in keys:
+            return
     yield _finding(
         release,
         "password-from-secret",
