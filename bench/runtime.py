@@ -27,9 +27,9 @@ from typing import Any
 
 import httpx
 
-from ocw.check.units import quantity
 from ocw.image.build import ensure_image
 from ocw.image.engine import Engine, require_engine
+from ocw.kube.quantity import quantity
 from ocw.paths import project_root
 from ocw.up import supervisor, volumes
 from ocw.up.container import ContainerRun

@@ -10,9 +10,9 @@ from ocw.check import json_patch
 from ocw.check.inventory import build_inventory
 from ocw.check.links import covers, secret_keys
 from ocw.check.sources import TextFile, check_schema_comments
-from ocw.check.units import duration_seconds, quantity
 from ocw.flux.build import Manifest
 from ocw.helm import app_template
+from ocw.kube.quantity import duration_seconds, quantity
 
 
 @pytest.mark.parametrize(

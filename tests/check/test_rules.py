@@ -25,6 +25,7 @@ PASSWORD_FROM_SECRET = (
     "                    name: ${APP}-secret\n                    key: OPENCODE_SERVER_PASSWORD\n"
 )
 
+WORKDIR = "            workingDir: *workdir\n"
 PREFIXED_ENV_FROM = (
     "            envFrom:\n              - secretRef:\n                  name: ${APP}-secret\n"
     "                prefix: WORKSPACE_\n"
@@ -154,7 +155,11 @@ CASES: list[tuple[str, list[Edit], str]] = [
         "password-from-secret",
         [
             (HELMRELEASE, PASSWORD_FROM_SECRET, ""),
-            (HELMRELEASE, "            workingDir: *workdir\n", "            workingDir: *workdir\n" + PREFIXED_ENV_FROM),
+            (
+                HELMRELEASE,
+                "            workingDir: *workdir\n",
+                "            workingDir: *workdir\n" + PREFIXED_ENV_FROM,
+            ),
         ],
         "serves anyone",
     ),

@@ -13,11 +13,11 @@ from ocw.check.inventory import Inventory, Release
 from ocw.check.landing import check_landing
 from ocw.check.links import policy_targets, secret_keys
 from ocw.check.render import Pod, Route, go_string
-from ocw.check.units import duration_seconds, quantity
 from ocw.errors import OcwError
 from ocw.findings import Finding, Severity
 from ocw.flux.build import Manifest
 from ocw.helm import app_template
+from ocw.kube.quantity import duration_seconds, quantity
 from ocw.workspace import COMPONENT_LABEL, COMPONENT_VALUE
 
 SECRET_DOMAIN_VARIABLE = "${SECRET_DOMAIN"  # noqa: S105 - a variable reference

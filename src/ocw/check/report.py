@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ocw.check.sources import mask
 from ocw.findings import Finding, Severity
+from ocw.secrets.redact import mask_tokens
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class CheckReport:
                 "file": f.file,
                 "line": f.line,
                 "object": f.object,
-                "message": mask(f.message),
+                "message": mask_tokens(f.message),
             }
             for f in self.findings
         ]
@@ -104,7 +104,7 @@ class CheckReport:
             for finding in sorted(by_file[file], key=lambda f: (f.line or 0, f.rule, f.object)):
                 where = f"line {finding.line}: " if finding.line else ""
                 obj = "" if finding.object == "-" else f"{finding.object}: "
-                lines.append(f"  {finding.severity} [{finding.rule}] {where}{obj}{mask(finding.message)}")
+                lines.append(f"  {finding.severity} [{finding.rule}] {where}{obj}{mask_tokens(finding.message)}")
             lines.append("")
         if self.per_kustomization:
             lines.append("Flux Kustomizations:")

@@ -12,14 +12,13 @@ from typing import Any
 from ocw.findings import Finding
 from ocw.flux.build import Manifest
 from ocw.flux.substitution import DISABLE_KEY, DISABLE_VALUE, is_disabled
+from ocw.secrets.redact import GITHUB_TOKEN
 from ocw.yamlio import YamlError, load_all_strict
 
 TREE = Path("kubernetes")
 # The roadmap's own check (SEC-01): `grep -r 'ghp_\|auth.json' kubernetes/apps/opencode/` prints nothing.
 ROADMAP_GREP = re.compile(r"ghp_|auth.json")
 ROADMAP_SCOPE = TREE / "apps" / "opencode"
-# GitHub token shapes: classic/OAuth/user/server/refresh tokens and fine-grained PATs.
-TOKEN = re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})")
 XTRACE = re.compile(r"(^|[;&|]\s*)set\s+(-[A-Za-z]*x[A-Za-z]*\b|-o\s+xtrace\b)|\b(ba|da)?sh\s+-[A-Za-z]*x[A-Za-z]*\b")
 URL_CREDENTIAL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/@'\"]+:[^\s/@'\"]*@|x-access-token:")
 SCRIPT_SUFFIXES = (".sh", ".bash")
@@ -34,11 +33,6 @@ FLUX_HELMRELEASE_SCHEMA = (
     "https://raw.githubusercontent.com/fluxcd-community/flux2-schemas/main/helmrelease-helm-v2.json"
 )
 OTHER_HELMRELEASE_SCHEMA = re.compile(r"helmrelease[-_][a-z0-9-]*\.(schema\.)?json$")
-
-
-def mask(text: str) -> str:
-    """The text with every token-shaped string cut to its prefix, so that no report ever carries a secret."""
-    return TOKEN.sub(lambda m: m.group(0)[:4] + "…(redacted)", text)
 
 
 @dataclass(frozen=True)
@@ -143,7 +137,7 @@ def _schema_comment(file: TextFile, app_template: bool) -> Iterator[Finding]:
 def _secrets(file: TextFile) -> Iterator[Finding]:
     in_scope = Path(file.path).is_relative_to(ROADMAP_SCOPE)
     for number, line in enumerate(file.text.splitlines(), start=1):
-        token = TOKEN.search(line)
+        token = GITHUB_TOKEN.search(line)
         if token:
             yield Finding(
                 file.path,

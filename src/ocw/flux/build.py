@@ -19,7 +19,10 @@ from ocw.flux.repo_vars import RepoVars, SourceRef
 from ocw.flux.sops import is_sops_encrypted, without_sops
 from ocw.flux.sources import SourceIndex
 from ocw.flux.substitution import SubstitutionError, is_disabled, substitute
+from ocw.kube.manifest import Manifest
 from ocw.yamlio import YamlError, load_all_fast, load_all_strict
+
+__all__ = ["CLUSTER_SCOPED_KINDS", "BuiltKustomization", "Manifest", "build_all", "build_one", "remote_resources"]
 
 CLUSTER_SCOPED_KINDS = frozenset(
     {
@@ -36,38 +39,6 @@ CLUSTER_SCOPED_KINDS = frozenset(
         "VolumeSnapshotClass",
     }
 )
-
-
-@dataclass
-class Manifest:
-    """One built object, with the Flux Kustomization that produced it and the file it came from."""
-
-    obj: dict[str, Any]
-    kustomization: str
-    file: str
-    # The object as kustomize emitted it, before Flux substitution: what the author wrote, `${VAR}`s and all.
-    raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def kind(self) -> str:
-        return str(self.obj.get("kind", ""))
-
-    @property
-    def api_version(self) -> str:
-        return str(self.obj.get("apiVersion", ""))
-
-    @property
-    def name(self) -> str:
-        return str((self.obj.get("metadata") or {}).get("name", ""))
-
-    @property
-    def namespace(self) -> str | None:
-        value = (self.obj.get("metadata") or {}).get("namespace")
-        return None if value is None else str(value)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
 
 
 @dataclass

@@ -24,10 +24,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ocw.check.units import quantity
 from ocw.errors import OcwError
 from ocw.helm.app_template import Container, Controller
 from ocw.image.definition import IMAGE_UID
+from ocw.kube.quantity import quantity
 from ocw.up import passthrough
 from ocw.up.pod import environment
 from ocw.up.state import WorkspaceDirs

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ocw.secrets.redact import GITHUB_TOKEN
 from ocw.verify.context import VerifyContext
 from ocw.verify.result import Outcome, failed, passed
 
 LITERAL_DIR = Path("kubernetes/apps/opencode")
 LITERAL = re.compile(r"ghp_|auth.json")
-TOKEN_SHAPES = re.compile(r"\b(gh[opsur]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})")
 
 
 def grep(root: Path, pattern: re.Pattern[str]) -> list[str]:
@@ -46,7 +46,7 @@ def check_no_secrets(ctx: VerifyContext) -> Outcome:
         f"{m.file} ({m.kind} {m.name})"
         for ws in ctx.workspaces
         for m in ws.built.manifests
-        if TOKEN_SHAPES.search(str(m.obj))
+        if GITHUB_TOKEN.search(str(m.obj))
     ]
     if token_hits:
         return failed(

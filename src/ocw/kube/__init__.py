@@ -1,0 +1,1 @@
+"""Kubernetes objects as ocw reads them: one typed layer over the built and rendered YAML."""
