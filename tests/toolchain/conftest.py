@@ -34,3 +34,9 @@ def no_pinned_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     empty.mkdir()
     monkeypatch.setenv("OCW_TOOLS_DIR", str(empty))
     return empty
+
+
+@pytest.fixture
+def real_helm() -> Path:
+    """The project's pinned helm (v4.1.4): the real renderer behind every PATH arrangement these tests build."""
+    return require_path(REPO / "tools" / "bin" / "helm", what="the pinned helm (`make setup` extracts it)")

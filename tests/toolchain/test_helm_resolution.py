@@ -1,0 +1,60 @@
+"""Which helm renders the HelmReleases: the pinned one (`make setup` takes it from the same archive as kubectl), else
+helm on PATH of a version that renders offline; an older one is refused with the found and required versions named.
+
+The real helm runs in every passing case; the refused versions are stand-ins that only print a version."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from ocw.tool_versions import MIN_HELM, PINNED_HELM, show
+from toolchain.test_kustomize_resolution import bin_dir, run
+
+
+def fake_helm(version: str) -> str:
+    return f"echo '{version}'"
+
+
+def test_the_pinned_helm_comes_first_and_is_the_version_it_says(tmp_path: Path, real_helm: Path) -> None:
+    path = bin_dir(tmp_path, "old", {"helm": fake_helm("v3.12.3")})
+    result = run("ocw.toolchain", "which-helm", path=path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"helm {PINNED_HELM} (pinned helm {real_helm})"
+    # The pin's version is the binary's own answer, not a hope.
+    answered = subprocess.run(
+        [real_helm, "version", "--template", "{{.Version}}"], capture_output=True, text=True, check=True
+    )
+    assert answered.stdout.strip() == PINNED_HELM
+
+
+def test_helm_on_path_renders_when_the_pinned_one_is_absent(
+    tmp_path: Path, real_helm: Path, no_pinned_tools: Path
+) -> None:
+    path = bin_dir(tmp_path, "helm-only", {}, {"helm": real_helm})
+    result = run("ocw.toolchain", "which-helm", path=path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"helm {PINNED_HELM} (helm on PATH ({path / 'helm'}))"
+
+
+def test_a_helm_too_old_to_render_offline_is_refused_naming_both_versions(
+    tmp_path: Path, no_pinned_tools: Path
+) -> None:
+    path = bin_dir(tmp_path, "old", {"helm": fake_helm("v3.15.4")})
+    result = run("ocw.toolchain", "which-helm", path=path)
+    assert result.returncode == 2
+    assert f"helm on PATH ({path / 'helm'}): helm v3.15.4; required: helm >= {show(MIN_HELM)}" in result.stderr
+    assert f"pinned helm {no_pinned_tools / 'bin' / 'helm'}: absent" in result.stderr
+    assert "`mise use helm`" in result.stderr
+
+
+def test_no_helm_at_all_says_where_it_looked(tmp_path: Path, no_pinned_tools: Path, real_helm: Path) -> None:
+    pinned = no_pinned_tools / "bin" / "helm"
+    pinned.parent.mkdir()
+    shutil.copy(real_helm, pinned)
+    pinned.chmod(0o644)
+    result = run("ocw.toolchain", "which-helm", path=bin_dir(tmp_path, "empty", {}))
+    assert result.returncode == 2
+    assert f"pinned helm {pinned}: not executable (run `make setup` again)" in result.stderr
+    assert "helm on PATH: not found" in result.stderr
