@@ -15,7 +15,7 @@ from ocw.interrupts import ctrl_c_raises_interrupted
 # function taking the parsed namespace and returning an exit code.
 COMMAND_MODULES: tuple[str, ...] = (
     "ocw.check.command",
-    "ocw.check.schemas_command",
+    "ocw.schemas.command",
     "ocw.install.command",
     "ocw.up.command",
     "ocw.secrets.command",
@@ -25,7 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 # editors); `ocw --help` and unknown commands load them all.
 COMMAND_OWNERS: dict[str, str] = {
     "check": "ocw.check.command",
-    "schemas": "ocw.check.schemas_command",
+    "schemas": "ocw.schemas.command",
     "install": "ocw.install.command",
     "up": "ocw.up.command",
     "down": "ocw.up.command",

@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from ocw.check import json_patch
 from ocw.check.inventory import build_inventory
 from ocw.check.links import covers, secret_keys
 from ocw.check.sources import TextFile, check_schema_comments
 from ocw.flux.build import Manifest
 from ocw.helm import app_template
+from ocw.install import json_patch
 from ocw.kube.quantity import duration_seconds, quantity
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from check.tree_copy import COMPONENT, HELMRELEASE, REPO, TreeCopy, error_rules, errors, strict_helmrelease_schema
-from ocw.check.catalog import VENDORED_SCHEMAS
+from ocw.schemas.catalog import VENDORED_SCHEMAS
 
 LISTENER_PATCH = "kubernetes/apps/network/envoy-gateway/app/opencode-listener.yaml"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from check.tree_copy import TreeCopy, errors
-from ocw.check.host import load_host
+from ocw.install.host import load_host
 
 GATEWAY_APP = "kubernetes/apps/network/envoy-gateway"
 ENVOY_KS = """---

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ocw.check.catalog import VENDORED_SCHEMAS, Missing, SchemaCatalog, values_schema_in
+from ocw.schemas.catalog import VENDORED_SCHEMAS, Missing, SchemaCatalog, values_schema_in
 
 
 def values_dir(root: Path, version: str) -> Path:

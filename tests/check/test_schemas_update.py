@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from check.tree_copy import HELMRELEASE_SCHEMA, TreeCopy, strict_helmrelease_schema
-from ocw.check.catalog import VENDORED_SCHEMAS
+from ocw.schemas.catalog import VENDORED_SCHEMAS
 
 APP_TEMPLATE = "app-template-common-4.1.1"
 

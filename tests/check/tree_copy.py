@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ocw.check import CheckReport, run_check
-from ocw.check.catalog import VENDORED_SCHEMAS
 from ocw.findings import Finding
+from ocw.schemas.catalog import VENDORED_SCHEMAS
 
 REPO = Path(__file__).resolve().parents[2]
 COMPONENT = "kubernetes/components/opencode-workspace"

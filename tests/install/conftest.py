@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from ocw.check import CheckReport, run_check
-from ocw.check.catalog import VENDORED_SCHEMAS
 from ocw.cli import main
+from ocw.schemas.catalog import VENDORED_SCHEMAS
 from support import schema_cache
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "k8s-cluster-min"

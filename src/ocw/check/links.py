@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ocw.check.host import HOST_KUSTOMIZATION_PREFIX, HostCluster
 from ocw.check.inventory import Inventory
 from ocw.check.render import Route
 from ocw.findings import Finding, Severity
@@ -14,6 +13,8 @@ from ocw.flux.build import Manifest
 from ocw.flux.kustomization import FluxKustomization
 from ocw.flux.repo_vars import PLACEHOLDER_PREFIX
 from ocw.helm import app_template
+from ocw.install.host import HostCluster
+from ocw.kube.manifest import HOST_KUSTOMIZATION_PREFIX
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})

@@ -8,7 +8,6 @@ from typing import Any
 
 from ocw.check import expectations
 from ocw.check.hardening import check_hardening
-from ocw.check.host import HOST_KUSTOMIZATION_PREFIX
 from ocw.check.inventory import Inventory, Release
 from ocw.check.landing import check_landing
 from ocw.check.links import policy_targets, secret_keys
@@ -17,6 +16,7 @@ from ocw.errors import OcwError
 from ocw.findings import Finding, Severity
 from ocw.flux.build import Manifest
 from ocw.helm import app_template
+from ocw.kube.manifest import HOST_KUSTOMIZATION_PREFIX
 from ocw.kube.quantity import duration_seconds, quantity
 from ocw.workspace import COMPONENT_LABEL, COMPONENT_VALUE
 

@@ -11,15 +11,15 @@ from pathlib import Path
 
 from ocw import toolchain
 from ocw.check import doppler_keys, links, namespaces, policy, scope, sources
-from ocw.check.catalog import SchemaCatalog
-from ocw.check.host import HOST_DESCRIPTION, HOST_FILE, host_objects, load_host
 from ocw.check.inventory import build_inventory
 from ocw.check.report import CheckReport, KustomizationSummary
 from ocw.check.rules import RULES
-from ocw.check.schema_download import APP_TEMPLATE_COMMON_VERSION
-from ocw.check.schemas import SchemaValidation
 from ocw.errors import OcwError
 from ocw.findings import Finding, Severity
+from ocw.install.host import HOST_DESCRIPTION, HOST_FILE, host_objects, load_host
+from ocw.schemas.catalog import SchemaCatalog
+from ocw.schemas.download import APP_TEMPLATE_COMMON_VERSION
+from ocw.schemas.validation import SchemaValidation
 from ocw.tree import Tree, load_tree
 
 DEFAULT_KUBERNETES_VERSION = "1.35"

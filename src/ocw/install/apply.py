@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ocw.check.host import load_host
 from ocw.errors import OcwError
 from ocw.install import manifests
+from ocw.install.host import load_host
 from ocw.install.new_workspace import WorkspaceRequest
 from ocw.install.plan import Plan, make_plan
 from ocw.install.writer import write

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ocw.check.host import load_host
 from ocw.check.report import CheckReport
 from ocw.check.run import DEFAULT_KUBERNETES_VERSION, run_check
 from ocw.errors import EXIT_CANNOT_RUN, EXIT_FAILED, EXIT_OK, OcwError
 from ocw.flux.kustomization import discover
 from ocw.install import manifests as project_tree
+from ocw.install.host import load_host
 from ocw.install.manifests import APPS
 from ocw.install.new_workspace import WorkspaceRequest
 from ocw.install.plan import Plan, make_plan

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ocw.check.host import HostCluster
 from ocw.errors import OcwError
 from ocw.flux.kustomization import discover
 from ocw.install import ks_template, kustomization_edit
+from ocw.install.host import HostCluster
 from ocw.install.manifests import AGGREGATOR, APPS, TEMPLATE_APP, Manifests
 from ocw.install.new_workspace import DefinedApp, NewWorkspace, WorkspaceRequest, resolve
 

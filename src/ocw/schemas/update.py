@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ocw.check.catalog import VENDORED_SCHEMAS, cache_schemas_dir, values_schema_in
-from ocw.check.schema_download import APP_TEMPLATE_COMMON_VERSION, Downloader, Offline, replace_dir
 from ocw.errors import OcwError
+from ocw.schemas.catalog import VENDORED_SCHEMAS, cache_schemas_dir, values_schema_in
+from ocw.schemas.download import APP_TEMPLATE_COMMON_VERSION, Downloader, Offline, replace_dir
 
 APP_TEMPLATE_DIR = f"app-template-common-{APP_TEMPLATE_COMMON_VERSION}"
 

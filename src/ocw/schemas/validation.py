@@ -23,11 +23,11 @@ from referencing import Registry, Resource
 from referencing._core import Resolver
 from referencing.jsonschema import DRAFT7
 
-from ocw.check.catalog import Missing, SchemaCatalog
 from ocw.check.inventory import Inventory
 from ocw.errors import OcwError
 from ocw.findings import Finding
 from ocw.flux.build import Manifest
+from ocw.schemas.catalog import Missing, SchemaCatalog
 
 MAX_ERRORS_PER_OBJECT = 20
 MAX_MESSAGE = 240

@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ocw.check.schema_download import (
+from ocw.paths import DATA_DIR, user_cache_dir
+from ocw.schemas.download import (
     APP_TEMPLATE_COMMON_VERSION,
     Downloader,
     Offline,
@@ -25,7 +26,6 @@ from ocw.check.schema_download import (
     crd_catalog_url,
     crd_file,
 )
-from ocw.paths import DATA_DIR, user_cache_dir
 
 VENDORED_SCHEMAS = DATA_DIR / "schemas"
 _VALUES_DIR = re.compile(r"^app-template-common-(\d+)\.(\d+)\.(\d+)$")

@@ -9,17 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ocw.check import json_patch
 from ocw.errors import OcwError
 from ocw.findings import Finding
-from ocw.flux.build import CLUSTER_SCOPED_KINDS, Manifest
+from ocw.flux.build import CLUSTER_SCOPED_KINDS
 from ocw.flux.substitution import SubstitutionError, substitute
+from ocw.install import json_patch
+from ocw.kube.manifest import HOST_KUSTOMIZATION_PREFIX, Manifest
 from ocw.paths import DATA_DIR
 from ocw.yamlio import YamlError, dump, load_all_strict
 
 HOST_DESCRIPTION = DATA_DIR / "host-cluster.yaml"
 HOST_FILE = "<host cluster: src/ocw/data/host-cluster.yaml>"
-HOST_KUSTOMIZATION_PREFIX = "host:"
 
 
 @dataclass(frozen=True)

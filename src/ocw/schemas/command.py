@@ -7,15 +7,15 @@ import json
 import sys
 from typing import Any
 
-from ocw.check.catalog import SchemaCatalog, cache_schemas_dir
-from ocw.check.schema_download import (
+from ocw.errors import EXIT_FAILED, EXIT_OK
+from ocw.schemas.catalog import SchemaCatalog, cache_schemas_dir
+from ocw.schemas.download import (
     APP_TEMPLATE_SCHEMA_ENV,
     CRD_CATALOG_ENV,
     app_template_schema_url,
     crd_catalog_url,
 )
-from ocw.check.schema_update import UpdateResult, update_schemas
-from ocw.errors import EXIT_FAILED, EXIT_OK
+from ocw.schemas.update import UpdateResult, update_schemas
 
 
 def register(subparsers: Any) -> None:
