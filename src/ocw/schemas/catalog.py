@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from ocw.paths import DATA_DIR, user_cache_dir
@@ -29,6 +30,8 @@ from ocw.schemas.download import (
 
 VENDORED_SCHEMAS = DATA_DIR / "schemas"
 _VALUES_DIR = re.compile(r"^app-template-common-(\d+)\.(\d+)\.(\d+)$")
+_CRD_FILE = re.compile(r"^(?P<kind>[a-z0-9]+)_(?P<version>v[0-9a-z]+)\.json$")
+_FIRST_DESCRIPTION = re.compile(r'"description":\s*"((?:[^"\\]|\\.){0,400})')
 
 
 def cache_schemas_dir() -> Path:
@@ -64,6 +67,18 @@ def values_schema_in(root: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
+@cache
+def _kind_in(path: Path, lower: str) -> str:
+    """A kind's own spelling (`HTTPRoute`) from its schema file, whose name only has it in lower case: the schema's
+    description names the kind ("HTTPRoute provides a way to route HTTP requests"). '' when it does not."""
+    try:
+        match = _FIRST_DESCRIPTION.search(path.read_text())
+    except OSError:
+        return ""
+    words = re.findall(r"[A-Za-z0-9]+", match.group(1)) if match else []
+    return next((word for word in words if word.lower() == lower), "")
+
+
 class SchemaCatalog:
     def __init__(self, schemas_dir: Path | None, *, vendored: Path = VENDORED_SCHEMAS) -> None:
         self.explicit = schemas_dir is not None
@@ -77,6 +92,17 @@ class SchemaCatalog:
 
     def describe(self) -> str:
         return ", then ".join(f"{layer.root} ({layer.name})" for layer in self.layers)
+
+    def served_kinds(self) -> set[tuple[str, str]]:
+        """(apiVersion, kind) of every CRD version the layers hold a schema for: what the project knows the cluster
+        may serve. The kind is '' where its spelling cannot be told from the file."""
+        found: set[tuple[str, str]] = set()
+        for layer in self.layers:
+            for path in (layer.root / "crds").glob("*/*.json"):
+                match = _CRD_FILE.match(path.name)
+                if match:
+                    found.add((f"{path.parent.name}/{match['version']}", _kind_in(path, match["kind"])))
+        return found
 
     def crd(self, group: str, kind: str, version: str) -> Path | Missing:
         relative = Path("crds") / crd_file(group, kind, version)

@@ -1,0 +1,40 @@
+"""What a chart sees of the cluster (`.Capabilities`), worked out from the repository alone.
+
+- KubeVersion: `--kubernetes-version` (default 1.35, the cluster's), as MAJOR.MINOR.0.
+- APIVersions: Helm's built-in Kubernetes APIs, plus every `group/version` and `group/version/Kind` that the
+  repository's and the host cluster's objects use, that their CustomResourceDefinitions (written or rendered) serve,
+  and that the schema catalogue (vendored, cached, `--schemas`) holds a CRD schema for. Without them a chart that asks
+  (`.Capabilities.APIVersions.Has "gateway.networking.k8s.io/v1/HTTPRoute"`, as app-template does) falls back to an
+  older API the cluster may no longer serve.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ocw.errors import OcwError
+from ocw.helm.controller import kinds_of
+from ocw.helm.render import Capabilities, api_versions
+from ocw.kube.manifest import Manifest
+from ocw.schemas.catalog import SchemaCatalog
+
+DEFAULT_KUBERNETES_VERSION = "1.35"
+_KUBE_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
+
+
+def kube_version(text: str) -> str:
+    match = _KUBE_VERSION.match(text.strip())
+    if match is None:
+        raise OcwError(
+            f"the Kubernetes version must be MAJOR.MINOR such as 1.35, found {text!r}",
+            hint="pass --kubernetes-version 1.35 (the cluster's version)",
+        )
+    return f"{match.group(1)}.{match.group(2)}.{match.group(3) or 0}"
+
+
+def cluster_capabilities(
+    manifests: Iterable[Manifest], kubernetes_version: str, catalog: SchemaCatalog | None = None
+) -> Capabilities:
+    kinds = kinds_of(manifests) | (catalog or SchemaCatalog(None)).served_kinds()
+    return Capabilities(kube_version(kubernetes_version), api_versions(kinds))

@@ -1,0 +1,222 @@
+"""`helm template` of HelmReleases, as helm-controller would install them, with a cache of what it rendered.
+
+One render runs `helm template <release> <chart> --namespace <ns> -f <values> --kube-version <v> --api-versions ...
+--include-crds --skip-tests --skip-schema-validation`, then does what helm-controller's post-renderers do: the
+HelmRelease's `commonMetadata` labels and annotations and its origin labels (`helm.toolkit.fluxcd.io/name`,
+`.../namespace`) on every object, and the release namespace on namespaced objects that name none (Helm applies them
+there). `spec.postRenderers` (kustomize patches and images) are not applied: a release that has them gets a note.
+
+Renders are cached in the user cache (`renders/`), keyed by everything that decides the output: the chart's digest,
+release name and namespace, values, Kubernetes version, API versions and helm's version. Several releases render in
+parallel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ocw import toolchain
+from ocw.errors import OcwError
+from ocw.helm.charts import Chart
+from ocw.kube.manifest import Manifest, mapping, strings
+from ocw.paths import user_cache_dir
+from ocw.secrets.redact import mask_tokens
+from ocw.yamlio import load_all_fast
+
+RENDER_TIMEOUT_SECONDS = 120
+ORIGIN_NAME_LABEL = "helm.toolkit.fluxcd.io/name"
+ORIGIN_NAMESPACE_LABEL = "helm.toolkit.fluxcd.io/namespace"
+_MAX_ERROR = 600
+
+IsNamespaced = Callable[[str, str], bool]  # (apiVersion, kind) -> whether objects of the kind live in a namespace
+
+
+class RenderError(Exception):
+    """helm could not render the release (a `fail` in the chart, values of the wrong shape, a broken chart)."""
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    helmrelease: Manifest
+    chart: Chart
+    release: str
+    namespace: str
+    values: dict[str, Any] = field(repr=False)
+    include_crds: bool = True
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the chart sees of the cluster: `.Capabilities.KubeVersion` and `.Capabilities.APIVersions`."""
+
+    kube_version: str  # MAJOR.MINOR.PATCH
+    api_versions: tuple[str, ...]
+
+
+def render_cache_dir() -> Path:
+    return user_cache_dir() / "renders"
+
+
+def _environment() -> dict[str, str]:
+    """Each render is a short-lived Go process: garbage collection only near a memory ceiling (as for kustomize),
+    and no repository or registry configuration of the user's is read (the chart is a local path)."""
+    return {"GOGC": "off", "GOMEMLIMIT": "512MiB", **os.environ}
+
+
+def cache_key(request: RenderRequest, capabilities: Capabilities, helm_version: str) -> str:
+    document = {
+        "chart": request.chart.digest,
+        "release": request.release,
+        "namespace": request.namespace,
+        "values": request.values,
+        "crds": request.include_crds,
+        "kube": capabilities.kube_version,
+        "apis": sorted(capabilities.api_versions),
+        "helm": helm_version,
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _run_helm(request: RenderRequest, capabilities: Capabilities) -> str:
+    helm = toolchain.helm()
+    with tempfile.TemporaryDirectory(prefix="ocw-render-") as scratch:
+        values = Path(scratch) / "values.json"
+        # Values may hold what a Secret gave: readable by this user only, removed with the directory.
+        values.touch(mode=0o600)
+        values.write_text(json.dumps(request.values, default=str))
+        command = [
+            str(helm.path),
+            "template",
+            request.release,
+            str(request.chart.path),
+            "--namespace",
+            request.namespace,
+            "--values",
+            str(values),
+            "--kube-version",
+            capabilities.kube_version,
+            "--skip-tests",
+            "--skip-schema-validation",
+        ]
+        if request.include_crds:
+            command.append("--include-crds")
+        if capabilities.api_versions:
+            command += ["--api-versions", ",".join(sorted(capabilities.api_versions))]
+        try:
+            completed = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=RENDER_TIMEOUT_SECONDS,
+                check=False,
+                env=_environment(),
+                cwd=scratch,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise RenderError(f"helm template did not finish in {RENDER_TIMEOUT_SECONDS}s") from exc
+        except OSError as exc:
+            raise OcwError(f"cannot run {helm.describe()}: {exc.strerror or exc}", hint="run `make setup`") from exc
+    if completed.returncode != 0:
+        text = mask_tokens(completed.stderr.strip() or f"helm exited with {completed.returncode}")
+        raise RenderError(text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 3] + "...")
+    return completed.stdout
+
+
+def _cached_render(request: RenderRequest, capabilities: Capabilities, cache: Path | None) -> str:
+    if cache is None:
+        return _run_helm(request, capabilities)
+    key = cache_key(request, capabilities, toolchain.helm().version)
+    path = cache / key[:2] / f"{key}.yaml"
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        pass
+    stream = _run_helm(request, capabilities)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as handle:
+        handle.write(stream)
+    Path(handle.name).replace(path)
+    return stream
+
+
+def objects(stream: str, request: RenderRequest, is_namespaced: IsNamespaced) -> list[Manifest]:
+    """The rendered objects, as helm-controller applies them, each naming its HelmRelease."""
+    helmrelease = request.helmrelease
+    common = mapping(helmrelease.spec.get("commonMetadata"))
+    origin = {ORIGIN_NAME_LABEL: helmrelease.name, ORIGIN_NAMESPACE_LABEL: helmrelease.namespace or ""}
+    result: list[Manifest] = []
+    try:
+        documents = load_all_fast(stream)
+    except yaml.YAMLError as exc:
+        raise RenderError(f"helm's output is not YAML: {exc}") from exc
+    for document in documents:
+        if not isinstance(document, dict) or not document.get("kind"):
+            continue
+        metadata = mapping(document.get("metadata"))
+        metadata["labels"] = {**strings(metadata.get("labels")), **strings(common.get("labels")), **origin}
+        annotations = {**strings(metadata.get("annotations")), **strings(common.get("annotations"))}
+        if annotations:
+            metadata["annotations"] = annotations
+        if not metadata.get("namespace") and is_namespaced(str(document.get("apiVersion", "")), str(document["kind"])):
+            metadata["namespace"] = request.namespace
+        obj = {**document, "metadata": metadata}
+        result.append(
+            Manifest(obj=obj, kustomization=helmrelease.kustomization, file=helmrelease.file, rendered_from=helmrelease)
+        )
+    return result
+
+
+@dataclass
+class Rendered:
+    request: RenderRequest
+    objects: list[Manifest] = field(default_factory=list)
+    error: str | None = None
+
+
+def render_all(
+    requests: Sequence[RenderRequest],
+    capabilities: Capabilities,
+    is_namespaced: IsNamespaced,
+    *,
+    cache: Path | None = None,
+    workers: int | None = None,
+) -> list[Rendered]:
+    """Render every request, in parallel; a failed render carries its error instead of objects."""
+    directory = render_cache_dir() if cache is None else cache
+
+    def one(request: RenderRequest) -> Rendered:
+        try:
+            stream = _cached_render(request, capabilities, directory)
+            return Rendered(request, objects(stream, request, is_namespaced))
+        except RenderError as exc:
+            return Rendered(request, error=str(exc))
+
+    if not requests:
+        return []
+    count = workers or max(2, (os.cpu_count() or 2) * 2)
+    with ThreadPoolExecutor(max_workers=min(count, len(requests))) as pool:
+        return list(pool.map(one, requests))
+
+
+def api_versions(kinds: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """`--api-versions` for (apiVersion, kind) pairs: each `group/version` and `group/version/Kind`, as a cluster
+    serving them answers discovery (Helm adds the built-in Kubernetes APIs itself)."""
+    found: set[str] = set()
+    for api_version, kind in kinds:
+        if "/" not in api_version:
+            continue  # the core group: Helm knows it
+        found.add(api_version)
+        if kind:
+            found.add(f"{api_version}/{kind}")
+    return tuple(sorted(found))
