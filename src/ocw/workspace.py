@@ -1,24 +1,43 @@
 """A workspace, as the built tree defines it. ocw never keeps its own copy: everything here is read from the
-manifests (the HelmRelease marked `app.kubernetes.io/component: opencode-workspace`, its ExternalSecret and route)."""
+manifests (the HelmRelease marked `app.kubernetes.io/component: opencode-workspace`) and from what Helm renders from
+them: the pod of its Deployment, its route, and the ExternalSecret that feeds the server password."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
+from ocw.component import (
+    COMPONENT_LABEL,
+    COMPONENT_VALUE,
+    NAME_PREFIX,
+    PASSWORD_ENV,
+    SECRET_ROLES,
+    SecretRole,
+    is_workspace_release,
+)
 from ocw.errors import OcwError
-from ocw.externalsecrets.keys import key_reads
-from ocw.flux.build import BuiltKustomization, Manifest
-from ocw.helm import app_template
+from ocw.externalsecrets.keys import key_reads, template_data
+from ocw.externalsecrets.lookup import producer, target_name
+from ocw.flux.build import BuiltKustomization
+from ocw.helm.capabilities import render_tree
+from ocw.helm.controller import Release, Releases
+from ocw.kube.manifest import Manifest, mapping, mappings
+from ocw.kube.pod import Container, Workload, is_workload, workload
 from ocw.tree import Tree, load_tree
 
-COMPONENT_LABEL = "app.kubernetes.io/component"
-COMPONENT_VALUE = "opencode-workspace"
-NAME_PREFIX = "opencode-"
-PASSWORD_ENV = "OPENCODE_SERVER_PASSWORD"  # noqa: S105 - the variable's name, not a value
-SECRET_ROLES = ("GITHUB_PAT", "PASSWORD", "COPILOT_AUTH_JSON")
+__all__ = [
+    "COMPONENT_LABEL",
+    "COMPONENT_VALUE",
+    "PASSWORD_ENV",
+    "SECRET_ROLES",
+    "Workspace",
+    "find_workspace",
+    "load_workspaces",
+    "workspaces_in",
+]
 
 
 @dataclass
@@ -27,28 +46,49 @@ class Workspace:
     namespace: str
     built: BuiltKustomization
     helmrelease: Manifest
-    controller: app_template.Controller
-    external_secret: Manifest | None
-    hostname: str | None
+    release: Release = field(repr=False)
+    # Why the chart that rendered it is not exactly the one the tree pins (None when it is).
+    chart_note: str | None = None
 
     @property
     def short_name(self) -> str:
         return self.name.removeprefix(NAME_PREFIX)
 
-    @property
-    def values(self) -> dict[str, Any]:
-        return dict((self.helmrelease.obj.get("spec") or {}).get("values") or {})
+    @cached_property
+    def workload(self) -> Workload:
+        """The pod the cluster runs: the rendered workload whose app container reads the server password."""
+        problems = "; ".join(p.message for p in self.release.problems if p.kind in ("chart", "render"))
+        if problems or not self.release.objects:
+            raise OcwError(
+                f"{self.helmrelease.file}: HelmRelease {self.name} could not be rendered: {problems or 'no objects'}",
+                hint="run `ocw charts pull` while online to fetch its chart, or `ocw check` to see what is wrong",
+            )
+        workloads = [workload(m) for m in self.release.objects if is_workload(m)]
+        with_password = [w for w in workloads if w.main_container and w.main_container.variable(PASSWORD_ENV)]
+        chosen = with_password or [w for w in workloads if w.containers]
+        if not chosen:
+            raise OcwError(f"{self.helmrelease.file}: HelmRelease {self.name} renders no workload with a container")
+        return chosen[0]
 
     @property
-    def app_container(self) -> app_template.Container:
-        for container in self.controller.containers:
-            if container.name == "app":
-                return container
-        return self.controller.containers[0]
+    def app_container(self) -> Container:
+        main = self.workload.main_container
+        assert main is not None  # noqa: S101 - the workload was chosen for having one
+        return main
 
     @property
-    def init_container(self) -> app_template.Container | None:
-        return self.controller.init_containers[0] if self.controller.init_containers else None
+    def init_container(self) -> Container | None:
+        return self.workload.init_containers[0] if self.workload.init_containers else None
+
+    @property
+    def route(self) -> Manifest | None:
+        """The workspace's HTTPRoute, as the chart renders it (its name is the one the cluster holds)."""
+        return next((m for m in self.release.objects if m.kind == "HTTPRoute"), None)
+
+    @property
+    def hostname(self) -> str | None:
+        hostnames = self.route.spec.get("hostnames") if self.route is not None else None
+        return str(hostnames[0]) if isinstance(hostnames, list) and hostnames else None
 
     @property
     def url(self) -> str | None:
@@ -59,23 +99,31 @@ class Workspace:
         return self.app_container.working_dir
 
     @property
+    def password_ref(self) -> tuple[str, str] | None:
+        """(Secret, key) the server password comes from."""
+        variable = self.app_container.variable(PASSWORD_ENV)
+        ref = variable.secret_ref if variable is not None else None
+        return (ref.name, ref.key) if ref is not None else None
+
+    @cached_property
+    def external_secret(self) -> Manifest | None:
+        """The ExternalSecret whose target Secret feeds the server password."""
+        ref = self.password_ref
+        return producer(self.built.manifests, self.namespace, ref[0]) if ref is not None else None
+
+    @property
     def secret_name(self) -> str | None:
-        target = ((self.external_secret.obj.get("spec") or {}).get("target") or {}) if self.external_secret else {}
-        return str(target["name"]) if target.get("name") else None
+        return target_name(self.external_secret) if self.external_secret is not None else None
 
     @property
     def secret_template(self) -> dict[str, str]:
         """Target Secret key -> external-secrets template text."""
-        if not self.external_secret:
-            return {}
-        target = (self.external_secret.obj.get("spec") or {}).get("target") or {}
-        data = (target.get("template") or {}).get("data") or {}
-        return {str(k): str(v) for k, v in data.items()}
+        return template_data(self.external_secret.obj) if self.external_secret is not None else {}
 
     @property
-    def doppler_keys(self) -> dict[str, str]:
+    def doppler_keys(self) -> dict[SecretRole, str]:
         """Role (GITHUB_PAT, PASSWORD, COPILOT_AUTH_JSON) -> Doppler variable name, from the ExternalSecret."""
-        keys: dict[str, str] = {}
+        keys: dict[SecretRole, str] = {}
         for remote in self.remote_keys:
             for role in SECRET_ROLES:
                 if remote.endswith(f"_{role}"):
@@ -95,60 +143,42 @@ class Workspace:
 
     @property
     def remote_keys(self) -> list[str]:
-        if not self.external_secret:
+        if self.external_secret is None:
             return []
-        spec = self.external_secret.obj.get("spec") or {}
         return [
-            str((entry.get("remoteRef") or {}).get("key"))
-            for entry in spec.get("data") or []
-            if isinstance(entry, dict) and (entry.get("remoteRef") or {}).get("key")
+            str(mapping(entry.get("remoteRef")).get("key"))
+            for entry in mappings(self.external_secret.spec.get("data"))
+            if mapping(entry.get("remoteRef")).get("key")
         ]
 
 
-def workspaces_in(tree: Tree) -> list[Workspace]:
+def workspace_releases(tree: Tree) -> list[tuple[BuiltKustomization, Manifest]]:
+    """The workspace HelmReleases of a built tree, with the Flux Kustomization that builds each: no rendering."""
+    return [(built, m) for built in tree.built for m in built.manifests if is_workspace_release(m)]
+
+
+def workspaces_in(tree: Tree, releases: Releases | None = None) -> list[Workspace]:
+    """The tree's workspaces, rendered (or taken from `releases`, already rendered with the whole tree)."""
+    found = workspace_releases(tree)
+    if releases is None:
+        releases = render_tree(list(tree.manifests()), [helmrelease for _, helmrelease in found])
+    notes = {id(hr): note.message for note in releases.notes for hr in note.releases if note.available}
     result: list[Workspace] = []
-    for built in tree.built:
-        for manifest in built.manifests:
-            labels = (manifest.obj.get("metadata") or {}).get("labels") or {}
-            if manifest.kind == "HelmRelease" and labels.get(COMPONENT_LABEL) == COMPONENT_VALUE:
-                result.append(_workspace(built, manifest))
+    for built, helmrelease in found:
+        release = releases.for_helmrelease(helmrelease)
+        if release is None:
+            continue
+        result.append(
+            Workspace(
+                name=helmrelease.name,
+                namespace=helmrelease.namespace or "default",
+                built=built,
+                helmrelease=helmrelease,
+                release=release,
+                chart_note=notes.get(id(helmrelease)),
+            )
+        )
     return sorted(result, key=lambda ws: ws.name)
-
-
-def _workspace(built: BuiltKustomization, helmrelease: Manifest) -> Workspace:
-    values = (helmrelease.obj.get("spec") or {}).get("values") or {}
-    controllers = app_template.controllers(helmrelease.name, values)
-    if not controllers:
-        raise OcwError(f"{helmrelease.file}: HelmRelease {helmrelease.name} defines no enabled controller")
-    controller = controllers[0]
-    password_secret = _password_secret(controller)
-    external_secret = next(
-        (
-            m
-            for m in built.manifests
-            if m.kind == "ExternalSecret"
-            and ((m.obj.get("spec") or {}).get("target") or {}).get("name") == password_secret
-        ),
-        None,
-    )
-    hostnames = [h for route in (values.get("route") or {}).values() for h in (route or {}).get("hostnames") or []]
-    return Workspace(
-        name=helmrelease.name,
-        namespace=helmrelease.namespace or "default",
-        built=built,
-        helmrelease=helmrelease,
-        controller=controller,
-        external_secret=external_secret,
-        hostname=str(hostnames[0]) if hostnames else None,
-    )
-
-
-def _password_secret(controller: app_template.Controller) -> str | None:
-    for container in controller.containers:
-        for var in container.env:
-            if var.name == PASSWORD_ENV and var.secret_ref:
-                return var.secret_ref[0]
-    return None
 
 
 def load_workspaces(repo: Path, var_files: Sequence[Path] = ()) -> list[Workspace]:

@@ -6,11 +6,12 @@ from decimal import Decimal
 
 import pytest
 
+from ocw.check.gateway import covers
 from ocw.check.inventory import build_inventory
-from ocw.check.links import covers, secret_keys
+from ocw.check.references import secret_keys
 from ocw.check.sources import TextFile, check_schema_comments
 from ocw.flux.build import Manifest
-from ocw.helm import app_template
+from ocw.helm.render import Capabilities
 from ocw.install import json_patch
 from ocw.kube.quantity import duration_seconds, quantity
 
@@ -91,18 +92,6 @@ def test_a_certificate_produces_the_secret_it_names() -> None:
         kustomization="kanidm",
         file="kubernetes/apps/security/kanidm/app/certificate.yaml",
     )
-    inventory = build_inventory([certificate], [])
+    inventory = build_inventory([certificate], [], Capabilities("1.35.0", ()))
     assert secret_keys(inventory, "security", "idm-tls") == (certificate, {"tls.crt", "tls.key", "ca.crt"})
     assert secret_keys(inventory, "default", "idm-tls") == (None, None)
-
-
-def test_a_volume_by_identifier_is_rendered_by_the_chart() -> None:
-    values = {
-        "persistence": {
-            "config-file": {"type": "configMap", "identifier": "config"},
-            "named": {"type": "configMap", "name": "cm"},
-        }
-    }
-    volumes = app_template.volumes(values)
-    assert volumes["config-file"].from_chart == "config" and volumes["config-file"].source is None
-    assert volumes["named"].from_chart is None and volumes["named"].source == "cm"

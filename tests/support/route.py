@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from ocw.kube.manifest import mapping, mappings
 from ocw.workspace import Workspace
 
 
 def route_landing(ws: Workspace) -> str | None:
     """The full path the workspace's route redirects `/` to (its RequestRedirect filter), or None without one."""
-    for route in (ws.values.get("route") or {}).values():
-        for rule in route.get("rules") or []:
-            for item in rule.get("filters") or []:
-                if item.get("type") == "RequestRedirect":
-                    return str(item["requestRedirect"]["path"]["replaceFullPath"])
+    route = ws.route
+    for rule in mappings(route.spec.get("rules")) if route is not None else []:
+        for item in mappings(rule.get("filters")):
+            if item.get("type") == "RequestRedirect":
+                return str(mapping(mapping(item.get("requestRedirect")).get("path")).get("replaceFullPath"))
     return None

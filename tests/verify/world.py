@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ocw.helm import app_template
 from ocw.workspace import Workspace
 from support.fake_kube import FakeKube, NextBoot, rfc3339
 
@@ -16,6 +15,12 @@ NAMESPACE = "opencode"
 DOMAIN = "example.test"
 CERT_NAME = "opencode-example-test-production"
 SHA = "sha1:4f8c1e2a9b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e"
+# What the cluster holds, written out as the component's values make app-template name it: the controller
+# `opencode`, a release's only Deployment and only HTTPRoute both named after the release, the route on the
+# https-opencode listener of envoy-internal.
+CONTROLLER = "opencode"
+PARENT = {"name": "envoy-internal", "namespace": "network", "sectionName": "https-opencode"}
+RELOADER = {"reloader.stakater.com/auto": "true"}
 
 
 @dataclass
@@ -191,7 +196,7 @@ def add_workspace(fake: FakeKube, ws: Workspace, secret: WorkspaceSecrets) -> No
         }
     )
     labels = {
-        "app.kubernetes.io/controller": ws.controller.identifier,
+        "app.kubernetes.io/controller": CONTROLLER,
         "app.kubernetes.io/instance": ws.name,
         "app.kubernetes.io/name": ws.name,
     }
@@ -201,12 +206,12 @@ def add_workspace(fake: FakeKube, ws: Workspace, secret: WorkspaceSecrets) -> No
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": {
-                "name": ws.controller.name,
+                "name": ws.name,
                 "namespace": NAMESPACE,
                 "labels": {**labels, "helm.sh/chart": "app-template-4.4.0"},
                 "annotations": {
                     "deployment.kubernetes.io/revision": "2",
-                    **ws.controller.annotations,
+                    **RELOADER,
                     "meta.helm.sh/release-name": ws.name,
                     "meta.helm.sh/release-namespace": NAMESPACE,
                 },
@@ -235,25 +240,21 @@ def add_workspace(fake: FakeKube, ws: Workspace, secret: WorkspaceSecrets) -> No
     )
     fake.next_boot = NextBoot(init_seconds=0, init_log=not_clone_log(ws))
     fake.new_pod(deployment, ready=True, init_seconds=0)
-    route = next(iter(app_template.route_names(ws.name, ws.values).values()))
-    route_values = next(iter((ws.values.get("route") or {}).values()))
     fake.add(
         {
             "apiVersion": "gateway.networking.k8s.io/v1",
             "kind": "HTTPRoute",
-            "metadata": {"name": route, "namespace": NAMESPACE},
+            "metadata": {"name": ws.name, "namespace": NAMESPACE},
             "spec": {
                 "hostnames": [str(ws.hostname)],
-                "parentRefs": [
-                    {"group": "gateway.networking.k8s.io", "kind": "Gateway", **p} for p in route_values["parentRefs"]
-                ],
+                "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", **PARENT}],
                 "rules": [{"backendRefs": [{"name": ws.name, "port": 4096, "kind": "Service", "weight": 1}]}],
             },
             "status": {
                 "parents": [
                     {
                         "controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
-                        "parentRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway", **p},
+                        "parentRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway", **PARENT},
                         "conditions": [
                             {
                                 "type": "Accepted",
@@ -273,7 +274,6 @@ def add_workspace(fake: FakeKube, ws: Workspace, secret: WorkspaceSecrets) -> No
                             },
                         ],
                     }
-                    for p in route_values["parentRefs"]
                 ]
             },
         }

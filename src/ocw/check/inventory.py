@@ -1,42 +1,73 @@
 """Everything the cluster would hold once the tree is applied: the tree's built objects, the host's objects, and
-what app-template renders from the tree's HelmReleases. The link and policy checks look things up here."""
+what Helm renders from the tree's HelmReleases. The schema, link and policy checks look things up here."""
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ocw.check.render import Pod, Route, pods_of_release, route_object, routes_of_release
-from ocw.flux.build import Manifest
-from ocw.helm import app_template
+from ocw.helm import controller
+from ocw.helm.capabilities import namespaced
+from ocw.helm.render import Capabilities, IsNamespaced
+from ocw.kube.manifest import Manifest, mapping
+from ocw.kube.pod import Container, Workload, is_workload, workload
+from ocw.kube.route import ROUTE_KINDS, Route
 
-ROUTE_KINDS = frozenset({"HTTPRoute", "GRPCRoute"})
+APP_TEMPLATE = "app-template"
 
 
 @dataclass
 class Release:
+    """A HelmRelease of the tree and what its chart renders."""
+
     helmrelease: Manifest
-    routes: list[Route]
-    pods: list[Pod]
+    outcome: controller.Release
+    routes: list[Route] = field(default_factory=list)
+    workloads: list[Workload] = field(default_factory=list)
+
+    @property
+    def objects(self) -> list[Manifest]:
+        return self.outcome.objects
+
+    @property
+    def is_app_template(self) -> bool:
+        request = self.outcome.request
+        return request is not None and request.chart == APP_TEMPLATE
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.outcome.values
+
+
+def container_path(work: Workload, container: Container) -> str:
+    """Where a container is written: its app-template values path, else its place in the rendered workload."""
+    section = "initContainers" if container.init else "containers"
+    if work.controller is not None:
+        return f"controllers.{work.controller}.{section}.{container.name}"
+    return f"{work.kind}/{work.name} {section}.{container.name}"
+
+
+def containers(work: Workload) -> Iterator[tuple[str, Container]]:
+    for container in work.all_containers:
+        yield container_path(work, container), container
 
 
 @dataclass
 class Inventory:
     tree: list[Manifest]
     host: list[Manifest]
+    rendered: list[Manifest] = field(default_factory=list)
     releases: list[Release] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
-    # HelmReleases whose values app-template could not render here, with the reason.
-    unrenderable: list[tuple[Manifest, str]] = field(default_factory=list)
+    chart_notes: list[controller.ChartNote] = field(default_factory=list)
     _by_key: dict[tuple[str, str, str], Manifest] = field(default_factory=dict, repr=False)
     _by_kind: dict[str, list[Manifest]] = field(default_factory=lambda: defaultdict(list), repr=False)
 
     @property
     def all(self) -> list[Manifest]:
-        return [*self.tree, *self.host]
+        return [*self.tree, *self.host, *self.rendered]
 
     def get(self, kind: str, namespace: str | None, name: str) -> Manifest | None:
         return self._by_key.get((kind, namespace or "", name))
@@ -44,59 +75,51 @@ class Inventory:
     def of_kind(self, kind: str) -> list[Manifest]:
         return list(self._by_kind.get(kind, []))
 
-    def oci_urls(self, namespace: str | None) -> dict[str, str]:
-        return {
-            m.name: str((m.obj.get("spec") or {}).get("url", ""))
-            for m in self.of_kind("OCIRepository")
-            if m.namespace == namespace
-        }
-
-    def is_app_template(self, helmrelease: Manifest) -> bool:
-        return app_template.is_app_template(helmrelease.obj, self.oci_urls(helmrelease.namespace))
+    def _index(self, manifests: Iterable[Manifest]) -> None:
+        for manifest in manifests:
+            self._by_key.setdefault((manifest.kind, manifest.namespace or "", manifest.name), manifest)
+            self._by_kind[manifest.kind].append(manifest)
 
 
-_RELEASE_FIELD = re.compile(r"\{\{-?\s*\.Release\.(Name|Namespace)\s*-?\}\}")
-
-
-def with_release_fields(helmrelease: Manifest) -> Manifest:
-    """The HelmRelease with `{{ .Release.Name }}` and `{{ .Release.Namespace }}` in its values filled in, as the
-    chart's `tpl` does for names, hostnames and references (other template expressions are left as written)."""
-    spec = helmrelease.obj.get("spec") or {}
-    fields = {"Name": str(spec.get("releaseName") or helmrelease.name), "Namespace": helmrelease.namespace or ""}
-
-    def fill(node: Any) -> Any:
-        if isinstance(node, str):
-            return _RELEASE_FIELD.sub(lambda m: fields[m.group(1)], node) if "{{" in node else node
-        if isinstance(node, dict):
-            return {key: fill(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [fill(item) for item in node]
-        return node
-
-    if "values" not in spec:
-        return helmrelease
-    obj = {**helmrelease.obj, "spec": {**spec, "values": fill(spec["values"])}}
-    return Manifest(obj=obj, kustomization=helmrelease.kustomization, file=helmrelease.file, raw=helmrelease.raw)
-
-
-def build_inventory(tree: Iterable[Manifest], host: Iterable[Manifest]) -> Inventory:
+def build_inventory(
+    tree: Iterable[Manifest],
+    host: Iterable[Manifest],
+    capabilities: Capabilities,
+    *,
+    is_namespaced: IsNamespaced = namespaced,
+) -> Inventory:
+    """The inventory, with every HelmRelease of the tree rendered (in parallel, through the render cache)."""
     inventory = Inventory(tree=list(tree), host=list(host))
-    for manifest in inventory.all:
-        inventory._by_key.setdefault((manifest.kind, manifest.namespace or "", manifest.name), manifest)
-        inventory._by_kind[manifest.kind].append(manifest)
-    for manifest in inventory.all:
-        if manifest.kind in ROUTE_KINDS:
-            inventory.routes.append(route_object(manifest))
-    for written in inventory.of_kind("HelmRelease"):
-        if not inventory.is_app_template(written):
-            continue
-        helmrelease = with_release_fields(written)
-        try:
-            release = Release(helmrelease, routes_of_release(helmrelease), pods_of_release(helmrelease))
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            # Values of the wrong shape: the values schema says what is wrong; nothing below can be checked.
-            inventory.unrenderable.append((helmrelease, f"{type(exc).__name__}: {exc}"))
-            continue
+    inventory._index([*inventory.tree, *inventory.host])
+    helmreleases = [m for m in inventory.tree if m.kind == "HelmRelease"]
+    outcome = controller.render_releases(helmreleases, inventory.get, capabilities, is_namespaced)
+    inventory.chart_notes = outcome.notes
+    for rendered in outcome.releases:
+        release = Release(rendered.helmrelease, rendered)
+        release.workloads = [workload(m) for m in rendered.objects if is_workload(m)]
+        release.routes = [_rendered_route(m, release) for m in rendered.objects if m.kind in ROUTE_KINDS]
         inventory.releases.append(release)
-        inventory.routes.extend(release.routes)
+        inventory.rendered.extend(rendered.objects)
+    inventory._index(inventory.rendered)
+    written = [Route(m, _hostnames(m.raw_spec)) for m in [*inventory.tree, *inventory.host] if m.kind in ROUTE_KINDS]
+    inventory.routes = [*written, *(route for release in inventory.releases for route in release.routes)]
     return inventory
+
+
+def _hostnames(spec: dict[str, Any]) -> tuple[str, ...]:
+    value = spec.get("hostnames")
+    return tuple(str(h) for h in value) if isinstance(value, list) else ()
+
+
+def _rendered_route(manifest: Manifest, release: Release) -> Route:
+    """A rendered route, with the values entry that made it when the chart is app-template (`route.<identifier>`,
+    found by its hostnames): its hostnames as written, before Flux substitution, let the rules see a literal domain."""
+    rendered = _hostnames(manifest.spec)
+    if not release.is_app_template or not rendered:
+        return Route(manifest)
+    substituted = mapping(release.values.get("route"))
+    written = mapping(mapping(release.helmrelease.raw_spec.get("values")).get("route"))
+    for identifier, entry in substituted.items():
+        if _hostnames(mapping(entry)) == rendered:
+            return Route(manifest, _hostnames(mapping(written.get(identifier))), str(identifier))
+    return Route(manifest)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ocw.check.render import Route
-from ocw.findings import Finding
+from ocw.findings import Finding, about
+from ocw.kube.route import Route
 from ocw.opencode.project_url import landing_path, project_path
 
 RULE = "landing-redirect"
@@ -40,7 +40,7 @@ def check_landing(route: Route, working_dir: str | None) -> Iterator[Finding]:
     where = f"route.{route.identifier}.rules" if route.identifier else "spec.rules"
 
     def finding(message: str) -> Finding:
-        return Finding(route.origin.file, RULE, label, message)
+        return about(route, RULE, message, label=label)
 
     if not working_dir:
         return

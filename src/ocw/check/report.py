@@ -78,6 +78,7 @@ class CheckReport:
                 "file": f.file,
                 "line": f.line,
                 "object": f.object,
+                "kustomization": f.owner,
                 "message": mask_tokens(f.message),
             }
             for f in self.findings
@@ -101,7 +102,10 @@ class CheckReport:
             by_file[finding.file].append(finding)
         for file in sorted(by_file):
             lines.append(file)
-            for finding in sorted(by_file[file], key=lambda f: (f.line or 0, f.rule, f.object)):
+            # Errors first: a warning about a file (say, the chart version it was rendered with) never hides one.
+            for finding in sorted(
+                by_file[file], key=lambda f: (f.severity != Severity.ERROR, f.line or 0, f.rule, f.object)
+            ):
                 where = f"line {finding.line}: " if finding.line else ""
                 obj = "" if finding.object == "-" else f"{finding.object}: "
                 lines.append(f"  {finding.severity} [{finding.rule}] {where}{obj}{mask_tokens(finding.message)}")

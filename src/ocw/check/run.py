@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -10,19 +9,26 @@ from dataclasses import replace
 from pathlib import Path
 
 from ocw import toolchain
-from ocw.check import doppler_keys, links, namespaces, policy, scope, sources
+from ocw.check import doppler_keys, namespaces, scope, sources
+from ocw.check.charts import check_charts, unrendered_charts
+from ocw.check.gateway import check_routes
 from ocw.check.inventory import build_inventory
+from ocw.check.pod_security import check_pods
+from ocw.check.references import check_references
 from ocw.check.report import CheckReport, KustomizationSummary
 from ocw.check.rules import RULES
+from ocw.check.workspace_rules import check_workspaces
 from ocw.errors import OcwError
 from ocw.findings import Finding, Severity
+from ocw.helm.capabilities import DEFAULT_KUBERNETES_VERSION, cluster_capabilities
 from ocw.install.host import HOST_DESCRIPTION, HOST_FILE, host_objects, load_host
+from ocw.kube.manifest import Manifest
 from ocw.schemas.catalog import SchemaCatalog
 from ocw.schemas.download import APP_TEMPLATE_COMMON_VERSION
 from ocw.schemas.validation import SchemaValidation
 from ocw.tree import Tree, load_tree
 
-DEFAULT_KUBERNETES_VERSION = "1.35"
+__all__ = ["DEFAULT_KUBERNETES_VERSION", "run_check", "stderr_progress"]
 
 Progress = Callable[[str], None]
 
@@ -57,7 +63,8 @@ def run_check(
     # The builds are kubectl processes: the file rules and schema loading run meanwhile instead of after them.
     with ThreadPoolExecutor(max_workers=1) as background:
         building = background.submit(load_tree, repo, var_files, only)
-        validation = SchemaValidation(SchemaCatalog(schemas_dir), kubernetes_version)
+        catalog = SchemaCatalog(schemas_dir)
+        validation = SchemaValidation(catalog, kubernetes_version)
         host = load_host(host_description)
         files = sources.tree_files(repo.resolve())
         file_findings = sources.check_files(files)
@@ -65,18 +72,27 @@ def run_check(
     manifests = list(tree.manifests())
     # Only what was built replaces the host description: with --only, the host apps come from the description.
     installed = host_objects(host, tree.repo, tree.cluster_vars, manifests, [b.kustomization.name for b in tree.built])
-    inventory = build_inventory(manifests, installed.manifests)
+    releases = sum(1 for m in manifests if m.kind == "HelmRelease")
+    if releases:
+        progress(f"rendering {releases} HelmRelease(s) with {toolchain.helm().describe()}")
+    capabilities = cluster_capabilities([*manifests, *installed.manifests], kubernetes_version, catalog)
+    inventory = build_inventory(manifests, installed.manifests, capabilities)
+    # The CRDs a chart installs are the schemas of their kinds (the repository's own CRD files may join them here).
+    validation.use_crds(inventory.rendered)
 
     progress(f"validating {len(inventory.all)} objects")
     findings: list[Finding] = [*tree.all_findings(), *installed.findings]
-    findings.extend(validation.check(inventory))
+    findings.extend(validation.check(inventory.all, (r.helmrelease for r in inventory.releases if r.is_app_template)))
     findings.extend(file_findings)
-    app_template_files = {r.helmrelease.file for r in inventory.releases} | {h.file for h, _ in inventory.unrenderable}
+    findings.extend(check_charts(inventory))
+    app_template_files = {r.helmrelease.file for r in inventory.releases if r.is_app_template}
     findings.extend(sources.check_schema_comments(files, app_template_files))
     findings.extend(sources.check_built(manifests, files, sources.script_sources(files)))
     findings.extend(sources.check_commands(inventory.releases))
-    findings.extend(links.check_links(inventory, tree.kustomizations, host))
-    findings.extend(policy.check_policy(inventory, toolchain.pinned_opencode_version))
+    findings.extend(check_routes(inventory, host))
+    findings.extend(check_references(inventory, tree.kustomizations, host))
+    findings.extend(check_pods(inventory, toolchain.pinned_opencode_version))
+    findings.extend(check_workspaces(inventory))
     workspace = scope.workspace_area(tree.built, installed.installed_files)
     findings.extend(namespaces.check_prune_guard(tree.repo, tree.built, workspace))
     findings.extend(doppler_keys.check_drift(tree, workspace, files))
@@ -89,9 +105,10 @@ def run_check(
         # A repository without the workspaces installed yet has nothing to install into its host apps.
         # Nor does the host description (the workspaces' cluster) say anything about it.
         findings = [f for f in findings if f.rule != "host-install" and f.file != HOST_FILE]
-    owners = _owners(findings, manifests)
-    findings = _missing_schemas_by_kind(findings, owners, workspace)
-    findings = _newer_chart_fields(findings, owners, workspace)
+    findings = _with_owners(findings, manifests)
+    findings = _missing_schemas_by_kind(findings, workspace, unrendered_charts(inventory))
+    findings = _newer_chart_fields(findings, workspace)
+    owners = {f: f.owner for f in findings if f.owner is not None}
     if only is not None:
         findings = scope.narrow(findings, owners, scope.selected_area(tree.built, only))
     unique = sorted(set(findings), key=lambda f: (f.file, f.line or 0, f.rule, f.object, f.message))
@@ -109,75 +126,66 @@ def run_check(
     )
 
 
-def _missing_schemas_by_kind(
-    findings: list[Finding], owners: dict[Finding, str], workspace: scope.Area
-) -> list[Finding]:
+def _missing_schemas_by_kind(findings: list[Finding], workspace: scope.Area, unrendered: list[str]) -> list[Finding]:
     """A missing schema is an error for the workspace apps; elsewhere one warning per kind says how many objects
-    went unvalidated, so that a repository full of custom resources still gets a readable report."""
+    went unvalidated, so that a repository full of custom resources still gets a readable report. When some charts
+    could not be rendered, the CRD may well be one of theirs: the warning says so."""
     kept: list[Finding] = []
     by_kind: dict[str, list[Finding]] = {}
     for finding in findings:
-        if finding.rule != "schema-missing" or owners.get(finding) in workspace.kustomizations:
+        if finding.rule != "schema-missing" or finding.owner in workspace.kustomizations:
             kept.append(finding)
         else:
             by_kind.setdefault(finding.message, []).append(finding)
+    maybe = (
+        f"; its CRD may come from a chart ocw could not render ({len(unrendered)}: {', '.join(unrendered[:3])}"
+        f"{', ...' if len(unrendered) > 3 else ''})"
+        if unrendered
+        else ""
+    )
     for message, group in by_kind.items():
         first = min(group, key=lambda f: (f.file, f.object))
         count = len(group)
-        summary = Finding(
-            first.file,
-            "schema-missing",
-            first.object if count == 1 else f"{first.object} and {count - 1} more",
-            f"{count} object(s) not validated (outside the workspace apps): {message}",
-            severity=Severity.WARNING,
+        kept.append(
+            Finding(
+                first.file,
+                "schema-missing",
+                first.object if count == 1 else f"{first.object} and {count - 1} more",
+                f"{count} object(s) not validated (outside the workspace apps): {message}{maybe}",
+                severity=Severity.WARNING,
+                owner=first.owner,
+            )
         )
-        kept.append(summary)
-        if first in owners:
-            owners[summary] = owners[first]
     return kept
 
 
-def _newer_chart_fields(findings: list[Finding], owners: dict[Finding, str], workspace: scope.Area) -> list[Finding]:
+def _newer_chart_fields(findings: list[Finding], workspace: scope.Area) -> list[Finding]:
     """Outside the workspace apps (whose chart version ocw pins), a value the available common values schema does not
     know may be a field of the newer app-template the release uses: a warning, not an error."""
-    result: list[Finding] = []
+    note = f" (the common values schema available is {APP_TEMPLATE_COMMON_VERSION}; a newer chart may accept it)"
+    return [
+        replace(finding, message=finding.message + note, severity=Severity.WARNING)
+        if finding.rule == "schema-values"
+        and "Additional properties are not allowed" in finding.message
+        and finding.owner not in workspace.kustomizations
+        else finding
+        for finding in findings
+    ]
+
+
+def _with_owners(findings: list[Finding], manifests: Sequence[Manifest]) -> list[Finding]:
+    """Findings of the Flux build (about a Kustomization, or an object by its ref) get their owner here; every other
+    finding was made with it."""
+    by_ref = {m.ref: m.kustomization for m in manifests}
+    result = []
     for finding in findings:
-        if (
-            finding.rule == "schema-values"
-            and "Additional properties are not allowed" in finding.message
-            and owners.get(finding) not in workspace.kustomizations
-        ):
-            note = (
-                f" (the common values schema available is {APP_TEMPLATE_COMMON_VERSION}; a newer chart may accept it)"
-            )
-            changed = replace(finding, message=finding.message + note, severity=Severity.WARNING)
-            owners[changed] = owners.get(finding, "")
-            result.append(changed)
-        else:
-            result.append(finding)
+        owner = finding.owner
+        if owner is None and finding.object in by_ref:
+            owner = by_ref[finding.object]
+        elif owner is None and finding.object.startswith("Kustomization/"):
+            owner = finding.object.removeprefix("Kustomization/")
+        result.append(finding if owner == finding.owner else replace(finding, owner=owner))
     return result
-
-
-_RENDERED_FROM = re.compile(r"\(rendered from (\S+)")
-
-
-def _owners(findings: list[Finding], manifests: Sequence[object]) -> dict[Finding, str]:
-    by_ref: dict[str, str] = {}
-    for manifest in manifests:
-        ref = getattr(manifest, "ref", None)
-        if ref:
-            by_ref[ref] = str(getattr(manifest, "kustomization", ""))
-    owners: dict[Finding, str] = {}
-    for finding in findings:
-        ref = finding.object.split(" ", 1)[0]
-        rendered = _RENDERED_FROM.search(finding.object)  # a route app-template renders belongs to its release
-        if ref in by_ref:
-            owners[finding] = by_ref[ref]
-        elif rendered and rendered.group(1) in by_ref:
-            owners[finding] = by_ref[rendered.group(1)]
-        elif finding.object.startswith("Kustomization/"):
-            owners[finding] = finding.object.removeprefix("Kustomization/")
-    return owners
 
 
 def _per_kustomization(tree: Tree, owners: dict[Finding, str], findings: list[Finding]) -> list[KustomizationSummary]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
+from ocw.check.inventory import Release
 from ocw.findings import Finding
-from ocw.flux.build import Manifest
 from ocw.flux.substitution import DISABLE_KEY, DISABLE_VALUE, is_disabled
+from ocw.kube.manifest import Manifest
 from ocw.secrets.redact import GITHUB_TOKEN
 from ocw.yamlio import YamlError, load_all_strict
 
@@ -223,16 +223,16 @@ def _configmap(manifest: Manifest, seen_scripts: set[str], repo_scripts: dict[st
             yield from _script(source, manifest.ref, text)
 
 
-def check_commands(releases: Iterable[Any]) -> list[Finding]:
-    """Container command and args of app-template releases: no xtrace, no credential inside a URL."""
+def check_commands(releases: Iterable[Release]) -> list[Finding]:
+    """Container command and args of the pods releases render: no xtrace, no credential inside a URL."""
     findings: list[Finding] = []
     for release in releases:
-        for pod in release.pods:
-            for section in ("initContainers", "containers"):
-                for container in pod.spec.get(section) or []:
-                    words = [str(w) for w in [*(container.get("command") or []), *(container.get("args") or [])]]
-                    subject = f"{release.helmrelease.ref} container {container.get('name')}"
-                    findings.extend(_script(release.helmrelease.file, subject, " ".join(words)))
+        helmrelease = release.helmrelease
+        for work in release.workloads:
+            for container in work.all_containers:
+                subject = f"{helmrelease.ref} container {container.name}"
+                text = " ".join([*container.command, *container.args])
+                findings.extend(replace(f, owner=helmrelease.owner) for f in _script(helmrelease.file, subject, text))
     return findings
 
 

@@ -11,11 +11,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ocw.errors import OcwError
-from ocw.helm.controller import kinds_of
-from ocw.helm.render import Capabilities, api_versions
+from ocw.flux.build import CLUSTER_SCOPED_KINDS
+from ocw.helm.controller import Releases, kinds_of, render_releases
+from ocw.helm.render import Capabilities, IsNamespaced, api_versions
 from ocw.kube.manifest import Manifest
 from ocw.schemas.catalog import SchemaCatalog
 
@@ -38,3 +39,29 @@ def cluster_capabilities(
 ) -> Capabilities:
     kinds = kinds_of(manifests) | (catalog or SchemaCatalog(None)).served_kinds()
     return Capabilities(kube_version(kubernetes_version), api_versions(kinds))
+
+
+def render_tree(
+    manifests: Sequence[Manifest],
+    helmreleases: Sequence[Manifest],
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
+    *,
+    catalog: SchemaCatalog | None = None,
+    is_namespaced: IsNamespaced | None = None,
+) -> Releases:
+    """Render HelmReleases of a built tree offline: their chart sources and valuesFrom looked up among the tree's
+    objects, the cluster's capabilities worked out from them."""
+    index: dict[tuple[str, str, str], Manifest] = {}
+    for manifest in manifests:
+        index.setdefault((manifest.kind, manifest.namespace or "", manifest.name), manifest)
+
+    def lookup(kind: str, namespace: str | None, name: str) -> Manifest | None:
+        return index.get((kind, namespace or "", name))
+
+    capabilities = cluster_capabilities(manifests, kubernetes_version, catalog)
+    return render_releases(helmreleases, lookup, capabilities, is_namespaced or namespaced)
+
+
+def namespaced(_api_version: str, kind: str) -> bool:
+    """Whether objects of a kind live in a namespace (the release namespace, when the chart names none)."""
+    return kind not in CLUSTER_SCOPED_KINDS

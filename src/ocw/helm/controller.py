@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from ocw.helm.charts import Chart, ChartStore, Resolution, Unavailable
+from ocw.helm.charts import Chart, ChartStore, Unavailable
 from ocw.helm.release import (
     ChartProblem,
     ChartRequest,
@@ -41,6 +41,8 @@ class Release:
     namespace: str
     request: ChartRequest | None = None
     chart: Chart | None = None
+    # The values Helm is given: valuesFrom and values composed as helm-controller does.
+    values: dict[str, Any] = field(default_factory=dict, repr=False)
     objects: list[Manifest] = field(default_factory=list)
     problems: list[ReleaseProblem] = field(default_factory=list)
 
@@ -52,14 +54,14 @@ class Release:
         return [m for m in self.objects if m.kind == kind]
 
 
-@dataclass(frozen=True)
+@dataclass
 class ChartNote:
-    """One note per chart (and version asked for): not the exact version, or not available at all."""
+    """One note per chart and version asked for: rendered with another version, or not rendered at all."""
 
-    chart: str
+    chart: str  # what was asked for: `app-template 4.4.0 (oci://...)`, or the chart reference that failed
     message: str
     available: bool
-    releases: tuple[Manifest, ...]
+    releases: list[Manifest] = field(default_factory=list)
 
 
 @dataclass
@@ -88,7 +90,7 @@ def render_releases(
     releases: list[Release] = []
     requests: list[RenderRequest] = []
     pending: list[Release] = []
-    notes: dict[tuple[str, str], tuple[str, bool, list[Manifest]]] = {}
+    notes: dict[str, ChartNote] = {}
     for helmrelease in helmreleases:
         release = Release(helmrelease, release_name(helmrelease), release_namespace(helmrelease))
         releases.append(release)
@@ -96,7 +98,9 @@ def render_releases(
         if isinstance(request, ChartProblem):
             release.problems.append(ReleaseProblem("chart", request.message, fatal=False))
             if not request.missing_ref:
-                notes.setdefault(("", request.message), (request.message, False, []))[2].append(helmrelease)
+                notes.setdefault(request.message, ChartNote(request.message, request.message, False)).releases.append(
+                    helmrelease
+                )
             continue
         release.request = request
         resolved = store.resolve(request)
@@ -104,9 +108,11 @@ def render_releases(
             _note(notes, request, resolved.reason, False, helmrelease)
             release.problems.append(ReleaseProblem("chart", resolved.reason, fatal=False))
             continue
-        _resolved(notes, request, resolved, helmrelease)
+        if resolved.note is not None:
+            _note(notes, request, resolved.note, True, helmrelease)
         release.chart = resolved.chart
         values, problems = compose_values(helmrelease, lookup)
+        release.values = values
         release.problems.extend(_values_problem(p) for p in problems)
         requests.append(
             RenderRequest(
@@ -118,35 +124,16 @@ def render_releases(
         if rendered.error is not None:
             release.problems.append(ReleaseProblem("render", rendered.error, fatal=True))
         release.objects = rendered.objects
-    return Releases(
-        releases,
-        [ChartNote(chart, message, available, tuple(hrs)) for (chart, _), (message, available, hrs) in notes.items()],
-    )
+    return Releases(releases, list(notes.values()))
 
 
 def _values_problem(problem: ValuesProblem) -> ReleaseProblem:
     return ReleaseProblem("values", problem.message, problem.fatal)
 
 
-def _resolved(
-    notes: dict[tuple[str, str], tuple[str, bool, list[Manifest]]],
-    request: ChartRequest,
-    resolved: Resolution,
-    helmrelease: Manifest,
-) -> None:
-    if resolved.note is not None:
-        _note(notes, request, resolved.note, True, helmrelease)
-
-
-def _note(
-    notes: dict[tuple[str, str], tuple[str, bool, list[Manifest]]],
-    request: ChartRequest,
-    message: str,
-    available: bool,
-    helmrelease: Manifest,
-) -> None:
-    key = (request.oci_reference, request.version)
-    notes.setdefault(key, (message, available, []))[2].append(helmrelease)
+def _note(notes: dict[str, ChartNote], request: ChartRequest, message: str, available: bool, hr: Manifest) -> None:
+    subject = request.describe()
+    notes.setdefault(subject, ChartNote(subject, message, available)).releases.append(hr)
 
 
 def kinds_of(manifests: Iterable[Manifest]) -> set[tuple[str, str]]:

@@ -128,7 +128,9 @@ def _run_helm(request: RenderRequest, capabilities: Capabilities) -> str:
         except OSError as exc:
             raise OcwError(f"cannot run {helm.describe()}: {exc.strerror or exc}", hint="run `make setup`") from exc
     if completed.returncode != 0:
-        text = mask_tokens(completed.stderr.strip() or f"helm exited with {completed.returncode}")
+        # Helm's advice to rerun with --debug is about its own command line, not the user's.
+        lines = [line for line in completed.stderr.splitlines() if line.strip() and "--debug" not in line]
+        text = mask_tokens("\n".join(lines) or f"helm exited with {completed.returncode}")
         raise RenderError(text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 3] + "...")
     return completed.stdout
 

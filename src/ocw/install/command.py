@@ -21,7 +21,7 @@ from ocw.install.new_workspace import WorkspaceRequest
 from ocw.install.plan import Plan, make_plan
 from ocw.install.writer import write
 from ocw.tree import load_tree
-from ocw.workspace import workspaces_in
+from ocw.workspace import workspace_releases
 
 ACTIONS = ("created", "updated", "unchanged", "refused")
 WORKSPACE_OPTIONS = ("repository", "dir", "host", "secret_prefix")
@@ -115,7 +115,7 @@ def _workspaces(repo: Path, var_files: Sequence[Path]) -> list[str]:
     """The workspaces ocw's own discovery finds in the installed tree (what `ocw up` and `ocw verify` will see)."""
     kustomizations, _ = discover(repo)
     names = [ks.name for ks in kustomizations if ks.source_file.parent.parent.as_posix() == str(APPS)]
-    return [ws.name for ws in workspaces_in(load_tree(repo, var_files, only=names))]
+    return sorted(helmrelease.name for _, helmrelease in workspace_releases(load_tree(repo, var_files, only=names)))
 
 
 def _progress(message: str) -> None:

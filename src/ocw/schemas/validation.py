@@ -1,6 +1,10 @@
 """Schema validation of every object: core kinds against the Kubernetes schemas shipped by `kubernetes-validate`
 (strict: unknown fields are errors), custom resources against their CRD schemas, app-template values against the
-bjw-s common values schema, and the containers and volumes app-template renders against the core schemas.
+bjw-s common values schema. Objects a chart renders are validated like the tree's; an error in a rendered workload is
+a `schema-pod` finding at its HelmRelease.
+
+CustomResourceDefinitions the repository installs (rendered by its charts, or written in it) take precedence over the
+vendored and cached schemas for their kinds: `SchemaValidation.use_crds` registers them.
 
 Schemas are loaded once per run and validators cached per kind: validation must stay cheap next to the builds.
 """
@@ -23,17 +27,17 @@ from referencing import Registry, Resource
 from referencing._core import Resolver
 from referencing.jsonschema import DRAFT7
 
-from ocw.check.inventory import Inventory
 from ocw.errors import OcwError
-from ocw.findings import Finding
-from ocw.flux.build import Manifest
+from ocw.findings import Finding, about
+from ocw.kube.manifest import Manifest
+from ocw.kube.pod import is_workload
 from ocw.schemas.catalog import Missing, SchemaCatalog
+from ocw.schemas.crds import crd_schemas
 
 MAX_ERRORS_PER_OBJECT = 20
 MAX_MESSAGE = 240
 _CORE_SCHEMAS = "kubernetes-json-schema"
-# Env values that are not strings are reported once, by env-value-type, with the fix.
-_ENV_VALUE_PATH = re.compile(r"^env/\d+/value$")
+# Env values of a pod spec written in the tree that are not strings are reported once, by env-value-type, with the fix.
 _WORKLOAD_ENV_VALUE_PATH = re.compile(r"(^|/)(initContainers|containers)/\d+/env/\d+/value$")
 
 
@@ -84,15 +88,6 @@ class CoreSchemas:
             self._validators[key] = self._load(path) if path.is_file() else None
         return self._validators[key]
 
-    def definition(self, name: str) -> Draft202012Validator:
-        """A validator for one core type by file stem, e.g. `container-v1` for io.k8s.api.core.v1.Container."""
-        key = f"definition:{name}"
-        if key not in self._validators:
-            self._validators[key] = self._load(self._dir / f"{name}.json")
-        validator = self._validators[key]
-        assert validator is not None  # noqa: S101 - _load never returns None
-        return validator
-
     def _load(self, path: Path) -> Draft202012Validator:
         if self._registry is None:
             definitions = json.loads((self._dir / "_definitions.json").read_text())
@@ -107,6 +102,14 @@ class CustomSchemas:
     def __init__(self, catalog: SchemaCatalog) -> None:
         self.catalog = catalog
         self._validators: dict[str, Any] = {}
+        # (apiVersion, kind) -> where the CRD that overrides the catalogue's schema comes from.
+        self.overridden: dict[tuple[str, str], str] = {}
+
+    def override(self, crds: Iterable[Manifest]) -> None:
+        """Validate the kinds these CustomResourceDefinitions define against their own schemas."""
+        for (api_version, kind), (schema, origin) in crd_schemas(crds).items():
+            self._validators.setdefault(api_version, {})[kind] = validator_for(schema, default=Draft7Validator)(schema)
+            self.overridden[(api_version, kind)] = origin
 
     def validator(self, kind: str, api_version: str) -> Any:
         """A validator, or Missing when no schema can be found."""
@@ -185,33 +188,23 @@ class SchemaValidation:
         self.values = ValuesSchema(catalog)
         self.validated = 0
 
-    def check(self, inventory: Inventory, scope: set[str] | None = None) -> list[Finding]:
-        """Findings for the tree's objects (and the host objects the install steps changed)."""
+    def use_crds(self, crds: Iterable[Manifest]) -> None:
+        """The repository's own CRDs (a chart's, or written in the tree) override the catalogue for their kinds."""
+        self.custom.override(m for m in crds if m.kind == "CustomResourceDefinition")
+
+    def check(self, objects: Iterable[Manifest], app_template_releases: Iterable[Manifest] = ()) -> list[Finding]:
+        """Findings for every object (the tree's, the host's, what charts render) and for the values of the
+        app-template HelmReleases."""
         findings: list[Finding] = []
-        for manifest in inventory.all:
-            if scope is not None and manifest.file not in scope:
-                continue
+        for manifest in objects:
             findings.extend(self._check_object(manifest))
-        for release in inventory.releases:
-            if scope is not None and release.helmrelease.file not in scope:
-                continue
-            findings.extend(self._check_values(release.helmrelease))
-            for pod in release.pods:
-                findings.extend(self._check_pod(release.helmrelease, pod.controller.identifier, pod.spec))
-        for helmrelease, reason in inventory.unrenderable:
-            findings.append(
-                Finding(
-                    helmrelease.file,
-                    "schema-values",
-                    helmrelease.ref,
-                    f"app-template cannot render these values: {reason}",
-                )
-            )
+        for helmrelease in app_template_releases:
+            findings.extend(self._check_values(helmrelease))
         return findings
 
     def _check_object(self, manifest: Manifest) -> list[Finding]:
         if not manifest.kind or not manifest.api_version:
-            return [Finding(manifest.file, "schema-core", manifest.ref, "the object has no apiVersion or kind")]
+            return [about(manifest, "schema-core", "the object has no apiVersion or kind")]
         if self.core.has(manifest.kind, manifest.api_version):
             validator = self.core.validator(manifest.kind, manifest.api_version)
             rule = "schema-core"
@@ -219,35 +212,21 @@ class SchemaValidation:
             validator = self.custom.validator(manifest.kind, manifest.api_version)
             rule = "schema-crd"
             if isinstance(validator, Missing):
-                return [Finding(manifest.file, "schema-missing", manifest.ref, validator.message())]
+                return [about(manifest, "schema-missing", validator.message())]
         self.validated += 1
-        messages = _errors(validator, manifest.obj, skip=_WORKLOAD_ENV_VALUE_PATH)
-        return [Finding(manifest.file, rule, manifest.ref, message) for message in messages]
+        if manifest.rendered_from is not None and is_workload(manifest):
+            rule = "schema-pod"
+        skip = None if manifest.rendered_from is not None else _WORKLOAD_ENV_VALUE_PATH
+        messages = _errors(validator, manifest.obj, skip=skip)
+        return [about(manifest, rule, message) for message in messages]
 
     def _check_values(self, helmrelease: Manifest) -> list[Finding]:
         validator = self.values.validator()
         if isinstance(validator, Missing):
-            return [Finding(helmrelease.file, "schema-missing", helmrelease.ref, validator.message())]
-        values = (helmrelease.obj.get("spec") or {}).get("values") or {}
-        return [
-            Finding(helmrelease.file, "schema-values", helmrelease.ref, f"spec.values: {message}")
-            for message in _errors(validator, values)
-        ]
-
-    def _check_pod(self, helmrelease: Manifest, controller: str, spec: dict[str, Any]) -> list[Finding]:
-        findings: list[Finding] = []
-        container_validator = self.core.definition("container-v1")
-        volume_validator = self.core.definition("volume-v1")
-        for section in ("initContainers", "containers"):
-            for container in spec.get(section) or []:
-                where = f"rendered pod of controller {controller}, {section} {container.get('name')}"
-                for message in _errors(container_validator, container, skip=_ENV_VALUE_PATH):
-                    findings.append(Finding(helmrelease.file, "schema-pod", helmrelease.ref, f"{where}: {message}"))
-        for volume in spec.get("volumes") or []:
-            where = f"rendered pod of controller {controller}, volume {volume.get('name')}"
-            for message in _errors(volume_validator, volume):
-                findings.append(Finding(helmrelease.file, "schema-pod", helmrelease.ref, f"{where}: {message}"))
-        return findings
+            return [about(helmrelease, "schema-missing", validator.message())]
+        values = helmrelease.spec.get("values") or {}
+        messages = _errors(validator, values)
+        return [about(helmrelease, "schema-values", f"spec.values: {message}") for message in messages]
 
 
 def _errors(validator: Any, instance: Any, skip: re.Pattern[str] | None = None) -> Iterator[str]:

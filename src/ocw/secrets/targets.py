@@ -68,4 +68,5 @@ def _variables(workspace: Workspace) -> WorkspaceVariables:
             hint="each workspace's ExternalSecret should read <PREFIX>_GITHUB_PAT, <PREFIX>_PASSWORD and "
             "<PREFIX>_COPILOT_AUTH_JSON; run `ocw check`",
         )
-    return WorkspaceVariables(workspace.name, workspace.short_name, dict(keys), tuple(workspace.shared_keys))
+    roles = {str(role): name for role, name in keys.items()}
+    return WorkspaceVariables(workspace.name, workspace.short_name, roles, tuple(workspace.shared_keys))

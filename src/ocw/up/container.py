@@ -25,15 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from ocw.errors import OcwError
-from ocw.helm.app_template import Container, Controller
 from ocw.image.definition import IMAGE_UID
+from ocw.kube.pod import Container, Workload
 from ocw.kube.quantity import quantity
 from ocw.up import passthrough
 from ocw.up.pod import environment
 from ocw.up.state import WorkspaceDirs
 from ocw.up.volumes import EPHEMERAL, GENERATED, PERSISTENT, MountTable, volume_folder
-
-KUBERNETES_DEFAULT_GRACE = 30.0
 
 
 @dataclass(frozen=True)
@@ -72,19 +70,11 @@ class Security:
     flags: list[str]
 
 
-def grace_seconds(values: Mapping[str, Any], controller: Controller) -> float:
-    """terminationGracePeriodSeconds of the controller's pod, else defaultPodOptions', else Kubernetes' 30 s."""
-    for pod in ((controller.values.get("pod") or {}), (values.get("defaultPodOptions") or {})):
-        if pod.get("terminationGracePeriodSeconds") is not None:
-            return float(pod["terminationGracePeriodSeconds"])
-    return KUBERNETES_DEFAULT_GRACE
-
-
-def security(controller: Controller, container: Container) -> Security:
-    merged: dict[str, Any] = {**controller.pod_security_context, **container.security_context}
+def security(work: Workload, container: Container) -> Security:
+    merged: dict[str, Any] = {**work.security_context, **container.security_context}
     uid = int(merged.get("runAsUser", IMAGE_UID))
     gid = int(merged.get("runAsGroup", uid))
-    fs_group = controller.pod_security_context.get("fsGroup")
+    fs_group = work.security_context.get("fsGroup")
     if merged.get("runAsNonRoot") and uid == 0:
         raise OcwError(
             f"container {container.name} must run as non-root (runAsNonRoot) but runs as uid 0: "
@@ -226,8 +216,7 @@ def make_copies(run: ContainerRun) -> None:
 def container_run(
     *,
     dirs: WorkspaceDirs,
-    values: Mapping[str, Any],
-    controller: Controller,
+    work: Workload,
     container: Container,
     role: str,
     image: str,
@@ -243,7 +232,7 @@ def container_run(
     tls_env, tls_host_mounts = passthrough.for_container(host_settings)
     for name, value in tls_env.items():
         env.setdefault(name, value)
-    sec = security(controller, container)
+    sec = security(work, container)
     source_mounts = _source_mount(overrides.get("WORKSPACE_GIT_REPOSITORY"))
     files = _trust_mounted_source(dirs, env, source_mounts) if source_mounts and container.init else {}
     name = container_name(dirs, role)
@@ -255,7 +244,7 @@ def container_run(
     if rootless:
         # The host user becomes the pod's uid and gid, so the volume folders it owns are the container user's.
         argv += ["--userns", f"keep-id:uid={sec.uid},gid={sec.gid}"]
-    argv += ["--stop-timeout", str(int(grace_seconds(values, controller))), "--env-file", str(env_file)]
+    argv += ["--stop-timeout", str(int(work.grace_seconds)), "--env-file", str(env_file)]
     if container.working_dir:
         argv += ["--workdir", container.working_dir]
     for mount in mounts:
@@ -272,11 +261,11 @@ def _fix_owner(path: Path, uid: int, gid: int) -> None:
         os.lchown(path, uid, gid)
 
 
-def grant_volumes(dirs: WorkspaceDirs, controller: Controller, containers: list[Container]) -> None:
+def grant_volumes(dirs: WorkspaceDirs, work: Workload, containers: list[Container]) -> None:
     """What the kubelet's fsGroup does, for a rootful engine: the pod's user owns its volumes' files, the secret and
     configMap folders are readable by the fsGroup (their files keep their modes)."""
     for container in containers:
-        sec = security(controller, container)
+        sec = security(work, container)
         group = sec.fs_group if sec.fs_group is not None else sec.gid
         for mount in container.mounts:
             folder = volume_folder(dirs, mount.volume)

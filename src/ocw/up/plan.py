@@ -8,21 +8,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ocw.component import PASSWORD_ENV
 from ocw.errors import OcwError
 from ocw.externalsecrets import gotemplate
 from ocw.externalsecrets.render import fetch, render_secret, secret_source, template_data
-from ocw.helm.app_template import Mount
+from ocw.kube.pod import Mount
 from ocw.opencode.client import DEFAULT_USERNAME
 from ocw.opencode.project_url import project_url
 from ocw.up import passthrough
-from ocw.up.container import ContainerRun, container_run, grace_seconds
+from ocw.up.container import ContainerRun, container_run
 from ocw.up.pod import ProcessSpec, process_spec, serve_address
 from ocw.up.ports import ANY_PORT, free_port
 from ocw.up.secrets_file import read_secrets_file
 from ocw.up.state import WorkspaceDirs, workspace_dirs
 from ocw.up.toolbox import process_path
 from ocw.up.volumes import mount_table
-from ocw.workspace import PASSWORD_ENV, Workspace
+from ocw.workspace import Workspace
 
 SOURCE_ENV = "WORKSPACE_GIT_REPOSITORY"
 USERNAME_ENV = "OPENCODE_SERVER_USERNAME"
@@ -179,8 +180,7 @@ def make_plan(workspace: Workspace, options: UpOptions) -> Plan:
     if options.image is not None:
         common: dict[str, Any] = {
             "dirs": dirs,
-            "values": workspace.values,
-            "controller": workspace.controller,
+            "work": workspace.workload,
             "image": options.image,
             "config_maps": maps,
             "secrets": secrets_by_name,
@@ -208,7 +208,7 @@ def make_plan(workspace: Workspace, options: UpOptions) -> Plan:
         secret_origin=origin,
         absent_secret_keys=absent,
         working_dir=app.working_dir or "",
-        grace=grace_seconds(workspace.values, workspace.controller),
+        grace=workspace.workload.grace_seconds,
         image=options.image,
         init_run=init_run,
         app_run=app_run,

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from ocw import toolchain
 from ocw.errors import OcwError
-from ocw.helm.app_template import Container
 from ocw.image.definition import IMAGE_NAME
+from ocw.kube.pod import Container, KeyRef
 from ocw.up.volumes import MountTable
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -79,7 +79,12 @@ def _local_command(container: Container) -> tuple[list[str], list[str]]:
     return [], [first, *rest]
 
 
-def _lookup(store: Mapping[str, Mapping[str, str]], kind: str, name: str, key: str, container: str) -> str:
+def _lookup(store: Mapping[str, Mapping[str, str]], kind: str, ref: KeyRef, container: str) -> str | None:
+    """The value a key reference gives; None for an optional reference to a missing object or key (the kubelet then
+    leaves the variable out)."""
+    name, key = ref.name, ref.key
+    if ref.optional and key not in store.get(name, {}):
+        return None
     if name not in store:
         raise OcwError(
             f"container {container} reads {kind} {name}, which the workspace does not define",
@@ -106,14 +111,17 @@ def environment(
     env: dict[str, str] = {"PATH": path or os.environ.get("PATH") or DEFAULT_PATH}
     for source in container.env_from:
         store = secrets if source.kind == "Secret" else config_maps
+        if source.name not in store and source.optional:
+            continue
         if source.name not in store:
             raise OcwError(f"container {container.name} takes envFrom {source.kind} {source.name}, which is undefined")
         env.update({source.prefix + key: value for key, value in store[source.name].items()})
     for var in container.env:
+        value: str | None
         if var.secret_ref:
-            value = _lookup(secrets, "Secret", *var.secret_ref, container.name)
+            value = _lookup(secrets, "Secret", var.secret_ref, container.name)
         elif var.config_map_ref:
-            value = _lookup(config_maps, "ConfigMap", *var.config_map_ref, container.name)
+            value = _lookup(config_maps, "ConfigMap", var.config_map_ref, container.name)
         elif var.other_source is not None:
             raise OcwError(
                 f"container {container.name}: variable {var.name} comes from {sorted(var.other_source)}, "
@@ -122,7 +130,8 @@ def environment(
             )
         else:
             value = table.translate(expand(var.value or "", env))
-        env[var.name] = overrides.get(var.name, value)
+        if value is not None:
+            env[var.name] = overrides.get(var.name, value)
     tmp = table.host_path("/tmp")  # noqa: S108 - the container's /tmp, mapped to its emptyDir
     if tmp is not None and "TMPDIR" not in env:
         env["TMPDIR"] = str(tmp)  # programs that write to /tmp in the pod write to its volume here

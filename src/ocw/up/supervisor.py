@@ -219,7 +219,7 @@ def _start_container(
         make_copies(run)
     if not engine.rootless:
         containers = [c for c in (plan.workspace.init_container, plan.workspace.app_container) if c is not None]
-        grant_volumes(dirs, plan.workspace.controller, containers)
+        grant_volumes(dirs, plan.workspace.workload, containers)
     if plan.init_run is not None:
         write_env_file(plan.init_run)
         try:

@@ -1,8 +1,8 @@
 """Pod volumes as folders on this machine, and container paths translated into them.
 
-persistentVolumeClaim -> `volumes/<identifier>/` (kept across runs: the workspace volume);
-emptyDir              -> `volumes/<identifier>/`, emptied at every start (a pod's emptyDir lives as long as the pod);
-configMap / secret    -> `run/<identifier>/`, written at every start from the built ConfigMap and the rendered
+persistentVolumeClaim -> `volumes/<name>/` (kept across runs: the workspace volume);
+emptyDir              -> `volumes/<name>/`, emptied at every start (a pod's emptyDir lives as long as the pod);
+configMap / secret    -> `run/<name>/`, written at every start from the built ConfigMap and the rendered
                          Secret (honouring `items` and `defaultMode`), removed at stop.
 A path inside a container is translated by the longest mount path that contains it, so `/Users/jbaker/git/x` lands in
 the `home` volume's folder even though `/Users/jbaker` and a deeper mount could both match.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ocw.errors import OcwError
-from ocw.helm.app_template import Container, Mount, Volume
+from ocw.kube.pod import Container, Mount, Volume
 from ocw.up.state import WorkspaceDirs
 
 KUBERNETES_DEFAULT_MODE = 0o644
@@ -63,11 +63,11 @@ class MountTable:
 
 def volume_folder(dirs: WorkspaceDirs, volume: Volume) -> Path:
     if volume.type in PERSISTENT or volume.type in EPHEMERAL:
-        return dirs.volume(volume.identifier)
+        return dirs.volume(volume.name)
     if volume.type in GENERATED:
-        return dirs.generated(volume.identifier)
+        return dirs.generated(volume.name)
     raise OcwError(
-        f"volume {volume.identifier} is of type {volume.type}, which ocw up cannot map to this machine",
+        f"volume {volume.name} is of type {volume.type}, which ocw up cannot map to this machine",
         hint="ocw up supports persistentVolumeClaim, emptyDir, configMap and secret volumes",
     )
 
@@ -90,7 +90,7 @@ def _files_for(volume: Volume, data: Mapping[str, str], source_label: str) -> di
             files[path] = data[key]
         elif source_label != "secret":
             raise OcwError(
-                f"volume {volume.identifier} projects key {key}, which {source_label} {volume.source} does not have",
+                f"volume {volume.name} projects key {key}, which {source_label} {volume.source} does not have",
                 hint="fix the volume's items or the source's keys",
             )
     return files
@@ -136,9 +136,9 @@ def prepare(
     seen: set[str] = set()
     for mount in mounts:
         volume = mount.volume
-        if volume.identifier in seen:
+        if volume.name in seen:
             continue
-        seen.add(volume.identifier)
+        seen.add(volume.name)
         folder = volume_folder(dirs, volume)
         if volume.type in PERSISTENT:
             folder.mkdir(parents=True, exist_ok=True)
@@ -150,7 +150,7 @@ def prepare(
             store = config_maps if volume.type == "configMap" else secrets
             if volume.source is None or volume.source not in store:
                 raise OcwError(
-                    f"volume {volume.identifier} mounts {kind} {volume.source}, which the workspace does not define",
+                    f"volume {volume.name} mounts {kind} {volume.source}, which the workspace does not define",
                     hint="the ConfigMap must be in the built Kustomization; the Secret is the ExternalSecret's target",
                 )
             folder.mkdir(mode=0o700)

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ocw.component import PASSWORD_ENV, SecretRole
 from ocw.errors import OcwError
-from ocw.helm import app_template
 from ocw.secrets.base import SecretStore
 from ocw.verify.cluster import CONFIGMAP, DEPLOYMENT, HTTPROUTE, POD, SECRET, Cluster
 from ocw.verify.endpoint import Endpoint, ssl_context
 from ocw.verify.pods import current_pod, selector
-from ocw.workspace import PASSWORD_ENV, Workspace
+from ocw.workspace import Workspace
 
 FLUX_NAMESPACE = "flux-system"
 CLUSTER_SETTINGS = "cluster-settings"
@@ -107,8 +107,8 @@ class VerifyContext:
         return None
 
     def route_name(self, ws: Workspace) -> str:
-        names = app_template.route_names(ws.name, ws.values)
-        return next(iter(names.values()), ws.name)
+        """The route's name as the chart renders it (app-template: `<release>` for a release's only route)."""
+        return ws.route.name if ws.route is not None else ws.name
 
     def route(self, ws: Workspace) -> dict[str, Any] | None:
         key = f"route/{ws.name}"
@@ -156,7 +156,7 @@ class VerifyContext:
             )
         return SecretData({str(k): _decode(str(v)) for k, v in (obj.get("data") or {}).items()})
 
-    def secret_key(self, ws: Workspace, role: str) -> str | None:
+    def secret_key(self, ws: Workspace, role: SecretRole) -> str | None:
         """The key of the workspace Secret that carries the Doppler variable of `role` (e.g. GITHUB_PAT)."""
         variable = ws.doppler_keys.get(role)
         if not variable:
@@ -167,10 +167,8 @@ class VerifyContext:
         return variable if not ws.secret_template else None
 
     def password_key(self, ws: Workspace) -> str:
-        for var in ws.app_container.env:
-            if var.name == PASSWORD_ENV and var.secret_ref:
-                return var.secret_ref[1]
-        return PASSWORD_ENV
+        ref = ws.password_ref
+        return ref[1] if ref is not None else PASSWORD_ENV
 
     def password(self, ws: Workspace) -> str:
         data = self.secret(ws)
@@ -201,7 +199,7 @@ class VerifyContext:
 
     # --- pods
     def deployment(self, ws: Workspace) -> dict[str, Any] | None:
-        return self.cluster.get(DEPLOYMENT, ws.controller.name, ws.namespace)
+        return self.cluster.get(DEPLOYMENT, ws.workload.name, ws.namespace)
 
     def pods(self, ws: Workspace) -> list[dict[str, Any]]:
         deployment = self.deployment(ws)

@@ -32,7 +32,7 @@ def _pod_or_fail(ctx: VerifyContext, ws: Workspace) -> dict[str, Any] | Outcome:
     pod = ctx.current_pod(ws)
     if pod is None:
         return failed(
-            f"a pod of Deployment {ws.namespace}/{ws.controller.name}",
+            f"a pod of {ws.workload.kind} {ws.namespace}/{ws.workload.name}",
             "no pod (or no Deployment)",
             f"`kubectl -n {ws.namespace} get deploy,rs,pods` and the HelmRelease status (P2.0/P3.0)",
         )

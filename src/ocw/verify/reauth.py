@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ocw.component import SecretRole
 from ocw.errors import OcwError
 from ocw.verify.context import VerifyContext
 from ocw.verify.doppler import SEED_SCRIPT, seed_dry_run
@@ -17,7 +18,7 @@ from ocw.verify.result import Outcome, failed, passed, skipped
 from ocw.verify.workspace_http import check_copilot
 from ocw.workspace import Workspace
 
-ROLE = "COPILOT_AUTH_JSON"
+ROLE: SecretRole = "COPILOT_AUTH_JSON"
 
 
 def _digest(value: str) -> str:

@@ -29,13 +29,13 @@ SECOND_ROLLOUT_BOUND = 60.0
 
 
 def expected_annotations(ws: Workspace) -> dict[str, str]:
-    return {k: str(v) for k, v in ws.controller.annotations.items() if k.startswith(RELOADER_PREFIX)}
+    return {k: str(v) for k, v in ws.workload.annotations.items() if k.startswith(RELOADER_PREFIX)}
 
 
 def check_annotation(ctx: VerifyContext, ws: Workspace) -> Outcome:
     wanted = expected_annotations(ws) or {f"{RELOADER_PREFIX}auto": "true"}
     deployment = ctx.deployment(ws)
-    label = f"Deployment {ws.namespace}/{ws.controller.name}"
+    label = f"{ws.workload.kind} {ws.namespace}/{ws.workload.name}"
     if deployment is None:
         return failed(label, "does not exist", f"check the HelmRelease {ws.name} (P2.0/P3.0)")
     annotations = meta(deployment).get("annotations") or {}
