@@ -16,6 +16,7 @@ from ocw.interrupts import ctrl_c_raises_interrupted
 COMMAND_MODULES: tuple[str, ...] = (
     "ocw.check.command",
     "ocw.schemas.command",
+    "ocw.helm.command",
     "ocw.install.command",
     "ocw.up.command",
     "ocw.secrets.command",
@@ -26,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 COMMAND_OWNERS: dict[str, str] = {
     "check": "ocw.check.command",
     "schemas": "ocw.schemas.command",
+    "charts": "ocw.helm.command",
     "install": "ocw.install.command",
     "up": "ocw.up.command",
     "down": "ocw.up.command",

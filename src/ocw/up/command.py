@@ -182,6 +182,8 @@ def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
 def run_up(args: argparse.Namespace) -> int:
     repo = _repo(args)
     workspace = find_workspace(load_workspaces(repo, args.vars), args.workspace)
+    if workspace.chart_note:
+        print(f"warning: {workspace.chart_note}", file=sys.stderr, flush=True)
     _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check)
     choice = choose_engine(args.engine)
     if choice.note:
