@@ -24,10 +24,13 @@ SECRET_DOMAIN_VARIABLE = "${SECRET_DOMAIN"  # noqa: S105 - a variable reference
 def check_routes(inventory: Inventory, host: HostCluster) -> list[Finding]:
     """Attachment and TLS of every route the tree writes or renders; backends; policy targets."""
     findings: list[Finding] = []
+    # A release that could not be rendered may make a route's Service: helm-chart or helm-render says why it is unknown.
+    unrendered = {r.outcome.namespace for r in inventory.releases if not r.outcome.rendered}
     for route in inventory.routes:
         if route.owner is not None:
             findings.extend(_route(inventory, route, host))
-            findings.extend(_backends(inventory, route))
+            if route.manifest.rendered_from is not None and route.namespace not in unrendered:
+                findings.extend(_backends(inventory, route))
     findings.extend(_traffic_policy_targets(inventory))
     return findings
 
@@ -199,7 +202,9 @@ def _certificate_names(
 
 
 def _backends(inventory: Inventory, route: Route) -> Iterator[Finding]:
-    """A backendRef to a Service that does not exist leaves the route's ResolvedRefs false: no traffic."""
+    """A backendRef to a Service that does not exist leaves the route's ResolvedRefs false: no traffic. Checked for
+    routes a chart renders, whose Services the same render makes; a route written in the tree may well name a Service
+    an operator or Flux itself creates."""
     for ref in route.backend_refs():
         if str(ref.get("group") or "") != "" or str(ref.get("kind") or "Service") != "Service":
             continue
@@ -219,7 +224,6 @@ def _backends(inventory: Inventory, route: Route) -> Iterator[Finding]:
 
 
 def _traffic_policy_targets(inventory: Inventory) -> Iterator[Finding]:
-    # A release that could not be rendered may make the route: helm-chart or helm-render says why it is unknown.
     unrendered = {r.outcome.namespace for r in inventory.releases if not r.outcome.rendered}
     for policy in (m for m in inventory.tree if m.kind == "BackendTrafficPolicy"):
         namespace = policy.namespace

@@ -76,13 +76,20 @@ def run_check(
     if releases:
         progress(f"rendering {releases} HelmRelease(s) with {toolchain.helm().describe()}")
     capabilities = cluster_capabilities([*manifests, *installed.manifests], kubernetes_version, catalog)
-    inventory = build_inventory(manifests, installed.manifests, capabilities)
+    written = [*manifests, *installed.manifests]
+    # The renders are helm processes: the objects of built-in kinds, whose schemas no CRD can replace, are validated
+    # meanwhile.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        rendering = background.submit(build_inventory, manifests, installed.manifests, capabilities)
+        progress(f"validating {len(written)} objects")
+        findings: list[Finding] = [*tree.all_findings(), *installed.findings]
+        findings.extend(validation.check(m for m in written if validation.is_core(m)))
+        inventory = rendering.result()
     # The CRDs a chart installs are the schemas of their kinds (the repository's own CRD files may join them here).
     validation.use_crds(inventory.rendered)
-
-    progress(f"validating {len(inventory.all)} objects")
-    findings: list[Finding] = [*tree.all_findings(), *installed.findings]
-    findings.extend(validation.check(inventory.all, (r.helmrelease for r in inventory.releases if r.is_app_template)))
+    progress(f"validating {len(inventory.rendered)} rendered objects and the custom resources")
+    later = [*(m for m in written if not validation.is_core(m)), *inventory.rendered]
+    findings.extend(validation.check(later, (r.helmrelease for r in inventory.releases if r.is_app_template)))
     findings.extend(file_findings)
     findings.extend(check_charts(inventory))
     app_template_files = {r.helmrelease.file for r in inventory.releases if r.is_app_template}

@@ -188,6 +188,10 @@ class SchemaValidation:
         self.values = ValuesSchema(catalog)
         self.validated = 0
 
+    def is_core(self, manifest: Manifest) -> bool:
+        """A built-in Kubernetes kind, validated against the Kubernetes schemas whatever CRDs the repository has."""
+        return bool(manifest.kind and manifest.api_version) and self.core.has(manifest.kind, manifest.api_version)
+
     def use_crds(self, crds: Iterable[Manifest]) -> None:
         """The repository's own CRDs (a chart's, or written in the tree) override the catalogue for their kinds."""
         self.custom.override(m for m in crds if m.kind == "CustomResourceDefinition")
