@@ -25,9 +25,6 @@ RESOURCES: Final = {
 MIN_REQUEST_TIMEOUT_SECONDS: Final = 120
 ENVOY_DEFAULT_STREAM_IDLE_SECONDS: Final = 300
 
-# The workspace's server password variable: without it OpenCode serves anyone.
-PASSWORD_ENV: Final = "OPENCODE_SERVER_PASSWORD"  # noqa: S105 - a variable name
-
 # Images whose tag must equal the OpenCode version ocw pins (tools/package.json).
 OPENCODE_IMAGES: Final = ("ghcr.io/anomalyco/opencode", "ghcr.io/sst/opencode")
 # The workspace image (containers/opencode-workspace/), under any registry and owner: its tag is the OpenCode

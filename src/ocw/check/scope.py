@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ocw.check.rules import RULES
+from ocw.component import is_workspace_release
 from ocw.findings import Finding
 from ocw.flux.build import BuiltKustomization
 from ocw.flux.kustomization import APPS_DIR
-from ocw.workspace import COMPONENT_LABEL, COMPONENT_VALUE
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,7 @@ def _folders(built: Iterable[BuiltKustomization], extra: Iterable[Path] = ()) ->
 
 
 def is_workspace_app(built: BuiltKustomization) -> bool:
-    return any(
-        m.kind == "HelmRelease"
-        and ((m.obj.get("metadata") or {}).get("labels") or {}).get(COMPONENT_LABEL) == COMPONENT_VALUE
-        for m in built.manifests
-    )
+    return any(is_workspace_release(m) for m in built.manifests)
 
 
 def workspace_area(built: Sequence[BuiltKustomization], installed_files: Iterable[str]) -> Area:
