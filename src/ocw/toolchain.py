@@ -59,25 +59,33 @@ def kustomizer() -> Kustomizer:
     return _resolve_kustomizer(str(pinned_kubectl()), os.environ.get("PATH", ""))
 
 
+def _pinned(name: str, pinned: Path) -> Rejected | None:
+    """Why the pinned binary cannot be used here; None when it can."""
+    if not pinned.is_file():
+        return Rejected(f"pinned {name} {pinned}", "absent")
+    reason = cannot_run_here(pinned)
+    return Rejected(f"pinned {name} {pinned}", reason) if reason is not None else None
+
+
+def _reasons(rejected: list[Rejected]) -> str:
+    return "\n".join(f"  {r.candidate}: {r.reason}" for r in rejected)
+
+
 @cache
 def _resolve_kustomizer(pinned_path: str, search_path: str) -> Kustomizer:
     pinned = Path(pinned_path)
-    rejected: list[Rejected] = []
-    if not pinned.is_file():
-        rejected.append(Rejected(f"pinned kubectl {pinned}", "absent"))
-    elif (reason := cannot_run_here(pinned)) is not None:
-        rejected.append(Rejected(f"pinned kubectl {pinned}", reason))
-    else:
+    refusal = _pinned("kubectl", pinned)
+    if refusal is None:
         return Kustomizer(pinned, ("kustomize",), f"pinned kubectl {pinned}", "kubectl 1.35")
+    rejected = [refusal]
     for lookup in (kubectl_on_path, kustomize_on_path):
         found = lookup(search_path)
         if isinstance(found, Kustomizer):
             return found
         rejected.append(found)
-    reasons = "\n".join(f"  {r.candidate}: {r.reason}" for r in rejected)
     raise OcwError(
         f"no usable kustomize: ocw builds with `kubectl kustomize` (kubectl >= {show(MIN_KUBECTL)}) or "
-        f"`kustomize build` (kustomize >= {show(MIN_KUSTOMIZE)}), and found:\n{reasons}",
+        f"`kustomize build` (kustomize >= {show(MIN_KUSTOMIZE)}), and found:\n{_reasons(rejected)}",
         hint=f"install kubectl >= {show(MIN_KUBECTL)} or kustomize >= {show(MIN_KUSTOMIZE)} on PATH (e.g. "
         "`mise use kubectl`), or on Linux x86-64 run `make setup` in the opencode-workspaces checkout",
     )
@@ -95,21 +103,15 @@ def helm() -> Helm:
 @cache
 def _resolve_helm(pinned_path: str, search_path: str) -> Helm:
     pinned = Path(pinned_path)
-    rejected: list[Rejected] = []
-    if not pinned.is_file():
-        rejected.append(Rejected(f"pinned helm {pinned}", "absent"))
-    elif (reason := cannot_run_here(pinned)) is not None:
-        rejected.append(Rejected(f"pinned helm {pinned}", reason))
-    else:
+    refusal = _pinned("helm", pinned)
+    if refusal is None:
         return Helm(pinned, f"pinned helm {pinned}", PINNED_HELM)
     found = helm_on_path(search_path)
     if isinstance(found, Helm):
         return found
-    rejected.append(found)
-    reasons = "\n".join(f"  {r.candidate}: {r.reason}" for r in rejected)
     raise OcwError(
         f"no usable helm: ocw renders HelmReleases with `helm template` (helm >= {show(MIN_HELM)}; the project pins "
-        f"{PINNED_HELM}), and found:\n{reasons}",
+        f"{PINNED_HELM}), and found:\n{_reasons([refusal, found])}",
         hint=f"install helm >= {show(MIN_HELM)} on PATH (e.g. `mise use helm`), or on Linux x86-64 run `make setup` "
         "in the opencode-workspaces checkout",
     )

@@ -181,26 +181,25 @@ def _depends_on(inventory: Inventory, kustomizations: list[FluxKustomization], h
 
 def _stores_and_issuers(inventory: Inventory) -> Iterator[Finding]:
     for manifest in inventory.tree:
-        if manifest.kind != "ExternalSecret":
-            continue
-        ref = mapping(manifest.spec.get("secretStoreRef"))
-        kind = str(ref.get("kind", "SecretStore"))
-        namespace = None if kind == "ClusterSecretStore" else manifest.namespace
-        if inventory.get(kind, namespace, str(ref.get("name"))) is None:
-            yield about(
-                manifest,
-                "link-secret-store",
-                f"secretStoreRef names {kind} {ref.get('name')}, which does not exist (the host's store is "
-                f"ClusterSecretStore doppler-secrets)",
-            )
+        if manifest.kind == "ExternalSecret":
+            yield from _scoped_ref(
+                inventory, manifest, ("secretStoreRef", "SecretStore"), "link-secret-store",
+                "the host's store is ClusterSecretStore doppler-secrets",
+            )  # fmt: skip
     for manifest in inventory.of_kind("Certificate"):
-        ref = mapping(manifest.spec.get("issuerRef"))
-        kind = str(ref.get("kind", "Issuer"))
-        namespace = None if kind == "ClusterIssuer" else manifest.namespace
-        if inventory.get(kind, namespace, str(ref.get("name"))) is None:
-            yield about(
-                manifest,
-                "link-issuer",
-                f"issuerRef names {kind} {ref.get('name')}, which does not exist (the host's issuer is ClusterIssuer "
-                f"letsencrypt-production)",
-            )
+        yield from _scoped_ref(
+            inventory, manifest, ("issuerRef", "Issuer"), "link-issuer",
+            "the host's issuer is ClusterIssuer letsencrypt-production",
+        )  # fmt: skip
+
+
+def _scoped_ref(
+    inventory: Inventory, manifest: Manifest, reference: tuple[str, str], rule: str, known: str
+) -> Iterator[Finding]:
+    """A reference (spec field, default kind) to a namespaced kind or its cluster-scoped `Cluster<kind>`."""
+    field, kind = reference
+    ref = mapping(manifest.spec.get(field))
+    named = str(ref.get("kind", kind))
+    namespace = None if named == f"Cluster{kind}" else manifest.namespace
+    if inventory.get(named, namespace, str(ref.get("name"))) is None:
+        yield about(manifest, rule, f"{field} names {named} {ref.get('name')}, which does not exist ({known})")
