@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ocw.errors import OcwError
 from ocw.findings import Finding
@@ -22,12 +22,16 @@ HOST_DESCRIPTION = DATA_DIR / "host-cluster.yaml"
 HOST_FILE = "<host cluster: src/ocw/data/host-cluster.yaml>"
 
 
+# How an install step brings a tree file into a host app: as one more resource, or as an RFC 6902 patch.
+InstallMode = Literal["resource", "json6902"]
+
+
 @dataclass(frozen=True)
 class InstallStep:
     file: str  # relative to the repository root
     app: str
     namespace: str
-    mode: str  # "resource" or "json6902"
+    mode: InstallMode
     target: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -59,13 +63,22 @@ def load_host(path: Path = HOST_DESCRIPTION) -> HostCluster:
             file=str(step["file"]),
             app=str(step["app"]),
             namespace=str(step["namespace"]),
-            mode=str(step["as"]),
+            mode=_mode(step),
             target={str(k): str(v) for k, v in (step.get("target") or {}).items()},
         )
         for step in data.get("install") or []
         if isinstance(step, dict)
     )
     return HostCluster(tuple(str(name) for name in data.get("kustomizations") or []), objects, install)
+
+
+def _mode(step: Mapping[str, Any]) -> InstallMode:
+    mode = str(step.get("as"))
+    if mode == "resource":
+        return "resource"
+    if mode == "json6902":
+        return "json6902"
+    raise OcwError(f"the host cluster description names install mode {mode!r}: expected resource or json6902")
 
 
 def host_objects(

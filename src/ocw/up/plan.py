@@ -20,7 +20,7 @@ from ocw.up.container import ContainerRun, container_run
 from ocw.up.pod import ProcessSpec, process_spec, serve_address
 from ocw.up.ports import ANY_PORT, free_port
 from ocw.up.secrets_file import read_secrets_file
-from ocw.up.state import WorkspaceDirs, workspace_dirs
+from ocw.up.state import EngineKind, WorkspaceDirs, workspace_dirs
 from ocw.up.toolbox import process_path
 from ocw.up.volumes import mount_table
 from ocw.workspace import Workspace
@@ -63,7 +63,7 @@ class Plan:
     app_run: ContainerRun | None = None
 
     @property
-    def engine(self) -> str:
+    def engine(self) -> EngineKind:
         return "container" if self.image else "process"
 
     @property

@@ -20,7 +20,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ocw.errors import OcwError
 
@@ -83,6 +83,10 @@ def workspace_dirs(state_dir: Path, workspace_name: str) -> WorkspaceDirs:
     return WorkspaceDirs(state_dir.resolve() / workspace_name)
 
 
+# Where a workspace runs: this machine's programs as processes, or the workspace image with the container engine.
+EngineKind = Literal["process", "container"]
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """What `ocw up` records about a running OpenCode: enough to find, query and stop it. No secret."""
@@ -97,7 +101,7 @@ class RunRecord:
     working_dir: str
     started_at: float
     detached: bool
-    engine: str = "process"  # or "container"
+    engine: EngineKind = "process"
     container: str = ""  # the container's name (container engine); pid is then its PID 1 (tini) on this machine
     grace: float = 0.0  # seconds between SIGTERM and SIGKILL the manifests give (terminationGracePeriodSeconds)
     project_url: str = ""  # the page that opens the working directory's project (empty in records of older ocw)
