@@ -135,12 +135,12 @@ def run_check(
 
 def _missing_schemas_by_kind(findings: list[Finding], workspace: scope.Area, unrendered: list[str]) -> list[Finding]:
     """A missing schema is an error for the workspace apps; elsewhere one warning per kind says how many objects
-    went unvalidated, so that a repository full of custom resources still gets a readable report. When some charts
-    could not be rendered, the CRD may well be one of theirs: the warning says so."""
+    went unvalidated, so that a repository full of custom resources still gets a readable report. While some charts
+    could not be rendered, the CRD may well be one of theirs: then it is that warning everywhere, saying so."""
     kept: list[Finding] = []
     by_kind: dict[str, list[Finding]] = {}
     for finding in findings:
-        if finding.rule != "schema-missing" or finding.owner in workspace.kustomizations:
+        if finding.rule != "schema-missing" or (finding.owner in workspace.kustomizations and not unrendered):
             kept.append(finding)
         else:
             by_kind.setdefault(finding.message, []).append(finding)
@@ -153,12 +153,13 @@ def _missing_schemas_by_kind(findings: list[Finding], workspace: scope.Area, unr
     for message, group in by_kind.items():
         first = min(group, key=lambda f: (f.file, f.object))
         count = len(group)
+        where = "" if any(f.owner in workspace.kustomizations for f in group) else " (outside the workspace apps)"
         kept.append(
             Finding(
                 first.file,
                 "schema-missing",
                 first.object if count == 1 else f"{first.object} and {count - 1} more",
-                f"{count} object(s) not validated (outside the workspace apps): {message}{maybe}",
+                f"{count} object(s) not validated{where}: {message}{maybe}",
                 severity=Severity.WARNING,
                 owner=first.owner,
             )
