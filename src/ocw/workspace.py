@@ -107,8 +107,22 @@ class Workspace:
 
     @cached_property
     def external_secret(self) -> Manifest | None:
-        """The ExternalSecret whose target Secret feeds the server password."""
-        ref = self.password_ref
+        """The ExternalSecret whose target Secret feeds the server password. When the chart cannot be rendered here
+        (`ocw charts pull` not run yet), the workspace's ExternalSecret that fetches a key for each secret role
+        (`<PREFIX>_GITHUB_PAT`, `_PASSWORD`, `_COPILOT_AUTH_JSON`): the Doppler commands need no pod."""
+        try:
+            ref = self.password_ref
+        except OcwError:
+            roles = [f"_{role}" for role in SECRET_ROLES]
+            return next(
+                (
+                    m
+                    for m in self.built.manifests
+                    if m.kind == "ExternalSecret"
+                    and all(any(k.endswith(role) for k in key_reads(m.obj).keys) for role in roles)
+                ),
+                None,
+            )
         return producer(self.built.manifests, self.namespace, ref[0]) if ref is not None else None
 
     @property
