@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from check.tree_copy import TreeCopy
 from ocw.tool_versions import MIN_HELM, PINNED_HELM, show
 from toolchain.test_kustomize_resolution import bin_dir, run
 
@@ -58,3 +59,13 @@ def test_no_helm_at_all_says_where_it_looked(tmp_path: Path, no_pinned_tools: Pa
     assert result.returncode == 2
     assert f"pinned helm {pinned}: not executable (run `make setup` again)" in result.stderr
     assert "helm on PATH: not found" in result.stderr
+
+
+def test_ocw_check_without_a_usable_helm_cannot_run_and_says_why(
+    tree: TreeCopy, tmp_path: Path, real_kubectl: Path, no_pinned_tools: Path
+) -> None:
+    path = bin_dir(tmp_path, "kubectl-and-old-helm", {"helm": fake_helm("v3.12.0")}, {"kubectl": real_kubectl})
+    result = run("ocw", "check", "--repo", str(tree.root), path=path)
+    assert result.returncode == 2
+    assert "no usable helm" in result.stderr and "helm v3.12.0; required: helm >= v3.16.0" in result.stderr
+    assert result.stdout == ""  # nothing half-checked

@@ -1,6 +1,7 @@
 """ocw installed from its wheel, as `uv tool install` or `pipx install` would, and run outside the checkout: no
 `tools/`, no schemas beside it, no network. `ocw check` must still pass, validating with the schemas that ship inside
-the package; kubectl comes from PATH. (tests/support/wheel.py builds and installs the wheel.)
+the package and rendering with the chart that ships inside it; kubectl and helm come from PATH.
+(tests/support/wheel.py builds and installs the wheel.)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from support.wheel import build_wheel, install_wheel, run
 
 
 def test_the_installed_tool_checks_a_tree_offline_with_its_own_schemas(
-    tree: TreeCopy, tmp_path: Path, real_kubectl: Path
+    tree: TreeCopy, tmp_path: Path, real_kubectl: Path, real_helm: Path
 ) -> None:
     tool = install_wheel(build_wheel(tmp_path), tmp_path / "tool")
     python, ocw = tool.python, tool.bin / "ocw"
@@ -23,6 +24,7 @@ def test_the_installed_tool_checks_a_tree_offline_with_its_own_schemas(
     for directory in (elsewhere, path):
         directory.mkdir()
     (path / "kubectl").symlink_to(real_kubectl)
+    (path / "helm").symlink_to(real_helm)
     env = {k: v for k, v in os.environ.items() if k not in {"OCW_TOOLS_DIR", "PYTHONPATH"}}
     env["PATH"] = str(path)
 
@@ -33,7 +35,10 @@ def test_the_installed_tool_checks_a_tree_offline_with_its_own_schemas(
     result = run([str(ocw), "check", "--repo", str(tree.root), "--json"], cwd=elsewhere, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     document = json.loads(result.stdout)
-    assert document["summary"]["errors"] == 0 and document["summary"]["warnings"] == 0, document["findings"]
+    # The one warning: the tree pins app-template 4.4.0, and the package ships 4.1.1.
+    assert document["summary"]["errors"] == 0, document["findings"]
+    assert [f["rule"] for f in document["findings"]] == ["helm-chart"]
+    assert "rendered with the vendored 4.1.1" in document["findings"][0]["message"]
     assert document["summary"]["objects_validated"] > 20
     assert f"{package / 'data' / 'schemas'} (vendored)" in document["summary"]["schemas"]
     assert f"with kubectl kustomize (kubectl on PATH ({path / 'kubectl'})" in result.stderr
@@ -43,3 +48,7 @@ def test_the_installed_tool_checks_a_tree_offline_with_its_own_schemas(
     assert (Path(vendored) / "crds" / "LICENSE").is_file()
     assert (Path(vendored) / "app-template-common-4.1.1" / "LICENSE").is_file()
     assert (Path(vendored) / "README.md").is_file()
+    charts = json.loads(run([str(ocw), "charts", "list", "--json"], cwd=elsewhere, env=env).stdout)["charts"]
+    [chart] = [c for c in charts if c["origin"] == "vendored"]
+    assert Path(chart["path"]).is_relative_to(package)
+    assert (Path(chart["path"]) / "LICENSE").is_file() and (Path(chart["path"]) / "charts/common/LICENSE").is_file()

@@ -2,8 +2,9 @@
 standalone `kustomize build`; too old a version is refused with the found and required versions named.
 
 The real kustomize runs in every passing case: PATH holds the pinned kubectl under the name kubectl, or a standalone
-`kustomize` front-end that hands `build` to it. The old versions are fakes that only print a version (stand-ins for
-"an old kubectl"): they are refused before anything is built with them.
+`kustomize` front-end that hands `build` to it (and the pinned helm, which renders the HelmReleases). The old versions
+are fakes that only print a version (stand-ins for "an old kubectl"): they are refused before anything is built with
+them.
 """
 
 from __future__ import annotations
@@ -65,9 +66,9 @@ def run(*args: str, path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_kubectl_on_path_builds_when_the_pinned_one_is_absent(
-    tree: TreeCopy, tmp_path: Path, real_kubectl: Path, no_pinned_tools: Path
+    tree: TreeCopy, tmp_path: Path, real_kubectl: Path, real_helm: Path, no_pinned_tools: Path
 ) -> None:
-    path = bin_dir(tmp_path, "kubectl-only", {}, {"kubectl": real_kubectl})
+    path = bin_dir(tmp_path, "kubectl-only", {}, {"kubectl": real_kubectl, "helm": real_helm})
     result = run("ocw", "check", "--repo", str(tree.root), path=path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"with kubectl kustomize (kubectl on PATH ({path / 'kubectl'})" in result.stderr
@@ -75,9 +76,9 @@ def test_kubectl_on_path_builds_when_the_pinned_one_is_absent(
 
 
 def test_a_standalone_kustomize_alone_is_enough(
-    tree: TreeCopy, tmp_path: Path, real_kubectl: Path, no_pinned_tools: Path
+    tree: TreeCopy, tmp_path: Path, real_kubectl: Path, real_helm: Path, no_pinned_tools: Path
 ) -> None:
-    path = bin_dir(tmp_path, "kustomize-only", {"kustomize": standalone_kustomize(real_kubectl)})
+    path = bin_dir(tmp_path, "kustomize-only", {"kustomize": standalone_kustomize(real_kubectl)}, {"helm": real_helm})
     result = run("ocw", "check", "--repo", str(tree.root), path=path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"with kustomize build (kustomize on PATH ({path / 'kustomize'}), kustomize v5." in result.stderr
@@ -114,10 +115,13 @@ def test_a_too_old_standalone_kustomize_is_refused(tmp_path: Path, no_pinned_too
 
 
 def test_an_old_kubectl_gives_way_to_a_new_enough_kustomize(
-    tree: TreeCopy, tmp_path: Path, real_kubectl: Path, no_pinned_tools: Path
+    tree: TreeCopy, tmp_path: Path, real_kubectl: Path, real_helm: Path, no_pinned_tools: Path
 ) -> None:
     path = bin_dir(
-        tmp_path, "mixed", {"kubectl": fake_kubectl(OLD_KUBECTL), "kustomize": standalone_kustomize(real_kubectl)}
+        tmp_path,
+        "mixed",
+        {"kubectl": fake_kubectl(OLD_KUBECTL), "kustomize": standalone_kustomize(real_kubectl)},
+        {"helm": real_helm},
     )
     result = run("ocw", "check", "--repo", str(tree.root), path=path)
     assert result.returncode == 0, result.stdout + result.stderr
