@@ -1,10 +1,11 @@
 """`helm template` of HelmReleases, as helm-controller would install them, with a cache of what it rendered.
 
 One render runs `helm template <release> <chart> --namespace <ns> -f <values> --kube-version <v> --api-versions ...
---include-crds --skip-tests --skip-schema-validation`, then does what helm-controller's post-renderers do: the
-HelmRelease's `commonMetadata` labels and annotations and its origin labels (`helm.toolkit.fluxcd.io/name`,
-`.../namespace`) on every object, and the release namespace on namespaced objects that name none (Helm applies them
-there). `spec.postRenderers` (kustomize patches and images) are not applied: a release that has them gets a note.
+--include-crds --skip-tests --skip-schema-validation`, then does what helm-controller's post-renderers do, in their
+order: each `spec.postRenderers[].kustomize` (its `patches` and `images`, applied by a real kustomize build of the
+rendered objects), the HelmRelease's `commonMetadata` labels and annotations, and its origin labels
+(`helm.toolkit.fluxcd.io/name`, `.../namespace`) on every object; last, the release namespace on namespaced objects
+that name none (Helm applies them there).
 
 Renders are cached in the user cache (`renders/`), keyed by everything that decides the output: the chart's digest,
 release name and namespace, values, Kubernetes version, API versions and helm's version. Several releases render in
@@ -26,10 +27,10 @@ from typing import Any
 
 import yaml
 
-from ocw import toolchain
+from ocw import kustomize, toolchain
 from ocw.errors import OcwError
 from ocw.helm.charts import Chart
-from ocw.kube.manifest import Manifest, mapping, strings
+from ocw.kube.manifest import Manifest, mapping, mappings, strings
 from ocw.paths import user_cache_dir
 from ocw.secrets.redact import mask_tokens
 from ocw.yamlio import load_all_fast
@@ -81,6 +82,7 @@ def cache_key(request: RenderRequest, capabilities: Capabilities, helm_version: 
         "namespace": request.namespace,
         "values": request.values,
         "crds": request.include_crds,
+        "postRenderers": request.helmrelease.spec.get("postRenderers"),
         "kube": capabilities.kube_version,
         "apis": sorted(capabilities.api_versions),
         "helm": helm_version,
@@ -135,16 +137,39 @@ def _run_helm(request: RenderRequest, capabilities: Capabilities) -> str:
     return completed.stdout
 
 
+def post_render(stream: str, helmrelease: Manifest) -> str:
+    """`spec.postRenderers[].kustomize` over the rendered objects, as helm-controller's Kustomize post-renderer."""
+    for renderer in mappings(helmrelease.spec.get("postRenderers")):
+        directives = mapping(renderer.get("kustomize"))
+        if not directives.get("patches") and not directives.get("images"):
+            continue
+        with tempfile.TemporaryDirectory(prefix="ocw-postrender-") as scratch:
+            folder = Path(scratch)
+            (folder / "rendered.yaml").write_text(stream)
+            document = {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": ["rendered.yaml"],
+                **{key: directives[key] for key in ("patches", "images") if directives.get(key)},
+            }
+            (folder / "kustomization.yaml").write_text(json.dumps(document))
+            try:
+                stream = kustomize.build(folder)
+            except kustomize.KustomizeError as exc:
+                raise RenderError(f"spec.postRenderers: {exc}") from exc
+    return stream
+
+
 def _cached_render(request: RenderRequest, capabilities: Capabilities, cache: Path | None) -> str:
     if cache is None:
-        return _run_helm(request, capabilities)
+        return post_render(_run_helm(request, capabilities), request.helmrelease)
     key = cache_key(request, capabilities, toolchain.helm().version)
     path = cache / key[:2] / f"{key}.yaml"
     try:
         return path.read_text()
     except FileNotFoundError:
         pass
-    stream = _run_helm(request, capabilities)
+    stream = post_render(_run_helm(request, capabilities), request.helmrelease)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as handle:
         handle.write(stream)
