@@ -3,7 +3,14 @@ post-renderers (kustomize patches and images), its commonMetadata and its origin
 
 from __future__ import annotations
 
+import os
+import time
+
+import pytest
+
 from check.tree_copy import COMPONENT, TreeCopy
+from ocw.helm import render
+from ocw.helm.render import render_cache_dir
 from ocw.workspace import find_workspace, load_workspaces
 
 HELMRELEASE = f"{COMPONENT}/helmrelease.yaml"
@@ -43,3 +50,27 @@ def test_post_renderers_and_common_metadata_shape_the_pod_that_runs(tree: TreeCo
     )
     report = tree.check()
     assert report.ok, report.to_text()
+
+
+def test_renders_are_cached_and_a_month_unused_is_enough_to_go(tree: TreeCopy, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = render_cache_dir()
+    first = tree.check()
+    renders = sorted(cache.glob("*/*.yaml"))
+    assert len(renders) == 2  # one per workspace release
+
+    def no_helm(*_: object) -> str:
+        raise AssertionError("helm ran although the render was cached")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(render, "_run_helm", no_helm)
+        assert tree.check().findings == first.findings
+
+    stale = cache / "00" / "stale.yaml"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("---\n")
+    month_ago = time.time() - 31 * 86400
+    os.utime(stale, (month_ago, month_ago))
+    tree.replace(HELMRELEASE, "terminationGracePeriodSeconds: 10", "terminationGracePeriodSeconds: 12")
+    tree.check()
+    assert not stale.exists()
+    assert len(sorted(cache.glob("*/*.yaml"))) == 4, "the new values' renders join the earlier ones"

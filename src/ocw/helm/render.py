@@ -8,17 +8,19 @@ rendered objects), the HelmRelease's `commonMetadata` labels and annotations, an
 that name none (Helm applies them there).
 
 Renders are cached in the user cache (`renders/`), keyed by everything that decides the output: the chart's digest,
-release name and namespace, values, Kubernetes version, API versions and helm's version. Several releases render in
-parallel.
+release name and namespace, values, post-renderers, Kubernetes version, API versions and helm's version; a render
+unused for 30 days is removed. Several releases render in parallel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from ocw.secrets.redact import mask_tokens
 from ocw.yamlio import load_all_fast
 
 RENDER_TIMEOUT_SECONDS = 120
+CACHE_DAYS = 30
 ORIGIN_NAME_LABEL = "helm.toolkit.fluxcd.io/name"
 ORIGIN_NAMESPACE_LABEL = "helm.toolkit.fluxcd.io/namespace"
 _MAX_ERROR = 600
@@ -160,21 +163,33 @@ def post_render(stream: str, helmrelease: Manifest) -> str:
     return stream
 
 
-def _cached_render(request: RenderRequest, capabilities: Capabilities, cache: Path | None) -> str:
-    if cache is None:
-        return post_render(_run_helm(request, capabilities), request.helmrelease)
+def _cached_render(request: RenderRequest, capabilities: Capabilities, cache: Path) -> tuple[str, bool]:
+    """The rendered stream, and whether it came from the cache."""
     key = cache_key(request, capabilities, toolchain.helm().version)
     path = cache / key[:2] / f"{key}.yaml"
     try:
-        return path.read_text()
+        stream = path.read_text()
     except FileNotFoundError:
         pass
+    else:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used: kept by prune_cache
+        return stream, True
     stream = post_render(_run_helm(request, capabilities), request.helmrelease)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as handle:
         handle.write(stream)
     Path(handle.name).replace(path)
-    return stream
+    return stream, False
+
+
+def prune_cache(cache: Path, max_age_seconds: float = CACHE_DAYS * 86400) -> None:
+    """Renders unused for a month go: every change to a release's values leaves one behind."""
+    cutoff = time.time() - max_age_seconds
+    for path in cache.glob("*/*.yaml"):
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
 
 
 def objects(stream: str, request: RenderRequest, is_namespaced: IsNamespaced) -> list[Manifest]:
@@ -221,10 +236,13 @@ def render_all(
 ) -> list[Rendered]:
     """Render every request, in parallel; a failed render carries its error instead of objects."""
     directory = render_cache_dir() if cache is None else cache
+    rendered_now: list[RenderRequest] = []
 
     def one(request: RenderRequest) -> Rendered:
         try:
-            stream = _cached_render(request, capabilities, directory)
+            stream, cached = _cached_render(request, capabilities, directory)
+            if not cached:
+                rendered_now.append(request)
             return Rendered(request, objects(stream, request, is_namespaced))
         except RenderError as exc:
             return Rendered(request, error=str(exc))
@@ -233,7 +251,10 @@ def render_all(
         return []
     count = workers or max(2, (os.cpu_count() or 2) * 2)
     with ThreadPoolExecutor(max_workers=min(count, len(requests))) as pool:
-        return list(pool.map(one, requests))
+        results = list(pool.map(one, requests))
+    if rendered_now:
+        prune_cache(directory)
+    return results
 
 
 def api_versions(kinds: Iterable[tuple[str, str]]) -> tuple[str, ...]:
