@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ocw.externalsecrets.lookup import producer
 from ocw.helm import controller
 from ocw.helm.capabilities import namespaced
 from ocw.helm.render import Capabilities, IsNamespaced
@@ -74,6 +75,10 @@ class Inventory:
 
     def of_kind(self, kind: str) -> list[Manifest]:
         return list(self._by_kind.get(kind, []))
+
+    def external_secret(self, namespace: str | None, secret: str) -> Manifest | None:
+        """The ExternalSecret that makes a Secret (see ocw.externalsecrets.lookup)."""
+        return producer(self._by_kind.get("ExternalSecret", []), namespace, secret)
 
     def _index(self, manifests: Iterable[Manifest]) -> None:
         for manifest in manifests:

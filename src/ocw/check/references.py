@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ocw.check.inventory import Inventory, Release
-from ocw.externalsecrets.lookup import producer
 from ocw.findings import Finding, about
 from ocw.flux.kustomization import FluxKustomization
 from ocw.install.host import HostCluster
@@ -31,7 +30,7 @@ def check_references(inventory: Inventory, kustomizations: list[FluxKustomizatio
 
 def secret_keys(inventory: Inventory, namespace: str | None, name: str) -> tuple[Manifest | None, set[str] | None]:
     """The producer of a Secret and the keys it will hold (None when they cannot be known offline)."""
-    external = producer(inventory.all, namespace, name)
+    external = inventory.external_secret(namespace, name)
     if external is not None:
         spec = external.spec
         template = mapping(mapping(spec.get("target")).get("template"))

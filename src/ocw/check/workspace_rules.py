@@ -16,7 +16,6 @@ from ocw.check.inventory import Inventory, Release, container_path, containers
 from ocw.check.landing import check_landing
 from ocw.check.references import secret_keys
 from ocw.component import PASSWORD_ENV, is_workspace_release
-from ocw.externalsecrets.lookup import producer
 from ocw.findings import Finding, about
 from ocw.kube.manifest import mapping, mappings
 from ocw.kube.pod import Container, Workload
@@ -188,7 +187,7 @@ def _service_account_token(release: Release, work: Workload) -> Iterator[Finding
 
 def pat_keys(inventory: Inventory, namespace: str | None, secret: str) -> set[str]:
     """Keys of the Secret whose ExternalSecret template reads the GitHub PAT."""
-    external = producer(inventory.all, namespace, secret)
+    external = inventory.external_secret(namespace, secret)
     if external is None:
         return set()
     spec = external.spec

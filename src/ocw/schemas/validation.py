@@ -73,13 +73,17 @@ class CoreSchemas:
         self._dir = Path(str(root.joinpath(f"v{self.version}.0-local-strict")))
         self._registry: Registry[Any] | None = None
         self._validators: dict[str, Draft202012Validator | None] = {}
+        self._present: dict[str, bool] = {}
 
     def _file(self, kind: str, api_version: str) -> Path:
         group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
         return self._dir / f"{kind.lower()}-{group_version}.json"
 
     def has(self, kind: str, api_version: str) -> bool:
-        return self._file(kind, api_version).is_file()
+        key = f"{api_version}/{kind}"
+        if key not in self._present:
+            self._present[key] = self._file(kind, api_version).is_file()
+        return self._present[key]
 
     def validator(self, kind: str, api_version: str) -> Draft202012Validator | None:
         key = f"{api_version}/{kind}"
