@@ -16,12 +16,14 @@ def register(subparsers: Any) -> None:
         help="validate the GitOps tree offline as Flux would build it",
         description=(
             "Build every Flux Kustomization under kubernetes/apps with kubectl kustomize (the pinned kubectl, else "
-            "kubectl >= 1.27 or kustomize >= 5.0 on PATH) and Flux substitution, then "
-            "validate the objects against their schemas, cross-check references against the host cluster "
+            "kubectl >= 1.27 or kustomize >= 5.0 on PATH) and Flux substitution, render every HelmRelease with helm "
+            "template (the pinned helm, else helm >= 3.16 on PATH; charts vendored or fetched by `ocw charts pull`), "
+            "then validate the objects against their schemas, cross-check references against the host cluster "
             "(src/ocw/data/host-cluster.yaml) and apply the project's rules to the workspace apps. Variables come "
             "from the repository's own substituteFrom sources, then --vars. Rules: docs/check-rules.md."
         ),
-        epilog="Exit codes: 0 no errors, 1 errors found, 2 could not run (missing tool, schema directory or input).",
+        epilog="Exit codes: 0 no errors, 1 errors found, 2 could not run (missing kubectl/kustomize or helm, schema "
+        "directory or input).",
     )
     parser.add_argument("--repo", type=Path, default=Path(), help="the repository to check (default: .)")
     parser.add_argument(
