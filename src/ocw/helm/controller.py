@@ -50,9 +50,6 @@ class Release:
     def rendered(self) -> bool:
         return self.chart is not None and not any(p.kind == "render" for p in self.problems)
 
-    def of_kind(self, kind: str) -> list[Manifest]:
-        return [m for m in self.objects if m.kind == kind]
-
 
 @dataclass
 class ChartNote:

@@ -48,11 +48,6 @@ class Manifest:
         return str(self.obj.get("apiVersion", ""))
 
     @property
-    def group(self) -> str:
-        """The API group ('' for the core group)."""
-        return self.api_version.rpartition("/")[0]
-
-    @property
     def metadata(self) -> dict[str, Any]:
         return mapping(self.obj.get("metadata"))
 

@@ -9,14 +9,12 @@ what is read here is what runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, Literal
 
 from ocw.kube.manifest import Manifest, mapping, mappings, strings
 
 VolumeType = Literal["persistentVolumeClaim", "emptyDir", "configMap", "secret", "hostPath", "other"]
 EnvSourceKind = Literal["Secret", "ConfigMap"]
-WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"]
-WORKLOAD_KINDS: Final[tuple[WorkloadKind, ...]] = get_args(WorkloadKind)
 # app-template labels each workload with the identifier of the controller it came from.
 CONTROLLER_LABEL: Final = "app.kubernetes.io/controller"
 KUBERNETES_DEFAULT_GRACE_SECONDS: Final = 30.0
@@ -161,9 +159,6 @@ class Workload:
     @property
     def all_containers(self) -> list[Container]:
         return [*self.init_containers, *self.containers]
-
-    def container(self, name: str) -> Container | None:
-        return next((c for c in self.all_containers if c.name == name), None)
 
     @property
     def main_container(self) -> Container | None:

@@ -48,11 +48,6 @@ class Route:
         return self.manifest.labels
 
     @property
-    def origin(self) -> Manifest:
-        """The object findings point at: the route, or for a rendered one its HelmRelease (its file)."""
-        return self.manifest
-
-    @property
     def file(self) -> str:
         return self.manifest.file
 
