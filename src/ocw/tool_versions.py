@@ -135,36 +135,40 @@ def kubectl_on_path(search_path: str) -> Kustomizer | Rejected:
     return Kustomizer(Path(found), ("kustomize",), candidate, f"kubectl {client}, kustomize {embedded}")
 
 
-def kustomize_on_path(search_path: str) -> Kustomizer | Rejected:
-    found = shutil.which("kustomize", path=search_path)
+def _versioned_on_path(
+    name: str, search_path: str, version_args: list[str], minimum: tuple[int, int, int]
+) -> tuple[Path, str, tuple[int, int, int]] | Rejected:
+    """(path, how it was found, version) of a program on PATH that answers `version_args` with a version at least
+    `minimum`, or why not."""
+    found = shutil.which(name, path=search_path)
     if found is None:
-        return Rejected("kustomize on PATH", "not found")
-    candidate = f"kustomize on PATH ({found})"
-    result = _run([found, "version"])
+        return Rejected(f"{name} on PATH", "not found")
+    candidate = f"{name} on PATH ({found})"
+    result = _run([found, *version_args])
     if isinstance(result, str):
         return Rejected(candidate, result)
     version = parse_version(result.stdout) if result.returncode == 0 else None
     if version is None:
-        return Rejected(candidate, f"`kustomize version` gave no version: {_tail(result)}")
-    if version < MIN_KUSTOMIZE:
-        return Rejected(candidate, f"kustomize {show(version)}; required: kustomize >= {show(MIN_KUSTOMIZE)}")
-    return Kustomizer(Path(found), ("build",), candidate, f"kustomize {show(version)}")
+        return Rejected(candidate, f"`{name} {version_args[0]}` gave no version: {_tail(result)}")
+    if version < minimum:
+        return Rejected(candidate, f"{name} {show(version)}; required: {name} >= {show(minimum)}")
+    return Path(found), candidate, version
+
+
+def kustomize_on_path(search_path: str) -> Kustomizer | Rejected:
+    found = _versioned_on_path("kustomize", search_path, ["version"], MIN_KUSTOMIZE)
+    if isinstance(found, Rejected):
+        return found
+    path, candidate, version = found
+    return Kustomizer(path, ("build",), candidate, f"kustomize {show(version)}")
 
 
 def helm_on_path(search_path: str) -> Helm | Rejected:
-    found = shutil.which("helm", path=search_path)
-    if found is None:
-        return Rejected("helm on PATH", "not found")
-    candidate = f"helm on PATH ({found})"
-    result = _run([found, "version", "--template", "{{.Version}}"])
-    if isinstance(result, str):
-        return Rejected(candidate, result)
-    version = parse_version(result.stdout) if result.returncode == 0 else None
-    if version is None:
-        return Rejected(candidate, f"`helm version` gave no version: {_tail(result)}")
-    if version < MIN_HELM:
-        return Rejected(candidate, f"helm {show(version)}; required: helm >= {show(MIN_HELM)}")
-    return Helm(Path(found), candidate, show(version))
+    found = _versioned_on_path("helm", search_path, ["version", "--template", "{{.Version}}"], MIN_HELM)
+    if isinstance(found, Rejected):
+        return found
+    path, candidate, version = found
+    return Helm(path, candidate, show(version))
 
 
 def opencode_version(binary: Path) -> str | None:
