@@ -15,9 +15,9 @@ import yaml
 
 from ocw.cli import main
 from ocw.errors import OcwError
+from ocw.schedules import UnknownSchedule, schedule_period
 from ocw.verify.endpoint import Endpoint
 from ocw.verify.kubeconfig import load_config
-from ocw.verify.volsync import UnknownSchedule, schedule_period
 from ocw.verify.workspace_http import check_access, check_copilot, check_working_dir
 from support.fake_kube import FakeKube
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ocw import toolchain
-from ocw.check import doppler_keys, links, namespaces, policy, scope, sources
+from ocw.check import doppler_keys, links, monitoring, namespaces, policy, scope, sources
 from ocw.check.catalog import SchemaCatalog
 from ocw.check.host import HOST_DESCRIPTION, HOST_FILE, host_objects, load_host
 from ocw.check.inventory import build_inventory
@@ -80,6 +80,7 @@ def run_check(
     workspace = scope.workspace_area(tree.built, installed.installed_files)
     findings.extend(namespaces.check_prune_guard(tree.repo, tree.built, workspace))
     findings.extend(doppler_keys.check_drift(tree, workspace, files))
+    findings.extend(monitoring.check_monitoring(tree, inventory))
 
     unknown = {f.rule for f in findings} - set(RULES)
     if unknown:  # every rule must be documented; an undocumented id is a bug here, not in the tree
