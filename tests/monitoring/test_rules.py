@@ -29,7 +29,7 @@ def promtool() -> Path:
 @pytest.mark.parametrize("app", WORKSPACES)
 def test_promtool_accepts_the_rendered_rule(manifests: list[Manifest], app: str) -> None:
     rule = workspace_object(manifests, "PrometheusRule", app)
-    verdict = check_rules(promtool(), rule)
+    [verdict] = check_rules(promtool(), [rule])
     assert verdict.ok, verdict.problems
     assert verdict.rules == 5
     # Flux filled in every variable: the expressions name the workspace and no `${` is left.
@@ -56,6 +56,6 @@ def test_each_alert_fires_for_its_workspace_only(
 def test_a_broken_expression_is_what_promtool_reports(manifests: list[Manifest]) -> None:
     rule = workspace_object(manifests, "PrometheusRule", "opencode-flux")
     rule["spec"]["groups"][0]["rules"][0]["expr"] = "sum(kube_pod_container_status_restarts_total"
-    verdict = check_rules(promtool(), rule)
+    [verdict] = check_rules(promtool(), [rule])
     assert not verdict.ok
     assert any("unclosed left parenthesis" in problem for problem in verdict.problems), verdict.problems

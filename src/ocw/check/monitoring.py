@@ -57,9 +57,12 @@ def check_rules_with_promtool(rules: Iterable[Manifest]) -> Iterator[Finding]:
             severity=Severity.WARNING,
         )
         return
+    verdicts = promtool.check_rules(found, [rule.obj for rule in rules])
+    if all(verdict.ok for verdict in verdicts):
+        return
     version = promtool.version(found)
-    for rule in rules:
-        for problem in promtool.check_rules(found, rule.obj).problems:
+    for rule, verdict in zip(rules, verdicts, strict=True):
+        for problem in verdict.problems:
             yield Finding(rule.file, "promtool-rules", rule.ref, f"promtool {version} check rules: {problem}")
 
 

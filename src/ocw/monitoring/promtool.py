@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,22 +47,41 @@ def rules_file(rule: Mapping[str, Any]) -> str:
     return dump({"groups": (rule.get("spec") or {}).get("groups") or []})
 
 
-def check_rules(promtool: Path, rule: Mapping[str, Any]) -> RulesCheck:
-    """Run `promtool check rules` on the object's rules file; each problem is one line of promtool's own words, with
-    the temporary file's name taken out."""
+def check_rules(promtool: Path, rules: Sequence[Mapping[str, Any]]) -> list[RulesCheck]:
+    """One `promtool check rules` run over every object's rules file (one process, whatever their number); for each
+    object, in order, the rules promtool counted or its problems, in promtool's own words without the file's name."""
+    if not rules:
+        return []
     with tempfile.TemporaryDirectory(prefix="ocw-promtool-") as folder:
-        path = Path(folder) / "rules.yaml"
-        path.write_text(rules_file(rule))
+        paths = [Path(folder) / f"rules-{index}.yaml" for index in range(len(rules))]
+        for path, rule in zip(paths, rules, strict=True):
+            path.write_text(rules_file(rule))
         result = subprocess.run(
-            [str(promtool), "check", "rules", str(path)], capture_output=True, text=True, timeout=TIMEOUT, check=False
+            [str(promtool), "check", "rules", *map(str, paths)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
         )
-    if result.returncode == 0:
-        found = [line for line in result.stdout.splitlines() if "SUCCESS:" in line]
-        count = int(found[0].split()[1]) if found and found[0].split()[1].isdigit() else 0
-        return RulesCheck(count, ())
-    problems = [
-        line.replace(f"{path}: ", "").replace(str(path), "rules").strip()
-        for line in (result.stderr + result.stdout).splitlines()
-        if line.strip() and not line.strip().startswith(("Checking ", "FAILED:"))
-    ]
-    return RulesCheck(0, tuple(problems) or (f"promtool exited with {result.returncode} and said nothing",))
+    counts: dict[str, int] = {}
+    current = ""
+    for line in result.stdout.splitlines():
+        if line.startswith("Checking "):
+            current = line.removeprefix("Checking ").strip()
+        elif "SUCCESS:" in line and line.split("SUCCESS:")[1].split()[0].isdigit():
+            counts[current] = int(line.split("SUCCESS:")[1].split()[0])
+    problems: dict[str, list[str]] = {str(path): [] for path in paths}
+    owner = ""
+    for line in result.stderr.splitlines():
+        named = next((str(p) for p in paths if line.startswith(f"{p}: ")), None)
+        owner = named or owner
+        text = line.removeprefix(f"{named}: ").strip() if named else line.strip()
+        if owner and text and text != "FAILED:" and text not in problems[owner]:
+            problems[owner].append(text)
+    checks = []
+    for path in paths:
+        found = problems[str(path)]
+        if str(path) not in counts and not found:
+            found = [f"promtool exited with {result.returncode} without a verdict on this rule"]
+        checks.append(RulesCheck(counts.get(str(path), 0), tuple(found)))
+    return checks
