@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from check.real_repo import copy_cluster
 from monitoring.rendered import rendered, workspace_object
+from ocw.check import run_check
 from ocw.flux.build import Manifest
+from ocw.install.apply import install
+from ocw.install.new_workspace import WorkspaceRequest
 from ocw.monitoring.promtool import check_rules, rules_file
+from ocw.tree import load_tree
 from support.prerequisites import require_command
 
 UNIT_TESTS = Path(__file__).with_name("rules_test.yaml")
@@ -59,3 +64,27 @@ def test_a_broken_expression_is_what_promtool_reports(manifests: list[Manifest])
     [verdict] = check_rules(promtool(), [rule])
     assert not verdict.ok
     assert any("unclosed left parenthesis" in problem for problem in verdict.problems), verdict.problems
+
+
+def test_a_third_workspace_installed_in_the_users_repository_gets_working_monitoring(tmp_path: Path) -> None:
+    """`ocw install --workspace docs` into the user's repository: the new workspace has its Probe, rule and dashboard
+    with nothing else edited, they pass `ocw check` against the user's own stack, and its alerts fire for it alone."""
+    cluster = copy_cluster(tmp_path / "k8s-cluster")
+    install(cluster, WorkspaceRequest(name="docs", repository="https://github.com/jbaker48/docs.git"))
+    report = run_check(cluster, only=["opencode"])
+    assert report.ok, report.to_text()
+    manifests = list(load_tree(cluster, only=["opencode-docs"]).manifests())
+    probe = workspace_object(manifests, "Probe", "opencode-docs")
+    # The gateway address comes from the user's own cluster-settings.
+    assert probe["spec"]["targets"]["staticConfig"]["static"] == ["https://10.20.0.55/site.webmanifest"]
+    dashboards = [m.obj for m in manifests if m.kind == "ConfigMap" and m.name == "opencode-docs-dashboard"]
+    assert [list(d["data"]) for d in dashboards] == [["opencode-docs.json"]]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(rules_file(workspace_object(manifests, "PrometheusRule", "opencode-docs")))
+    tests = tmp_path / "tests.yaml"
+    text = UNIT_TESTS.read_text().replace("NEIGHBOUR", "opencode-flux").replace("WORKSPACE", "opencode-docs")
+    tests.write_text(f"rule_files:\n  - {rules.name}\n{text}")
+    result = subprocess.run(
+        [str(promtool()), "test", "rules", str(tests)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
