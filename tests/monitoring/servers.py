@@ -17,6 +17,7 @@ import httpx
 import yaml
 
 from support.prerequisites import require_command
+from support.processes import answers, stop
 
 START_TIMEOUT = 60.0
 
@@ -53,33 +54,14 @@ def _serve(command: list[str], ready_path: str, folder: Path, env: dict[str, str
                 cwd=folder,
             )
         try:
-            if _wait_ready(process, f"http://{address}{ready_path}"):
+            if answers(f"http://{address}{ready_path}", process, timeout=START_TIMEOUT):
                 yield Server(address, log)
                 return
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
         if "address already in use" not in log.read_text(errors="replace"):
             break
     raise AssertionError(f"{command[0]} did not start: {log.read_text(errors='replace')[-2000:]}")
-
-
-def _wait_ready(process: subprocess.Popen[bytes], url: str) -> bool:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    return False
 
 
 @contextmanager

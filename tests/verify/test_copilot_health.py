@@ -5,9 +5,6 @@ It also shows what cannot be told: OpenCode lists a refused login as connected, 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,8 +18,9 @@ from ocw.verify.endpoint import Endpoint
 from ocw.verify.result import Outcome
 from support.connect_proxy import ConnectProxy
 from support.copilot_api import HOST, MODEL, CopilotApi, serve
+from support.processes import opencode_server
 
-from .conftest import OPENCODE, _free_port, copilot_document, random_text
+from .conftest import _free_port, copilot_document, random_text
 from .tls_proxy import make_pki
 
 PASSWORD = random_text(length=24)
@@ -50,41 +48,13 @@ def workspace(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Worksp
     home = tmp_path / "home"
     (home / ".local/share/opencode").mkdir(parents=True)
     (home / ".local/share/opencode/auth.json").write_text(copilot_document(random_text("gho_")))
-    with serve(api, pki.cert, pki.key) as port, ConnectProxy({f"{HOST}:443": port}) as proxy:
-        server_port = _free_port()
-        env = {
-            "PATH": os.environ["PATH"],
-            "HOME": str(home),
-            "OPENCODE_DISABLE_AUTOUPDATE": "1",
-            "OPENCODE_SERVER_PASSWORD": PASSWORD,
-            "HTTPS_PROXY": proxy.url,
-            "NODE_EXTRA_CA_CERTS": str(pki.ca),
-        }
-        process = subprocess.Popen(
-            [str(OPENCODE), "serve", "--hostname", "127.0.0.1", "--port", str(server_port)],
-            cwd=home,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            url = f"http://127.0.0.1:{server_port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/session", auth=("opencode", PASSWORD), timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "opencode did not start"
-                time.sleep(0.2)
-            yield Workspace(Endpoint(workspace="opencode-flux", url=url, password_source=lambda: PASSWORD), api)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    env = {"OPENCODE_SERVER_PASSWORD": PASSWORD, "NODE_EXTRA_CA_CERTS": str(pki.ca)}
+    with (
+        serve(api, pki.cert, pki.key) as port,
+        ConnectProxy({f"{HOST}:443": port}) as proxy,
+        opencode_server(home, home, _free_port(), {**env, "HTTPS_PROXY": proxy.url}) as url,
+    ):
+        yield Workspace(Endpoint(workspace="opencode-flux", url=url, password_source=lambda: PASSWORD), api)
 
 
 def _check_without_copilot(workspace: Workspace, since: datetime | None = None) -> Outcome:
