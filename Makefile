@@ -17,8 +17,9 @@ SYSTEM_PACKAGES := git jq
 # Debian packages that build and run the workspace image: podman, with runc (crun refuses a hybrid cgroup layout), and
 # mmdebstrap, which bootstraps its Debian base.
 IMAGE_PACKAGES := podman runc mmdebstrap
-TEST_SYSTEM_PACKAGES := dash openssl chromium $(IMAGE_PACKAGES)
-# (chromium runs the browser tests.)
+TEST_SYSTEM_PACKAGES := dash openssl chromium prometheus prometheus-blackbox-exporter $(IMAGE_PACKAGES)
+# (chromium runs the browser tests; prometheus brings promtool and the Prometheus server, prometheus-blackbox-exporter
+# the exporter: the monitoring tests run them on free ports, never the services the packages install.)
 
 # $(call ensure_packages,PACKAGES,WHAT THEY ARE FOR): installs the missing ones with apt-get where there is one (as
 # root, or through sudo); anywhere else (macOS, no apt-get, no network) it says what is missing and why, and goes on.

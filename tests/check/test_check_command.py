@@ -150,6 +150,10 @@ def test_the_cache_takes_precedence_over_the_vendored_schemas(tree: TreeCopy, pr
     assert {f["object"] for f in crd_errors} == {
         "HelmRelease/opencode/opencode-flux",
         "HelmRelease/opencode/opencode-ha",
+        # The host description's monitoring HelmReleases are validated too.
+        "HelmRelease/observability/blackbox-exporter",
+        "HelmRelease/observability/grafana",
+        "HelmRelease/observability/kube-prometheus-stack",
     }
     assert all("'ocwRequiredMarker' is a required property" in f["message"] for f in crd_errors)
 

@@ -31,7 +31,7 @@ def test_discovers_every_workspace_kustomization() -> None:
 def test_build_applies_target_namespace_common_metadata_and_substitution() -> None:
     kustomizations, _ = discover(REPO)
     flux = next(ks for ks in kustomizations if ks.name == "opencode-flux")
-    built = build_one(REPO, flux, {"SECRET_DOMAIN": "example.org"})
+    built = build_one(REPO, flux, {"SECRET_DOMAIN": "example.org", "SVC_INTERNAL_GW_ADDR": "192.0.2.10"})
     assert not built.findings
     by_ref = {m.ref: m for m in built.manifests}
     helmrelease = by_ref["HelmRelease/opencode/opencode-flux"]

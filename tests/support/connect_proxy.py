@@ -1,7 +1,7 @@
 """An HTTPS proxy (HTTP CONNECT) on 127.0.0.1 that records where clients asked to go and tunnels only to 127.0.0.1.
 
 Tests point HTTPS_PROXY at it to prove a client used the proxy; a request for any other host is refused (403), so
-nothing leaves this machine."""
+nothing leaves this machine, unless `routes` sends that `host:port` to a local stand-in's port."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import select
 import socket
 import socketserver
 import threading
+from collections.abc import Mapping
 from types import TracebackType
 
 
@@ -24,6 +25,8 @@ class _Handler(socketserver.StreamRequestHandler):
         target = rest.split(" ", 1)[0]
         self.server.owner.record(f"{method} {target}")
         host, _, port = target.rpartition(":")
+        if target in self.server.owner.routes:
+            host, port = "127.0.0.1", str(self.server.owner.routes[target])
         if method != "CONNECT" or host not in ("127.0.0.1", "localhost") or not port.isdigit():
             self.wfile.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
             return
@@ -61,7 +64,8 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class ConnectProxy:
-    def __init__(self) -> None:
+    def __init__(self, routes: Mapping[str, int] | None = None) -> None:
+        self.routes = dict(routes or {})  # "host:port" -> a port on 127.0.0.1
         self._lock = threading.Lock()
         self._requests: list[str] = []
         self._server = _Server(self)

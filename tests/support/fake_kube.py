@@ -8,6 +8,9 @@ here). It answers the documented REST paths with the documented shapes:
   DELETE /api/v1/namespaces/<ns>/pods/<pod>                     sets deletionTimestamp, returns the Pod; the pod goes
                                                                away and its Deployment's replacement appears later
   PATCH  .../<plural>/<name>  (application/merge-patch+json)    RFC 7386 merge patch
+  GET    /api/v1/namespaces/<ns>/services/<name>:<port>/proxy/<path>   the service proxy: forwarded to the backend a
+                                                               test registered for the Service (`service_backends`),
+                                                               503 `no endpoints available` without one
 Lists are `<Kind>List` objects with `metadata.resourceVersion` and `items` (core/apps items without kind/apiVersion,
 as the API server sends them; custom resources with them); `labelSelector=k=v,...` filters. Unknown objects are 404
 `Status` objects (`kind: Status`, `status: Failure`, `reason: NotFound`, `details`). Every request is recorded.
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import yaml
 
 JsonObject = dict[str, Any]
@@ -43,6 +47,7 @@ KINDS: dict[str, tuple[str, str, bool]] = {
     "Pod": ("api/v1", "pods", True),
     "Secret": ("api/v1", "secrets", True),
     "ConfigMap": ("api/v1", "configmaps", True),
+    "Service": ("api/v1", "services", True),
     "Deployment": ("apis/apps/v1", "deployments", True),
     "Certificate": ("apis/cert-manager.io/v1", "certificates", True),
     "HelmRelease": ("apis/helm.toolkit.fluxcd.io/v2", "helmreleases", True),
@@ -88,6 +93,8 @@ class FakeKube:
     next_boot: NextBoot = field(default_factory=NextBoot)
     objects: dict[tuple[str, str, str | None, str], JsonObject] = field(default_factory=dict)
     logs: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # (namespace, service name) -> base URL of what answers behind the Service (its endpoints)
+    service_backends: dict[tuple[str, str], str] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _resource_version: int = 1000
@@ -318,6 +325,8 @@ class FakeKube:
                     return _status(400, "BadRequest", f"container {container} is not valid for pod {name}")
                 text = self.logs.get((str(namespace), name, container), "")
                 return 200, text.encode(), "text/plain"
+            if sub == "proxy" and kind == "Service" and method == "GET" and name:
+                return self._proxy(str(namespace), name, path.split("/proxy", 1)[1] or "/", query)
             if sub:
                 return _status(404, "NotFound", f"unknown subresource {sub}")
             if method == "GET" and name is None:
@@ -357,6 +366,21 @@ class FakeKube:
                     threading.Thread(target=self._reload, args=(merged,), daemon=True).start()
                 return 200, copy.deepcopy(merged), "application/json"
         return _status(405, "MethodNotAllowed", f"{method} is not supported by this fake on {path}")
+
+    def _proxy(self, namespace: str, target: str, path: str, query: dict[str, str]) -> tuple[int, Any, str]:
+        """The API server's service proxy: `<name>:<port>` (a port's name or number) of a Service in `namespace`."""
+        name, _, port = target.removeprefix("http:").partition(":")
+        service = self.get("Service", name, namespace)
+        if service is None:
+            return _status(404, "NotFound", f'services "{name}" not found', kind="services", name=name)
+        ports = service["spec"].get("ports") or []
+        if port and not any(port in (str(p.get("name")), str(p.get("port"))) for p in ports):
+            return _status(503, "ServiceUnavailable", f'no endpoints available for service "{name}:{port}"')
+        backend = self.service_backends.get((namespace, name))
+        if backend is None:
+            return _status(503, "ServiceUnavailable", f'no endpoints available for service "{name}"')
+        answer = httpx.get(backend + path, params=query, timeout=30)
+        return answer.status_code, answer.content, answer.headers.get("content-type", "application/octet-stream")
 
     # --- a kubeconfig pointing at it
     @staticmethod

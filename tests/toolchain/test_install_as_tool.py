@@ -35,10 +35,13 @@ def test_the_installed_tool_checks_a_tree_offline_with_its_own_schemas(
     result = run([str(ocw), "check", "--repo", str(tree.root), "--json"], cwd=elsewhere, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     document = json.loads(result.stdout)
-    # The one warning: the tree pins app-template 4.4.0, and the package ships 4.1.1.
+    # Two warnings: the tree pins app-template 4.4.0 and the package ships 4.1.1; PATH holds kubectl alone, so
+    # promtool's rule check could not run.
     assert document["summary"]["errors"] == 0, document["findings"]
-    assert [f["rule"] for f in document["findings"]] == ["helm-chart"]
-    assert "rendered with the vendored 4.1.1" in document["findings"][0]["message"]
+    rules = sorted((f["rule"], f["severity"]) for f in document["findings"])
+    assert rules == [("helm-chart", "warning"), ("promtool-rules", "warning")]
+    chart = next(f for f in document["findings"] if f["rule"] == "helm-chart")
+    assert "rendered with the vendored 4.1.1" in chart["message"]
     assert document["summary"]["objects_validated"] > 20
     assert f"{package / 'data' / 'schemas'} (vendored)" in document["summary"]["schemas"]
     assert f"with kubectl kustomize (kubectl on PATH ({path / 'kubectl'})" in result.stderr

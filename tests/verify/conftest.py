@@ -165,6 +165,13 @@ def servers(tree: Tree, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> I
                         f"http://127.0.0.1:{server.port}/session", timeout=2, auth=("opencode", server.secrets.password)
                     )
                     if answer.status_code == 200:
+                        # The first provider listing (GET /provider) reaches for models.dev and GitHub, which time
+                        # out here: done once now, so that no check pays it within its request timeout.
+                        httpx.get(
+                            f"http://127.0.0.1:{server.port}/provider",
+                            timeout=120,
+                            auth=("opencode", server.secrets.password),
+                        )
                         break
                 except httpx.HTTPError:
                     pass

@@ -26,8 +26,11 @@ def test_local_flux_workspace_passes(local: tuple[Local, dict[str, str]]) -> Non
     assert done.returncode == 0, done.stdout + done.stderr
     document = json.loads(done.stdout)
     results = {r["id"]: r for r in document["results"]}
-    assert set(results) == {"P2.1", "P2.2", "P2.3", "SEC.1"}
-    assert all(r["status"] == "pass" and r["workspace"] == "opencode-flux" for r in results.values())
+    assert set(results) == {"P2.1", "P2.2", "P2.3", "SEC.1", "MON.2"}
+    assert all(r["workspace"] == "opencode-flux" for r in results.values())
+    assert {i for i, r in results.items() if r["status"] == "pass"} == {"P2.1", "P2.2", "P2.3", "SEC.1"}
+    # Copilot has not been used in this workspace: whether its login works cannot be known.
+    assert results["MON.2"]["status"] == "skip"
     assert any("HTTP 401" in line for line in results["P2.1"]["evidence"])
     assert any(str(workspace.clone) in line for line in results["P2.3"]["evidence"])
     assert results["SEC.1"]["evidence"] == ['GET /config: share="disabled", autoupdate=false']
@@ -40,7 +43,7 @@ def test_local_text_report(local: tuple[Local, dict[str, str]]) -> None:
     done = ocw("verify", "--local", "opencode-flux", "--state-dir", str(workspace.state_dir))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Phase 2: Flux Workspace" in done.stdout
-    assert "4 passed, 0 failed, 0 skipped" in done.stdout  # P2.1-P2.3 and SEC.1
+    assert "4 passed, 0 failed, 1 skipped" in done.stdout  # P2.1-P2.3 and SEC.1; MON.2: Copilot not used yet
 
 
 def test_local_workspace_not_running_cannot_be_checked(tmp_path: Path) -> None:

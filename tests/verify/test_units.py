@@ -4,24 +4,22 @@ workspace checks against a bare OpenCode (no password, no Copilot login, not in 
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
 from ocw.cli import main
 from ocw.errors import OcwError
+from ocw.schedules import UnknownSchedule, schedule_period
 from ocw.verify.endpoint import Endpoint
 from ocw.verify.kubeconfig import load_config
-from ocw.verify.volsync import UnknownSchedule, schedule_period
 from ocw.verify.workspace_http import check_access, check_copilot, check_working_dir
 from support.fake_kube import FakeKube
+from support.processes import opencode_server
 
-from .conftest import OPENCODE, Tree, _free_port
+from .conftest import Tree, _free_port
 
 
 @pytest.mark.parametrize(
@@ -95,30 +93,8 @@ def bare_server(tmp_path: Path) -> Iterator[str]:
     home, cwd = tmp_path / "home", tmp_path / "plain"
     home.mkdir()
     cwd.mkdir()
-    port = _free_port()
-    env = {"PATH": os.environ["PATH"], "HOME": str(home), "OPENCODE_DISABLE_AUTOUPDATE": "1"}
-    process = subprocess.Popen(
-        [str(OPENCODE), "serve", "--hostname", "127.0.0.1", "--port", str(port)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/session", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "opencode did not start"
-            time.sleep(0.2)
+    with opencode_server(cwd, home, _free_port()) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def test_bare_server_fails_every_workspace_check(bare_server: str, tmp_path: Path) -> None:

@@ -79,6 +79,19 @@ _RULES = (
         "the workspaces' namespace carries kustomize.toolkit.fluxcd.io/prune: disabled",
     ),
     Rule("doppler-key-drift", "policy", "the workspaces read the shared Doppler keys the host repository itself reads"),
+    # The workspaces in the cluster's monitoring (check/monitoring.py, check/dashboards.py).
+    Rule("promtool-rules", "schema", "every PrometheusRule passes `promtool check rules` (a warning without promtool)"),
+    Rule("monitoring-present", "policy", "every workspace builds its Probe and PrometheusRule"),
+    Rule(
+        "monitoring-targets",
+        "policy",
+        "the Probe and the alerts aim at what the tree builds, through the cluster's blackbox exporter and Prometheus",
+    ),
+    Rule(
+        "grafana-dashboard",
+        "policy",
+        "each dashboard is JSON with its own uid and file, loaded by the cluster's Grafana",
+    ),
 )
 
 # Policy rules that hold for any repository: a token in git, an env value the API server refuses in a raw pod spec.

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ocw import toolchain
-from ocw.check import doppler_keys, namespaces, scope, sources
+from ocw.check import doppler_keys, monitoring, namespaces, scope, sources
 from ocw.check.charts import check_charts, unrendered_charts
 from ocw.check.gateway import check_routes
 from ocw.check.inventory import build_inventory
@@ -103,6 +103,7 @@ def run_check(
     workspace = scope.workspace_area(tree.built, installed.installed_files)
     findings.extend(namespaces.check_prune_guard(tree.repo, tree.built, workspace))
     findings.extend(doppler_keys.check_drift(tree, workspace, files))
+    findings.extend(monitoring.check_monitoring(tree, inventory))
 
     unknown = {f.rule for f in findings} - set(RULES)
     if unknown:  # every rule must be documented; an undocumented id is a bug here, not in the tree

@@ -14,11 +14,13 @@ from typing import Any, TypeVar
 
 import httpx2
 from lightkube import Client
+from lightkube.config.client_adapter import Client as HttpClient
+from lightkube.config.client_adapter import ConnectionParams
 from lightkube.config.kubeconfig import SingleConfig
 from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod, Secret
+from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod, Secret, Service
 from lightkube.types import PatchType
 
 from ocw.errors import OcwError
@@ -37,6 +39,8 @@ POD: Any = Pod
 SECRET: Any = Secret
 CONFIGMAP: Any = ConfigMap
 DEPLOYMENT: Any = Deployment
+SERVICE: Any = Service
+ALL_NAMESPACES = "*"
 
 _RETRIED_STATUS = {429, 500, 502, 503, 504}
 
@@ -74,10 +78,14 @@ class Cluster:
         self.context = config.context_name
         self.server = config.cluster.server
         self._sleep = sleep
+        self._config = config
         self._client = Client(config=config, timeout=httpx2.Timeout(self.settings.timeout), trust_env=True)
+        self._http: httpx2.Client | None = None
 
     def close(self) -> None:
         self._client.close()
+        if self._http is not None:
+            self._http.close()
 
     def describe(self) -> str:
         return f"context {self.context} ({self.server})"
@@ -153,6 +161,22 @@ class Cluster:
             )
         except ApiError as exc:
             raise self._forbidden(exc, what) from None
+
+    def service_proxy_get(
+        self, namespace: str, service: str, port: str, path: str, params: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """GET `path` of a Service through the API server's service proxy
+        (`/api/v1/namespaces/<ns>/services/<name>:<port>/proxy/<path>`, permission `services/proxy` get): the status
+        and body the Service answered, or the API server's own refusal (403, or 503 without a ready endpoint).
+        Connection failures are retried as for every read; an answer, whatever its status, is returned."""
+        what = f"get {path} from Service {namespace}/{service}:{port} through the API server's service proxy"
+        if self._http is None:
+            self._http = HttpClient(self._config, ConnectionParams(timeout=httpx2.Timeout(self.settings.timeout)))
+        client = self._http
+        url = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy/{path.lstrip('/')}"
+
+        response = self._call(what, lambda: client.get(url, params=dict(params or {})))
+        return response.status_code, response.content
 
     # --- writes (--disruptive only)
     def delete_pod(self, name: str, namespace: str) -> None:

@@ -75,6 +75,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--github-api", default=GITHUB_API, metavar="URL", help=f"GitHub REST API base for SEC.2 ({GITHUB_API})"
     )
+    parser.add_argument(
+        "--prometheus",
+        metavar="URL",
+        help="the cluster's Prometheus HTTP API for MON.1 (default: through the API server's service proxy to the "
+        "Service Prometheus Operator labels operated-prometheus=true)",
+    )
     parser.add_argument("--local", metavar="WORKSPACE", help="check a workspace `ocw up` runs on this machine")
     parser.add_argument("--state-dir", type=Path, metavar="DIR", help="ocw up's state dir (default: <repo>/.ocw)")
     parser.set_defaults(handler=run)
@@ -119,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         doppler_config=args.doppler_config,
         progress=_progress,
         github_api=args.github_api,
+        prometheus=args.prometheus,
     )
     config = load_config(args.kubeconfig, args.context)
     cluster = Cluster(config, ClusterSettings(timeout=request_timeout), allow_writes=args.disruptive)

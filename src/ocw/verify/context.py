@@ -45,6 +45,7 @@ class Options:
     progress: Callable[[str], None] = _stderr
     poll_interval: float = 2.0
     github_api: str = "https://api.github.com"
+    prometheus: str | None = None  # the Prometheus HTTP API base; None: through the API server's service proxy
 
 
 @dataclass

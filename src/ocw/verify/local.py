@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ocw.up.state import local_endpoint, workspace_dirs
 from ocw.up.volumes import mount_table
+from ocw.verify.copilot_health import check_copilot_last_use
 from ocw.verify.endpoint import Endpoint
 from ocw.verify.registry import CRITERIA, phase_of_workspace
 from ocw.verify.result import CheckResult, Outcome, failed, with_evidence
@@ -43,6 +44,8 @@ def run_local(ws: Workspace, state_dir: Path, timeout: float) -> tuple[list[Chec
         outcome: Outcome
         if criterion.id == "SEC.1":
             outcome = check_config(endpoint)
+        elif criterion.id == "MON.2":
+            outcome = check_copilot_last_use(endpoint)
         elif kind == "1":
             outcome = check_access(endpoint)
         elif kind == "2":

@@ -4,6 +4,7 @@ what it proves, and which workspaces it runs for.
 Phase 2 is the Flux workspace and Phase 3 the HA workspace (and any further workspace, which mirrors the pattern).
 P2.5 and P2.6 are stated for Flux only, but HA-05/HA-06 require the same of HA: they run for every workspace.
 `SEC.1` / `SEC.2` are not roadmap items either: they check the pod hardening (docs/security.md) and run with phase 4.
+`MON.1` / `MON.2` are not roadmap items: they read the workspace's monitoring and run with phase 4.
 `P2.0` / `P3.0` are not roadmap items; they check each phase's goal ("fully deployed"): the Flux objects are Ready
 and the gateway accepted the route, so a failure there explains the HTTP failures that follow it.
 """
@@ -230,7 +231,27 @@ SECURITY_CRITERIA: tuple[Criterion, ...] = (
         "every-workspace",
     ),
 )
-CRITERIA = CRITERIA + SECURITY_CRITERIA
+# Not roadmap items either: the workspace as the cluster's monitoring sees it (docs/monitoring.md), with phase 4.
+MONITORING_CRITERIA: tuple[Criterion, ...] = (
+    Criterion(
+        "MON.1",
+        4,
+        "monitored, no alert firing",
+        "read-only from the cluster's Prometheus: the workspace's alert rules are loaded, its Probe is scraped and "
+        "succeeds, and no alert about the workspace is firing",
+        "every-workspace",
+    ),
+    Criterion(
+        "MON.2",
+        4,
+        "Copilot login worked when last used",
+        "the latest Copilot answer OpenCode recorded (GET /session/:id/message) was not refused by GitHub (401, 403); "
+        "read only: no request is sent to Copilot",
+        "every-workspace",
+        local=True,
+    ),
+)
+CRITERIA = CRITERIA + SECURITY_CRITERIA + MONITORING_CRITERIA
 
 BY_ID = {c.id: c for c in CRITERIA}
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ocw.errors import OcwError
+from ocw.verify.alerts import check_alerts
 from ocw.verify.context import VerifyContext
+from ocw.verify.copilot_health import check_copilot_last_use
 from ocw.verify.deployed import check_deployed
 from ocw.verify.doppler import check_seed_script, check_variables
 from ocw.verify.foundation import check_certificate, check_namespace
 from ocw.verify.github import check_github_guard
 from ocw.verify.init_checks import check_init_fast, check_log_has_no_token
+from ocw.verify.pods import container_status, parse_time
 from ocw.verify.reauth import check_reauth
 from ocw.verify.registry import CRITERIA, PHASE2_WORKSPACE, Criterion, phase_of_workspace
 from ocw.verify.reloader import check_annotation, reloader_cycle
@@ -43,6 +46,13 @@ def _working_dir(ctx: VerifyContext, ws: Workspace) -> Outcome:
 
 def _config(ctx: VerifyContext, ws: Workspace) -> Outcome:
     return check_config(ctx.endpoint(ws))
+
+
+def _copilot_last_use(ctx: VerifyContext, ws: Workspace) -> Outcome:
+    pod = ctx.current_pod(ws)
+    status = container_status(pod, ws.app_container.name, init=False) if pod else None
+    started = parse_time((((status or {}).get("state") or {}).get("running") or {}).get("startedAt"))
+    return check_copilot_last_use(ctx.endpoint(ws), since=started)
 
 
 def _github(ctx: VerifyContext, ws: Workspace) -> Outcome:
@@ -80,6 +90,8 @@ WORKSPACE_CHECKS: dict[str, WorkspaceCheck] = {
     "P4.4": check_annotation,
     "SEC.1": _config,
     "SEC.2": _github,
+    "MON.1": check_alerts,
+    "MON.2": _copilot_last_use,
 }
 RESTART_IDS = {"P2.4", "P3.4", "P3.5", "P4.1", "P2.6"}
 

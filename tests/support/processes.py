@@ -1,0 +1,63 @@
+"""Starting and stopping the servers a test runs (OpenCode, Prometheus, the blackbox exporter): wait until one answers,
+stop it for good."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+OPENCODE = REPO / "tools" / "node_modules" / ".bin" / "opencode"
+
+
+def answers(
+    url: str, process: subprocess.Popen[bytes], *, auth: tuple[str, str] | None = None, timeout: float = 60
+) -> bool:
+    """Whether `url` answered 200 before `timeout` seconds passed or the process ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(url, auth=auth, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def opencode_server(cwd: Path, home: Path, port: int, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """`opencode serve` on 127.0.0.1:`port` in `cwd` with `home` as HOME and `env` added; its URL once `/session`
+    answers (with the password when `env` sets OPENCODE_SERVER_PASSWORD)."""
+    environment = {"PATH": os.environ["PATH"], "HOME": str(home), "OPENCODE_DISABLE_AUTOUPDATE": "1", **(env or {})}
+    process = subprocess.Popen(
+        [str(OPENCODE), "serve", "--hostname", "127.0.0.1", "--port", str(port)],
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    password = environment.get("OPENCODE_SERVER_PASSWORD")
+    try:
+        assert answers(url + "/session", process, auth=("opencode", password) if password else None), (
+            "opencode did not start"
+        )
+        yield url
+    finally:
+        stop(process)

@@ -1,0 +1,100 @@
+"""MON.2 against the real OpenCode, whose Copilot provider talks to a stand-in for api.githubcopilot.com: the check
+tells a login GitHub accepted from one it refused by the answers OpenCode recorded, and sends Copilot nothing itself.
+It also shows what cannot be told: OpenCode lists a refused login as connected, with models, all the same."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ocw.verify.copilot_health import check_copilot_last_use
+from ocw.verify.endpoint import Endpoint
+from ocw.verify.result import Outcome
+from support.connect_proxy import ConnectProxy
+from support.copilot_api import HOST, MODEL, CopilotApi, serve
+from support.processes import opencode_server
+
+from .conftest import _free_port, copilot_document, random_text
+from .tls_proxy import make_pki
+
+PASSWORD = random_text(length=24)
+
+
+@dataclass
+class Workspace:
+    endpoint: Endpoint
+    api: CopilotApi
+
+    def prompt(self) -> None:
+        """A prompt in a new session, answered by Copilot (or refused): what the user does in the web UI."""
+        auth = ("opencode", PASSWORD)
+        session = httpx.post(f"{self.endpoint.url}/session", json={"title": "t"}, auth=auth, timeout=30).json()
+        body = {"model": {"providerID": "github-copilot", "modelID": MODEL}, "parts": [{"type": "text", "text": "hi"}]}
+        answer = httpx.post(f"{self.endpoint.url}/session/{session['id']}/message", json=body, auth=auth, timeout=120)
+        assert answer.status_code == 200, answer.text
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Workspace]:
+    """OpenCode with a Copilot login; GitHub accepts it unless the test's parameter says False."""
+    pki = make_pki(tmp_path / "pki", HOST)
+    api = CopilotApi(accept_login=getattr(request, "param", True))
+    home = tmp_path / "home"
+    (home / ".local/share/opencode").mkdir(parents=True)
+    (home / ".local/share/opencode/auth.json").write_text(copilot_document(random_text("gho_")))
+    env = {"OPENCODE_SERVER_PASSWORD": PASSWORD, "NODE_EXTRA_CA_CERTS": str(pki.ca)}
+    with (
+        serve(api, pki.cert, pki.key) as port,
+        ConnectProxy({f"{HOST}:443": port}) as proxy,
+        opencode_server(home, home, _free_port(), {**env, "HTTPS_PROXY": proxy.url}) as url,
+    ):
+        yield Workspace(Endpoint(workspace="opencode-flux", url=url, password_source=lambda: PASSWORD), api)
+
+
+def _check_without_copilot(workspace: Workspace, since: datetime | None = None) -> Outcome:
+    before = list(workspace.api.requests)
+    outcome = check_copilot_last_use(workspace.endpoint, since)
+    assert workspace.api.requests == before, "the check must not send Copilot a request"
+    return outcome
+
+
+def test_before_any_use_the_login_cannot_be_judged(workspace: Workspace) -> None:
+    outcome = _check_without_copilot(workspace)
+    assert outcome.status == "skip"
+    assert "whether the login works can only be known by using it" in str(outcome.reason)
+
+
+def test_an_answered_request_passes_and_a_refused_one_fails(workspace: Workspace) -> None:
+    workspace.prompt()
+    accepted = _check_without_copilot(workspace)
+    assert accepted.status == "pass", accepted
+    assert f"the latest Copilot request ({MODEL}," in accepted.evidence[0]
+    assert "was answered: the login worked then" in accepted.evidence[0]
+
+    workspace.api.accept_login = False  # GitHub revokes the token
+    workspace.prompt()
+    refused = _check_without_copilot(workspace)
+    assert refused.status == "fail", refused
+    assert "was refused: APIError HTTP 401: unauthorized: token expired" in str(refused.seen)
+    assert "scripts/seed-copilot-auth.sh" in str(refused.next_step)
+
+    # A refusal older than the running server may predate the login it runs with now.
+    later = _check_without_copilot(workspace, since=datetime.now(UTC))
+    assert later.status == "skip" and "before the server started" in str(later.reason)
+
+
+@pytest.mark.parametrize("workspace", [False], indirect=True, ids=["refused"])
+def test_opencode_lists_a_refused_login_as_connected(workspace: Workspace) -> None:
+    """What OpenCode's provider list cannot tell: GitHub refused the login, yet github-copilot is connected with
+    models (its bundled catalogue instead of GitHub's list)."""
+    providers = httpx.get(f"{workspace.endpoint.url}/provider", auth=("opencode", PASSWORD), timeout=60).json()
+    assert ("GET", "/models") in workspace.api.requests  # OpenCode asked GitHub for the model list, and was refused
+    assert "github-copilot" in providers["connected"]
+    copilot = next(p for p in providers["all"] if p["id"] == "github-copilot")
+    assert copilot["models"], json.dumps(providers["connected"])
