@@ -25,6 +25,7 @@ from referencing.jsonschema import DRAFT7
 
 from ocw.check.catalog import Missing, SchemaCatalog
 from ocw.check.inventory import Inventory
+from ocw.check.values_amendments import amend
 from ocw.errors import OcwError
 from ocw.findings import Finding
 from ocw.flux.build import Manifest
@@ -142,7 +143,7 @@ def _values_validator(path: Path) -> Draft7Validator:
     base = str(schema.get("$id", path.resolve().as_uri())).rsplit("/", 1)[0] + "/"
     registry: Registry[Any] = Registry()
     for part in sorted((path.parent / "schemas").glob("*.json")):
-        contents = json.loads(part.read_text())
+        contents = amend(part.name, json.loads(part.read_text()), path.parent.name)
         registry = registry.with_resource(f"{base}schemas/{part.name}", DRAFT7.create_resource(contents))
     registry = registry.with_resource(base + path.name, DRAFT7.create_resource(schema))
     resolver = registry.resolver(base + path.name)
