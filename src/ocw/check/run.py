@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ocw import toolchain
-from ocw.check import doppler_keys, links, namespaces, policy, scope, sources
+from ocw.check import doppler_keys, links, namespaces, network, policy, scope, sources
 from ocw.check.catalog import SchemaCatalog
 from ocw.check.host import HOST_DESCRIPTION, HOST_FILE, host_objects, load_host
 from ocw.check.inventory import build_inventory
@@ -77,6 +77,7 @@ def run_check(
     findings.extend(sources.check_commands(inventory.releases))
     findings.extend(links.check_links(inventory, tree.kustomizations, host))
     findings.extend(policy.check_policy(inventory, toolchain.pinned_opencode_version))
+    findings.extend(network.check_network(tree))
     workspace = scope.workspace_area(tree.built, installed.installed_files)
     findings.extend(namespaces.check_prune_guard(tree.repo, tree.built, workspace))
     findings.extend(doppler_keys.check_drift(tree, workspace, files))
