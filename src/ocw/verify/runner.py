@@ -12,6 +12,7 @@ from ocw.verify.doppler import check_seed_script, check_variables
 from ocw.verify.foundation import check_certificate, check_namespace
 from ocw.verify.github import check_github_guard
 from ocw.verify.init_checks import check_init_fast, check_log_has_no_token
+from ocw.verify.origin_gate import check_origin_gate
 from ocw.verify.reauth import check_reauth
 from ocw.verify.registry import CRITERIA, PHASE2_WORKSPACE, Criterion, phase_of_workspace
 from ocw.verify.reloader import check_annotation, reloader_cycle
@@ -80,6 +81,7 @@ WORKSPACE_CHECKS: dict[str, WorkspaceCheck] = {
     "P4.4": check_annotation,
     "SEC.1": _config,
     "SEC.2": _github,
+    "SEC.3": lambda ctx, ws: check_origin_gate(ctx.endpoint(ws)),
 }
 RESTART_IDS = {"P2.4", "P3.4", "P3.5", "P4.1", "P2.6"}
 
