@@ -14,6 +14,7 @@ from ocw.externalsecrets.render import fetch, render_secret, secret_source, temp
 from ocw.helm.app_template import Mount
 from ocw.opencode.client import DEFAULT_USERNAME
 from ocw.opencode.project_url import project_url
+from ocw.password import MIN_LENGTH, password_problem
 from ocw.up import passthrough
 from ocw.up.container import ContainerRun, container_run, grace_seconds
 from ocw.up.pod import ProcessSpec, process_spec, serve_address
@@ -168,11 +169,12 @@ def make_plan(workspace: Workspace, options: UpOptions) -> Plan:
         )
     app_spec = ProcessSpec(app_spec.container, [*program, *args], app_spec.env, app_spec.cwd)
     password = app_spec.env.get(PASSWORD_ENV, "")
-    if not password:
+    if (problem := password_problem(password)) is not None:
         raise OcwError(
-            f"container {app.name} of {workspace.name} would start without {PASSWORD_ENV}: "
-            "OpenCode would then answer anyone",
-            hint=f"set {PASSWORD_ENV} from the workspace Secret (and give it a value in --secrets)",
+            f"container {app.name} of {workspace.name} would start with a {PASSWORD_ENV} that {problem}: "
+            "OpenCode would answer anyone, or anyone who guesses it; the container refuses to start with it",
+            hint=f"set {PASSWORD_ENV} from the workspace Secret and give it {MIN_LENGTH} or more characters in "
+            "--secrets (or leave --secrets out: ocw generates one)",
         )
     init_run: ContainerRun | None = None
     app_run: ContainerRun | None = None
