@@ -225,7 +225,7 @@ class Pod:
 
         self.scripts = root / "scripts"
         self.scripts.mkdir()
-        for script in (INIT_SCRIPT, CREDENTIAL_HELPER):
+        for script in sorted(SCRIPTS_DIR.iterdir()):  # the scripts ConfigMap, as the pod mounts it
             shutil.copyfile(script, self.scripts / script.name)
             (self.scripts / script.name).chmod(0o555)
         self.scripts.chmod(0o555)
