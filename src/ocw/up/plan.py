@@ -20,7 +20,7 @@ from ocw.up.container import ContainerRun, container_run, grace_seconds
 from ocw.up.pod import ProcessSpec, process_spec, serve_address
 from ocw.up.ports import ANY_PORT, free_port
 from ocw.up.secrets_file import read_secrets_file
-from ocw.up.state import WorkspaceDirs, workspace_dirs
+from ocw.up.state import WorkspaceDirs, read_password_file, workspace_dirs
 from ocw.up.toolbox import process_path
 from ocw.up.volumes import mount_table
 from ocw.workspace import PASSWORD_ENV, Workspace
@@ -101,11 +101,7 @@ def resolve_source(source: str | None) -> str | None:
 
 
 def _stored_password(dirs: WorkspaceDirs) -> str:
-    try:
-        existing = dirs.password_file.read_text()
-    except FileNotFoundError:
-        existing = ""
-    return existing or secrets.token_urlsafe(24)
+    return read_password_file(dirs.password_file) or secrets.token_urlsafe(24)
 
 
 def pod_secret(workspace: Workspace, options: UpOptions, dirs: WorkspaceDirs) -> tuple[dict[str, str], str, list[str]]:
