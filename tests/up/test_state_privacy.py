@@ -91,8 +91,8 @@ def test_the_cleanup_of_a_pod_folder_never_changes_a_mode_through_a_link(shared_
     """The pod's /tmp (an emptyDir) is the agent's to fill: a read-only folder holding a link to the user's own private
     file must go without that file's mode changing, when ocw runs as that user."""
     tmp_path = shared_tmp
-    as_user = {"user": OTHER_UID, "group": OTHER_UID, "extra_groups": []} if os.geteuid() == 0 else {}
-    owner = OTHER_UID if as_user else os.geteuid()
+    as_root = os.geteuid() == 0  # then the cleanup runs as another user, as a non-root ocw would
+    owner = OTHER_UID if as_root else os.geteuid()
     private = tmp_path / "home" / "id_ed25519"
     emptydir = tmp_path / "state" / "volumes" / "tmp"
     trap = emptydir / "readonly"
@@ -106,10 +106,18 @@ def test_the_cleanup_of_a_pod_folder_never_changes_a_mode_through_a_link(shared_
     trap.chmod(0o500)  # rmtree cannot unlink the link until the folder is opened up
 
     # The other user cannot enter root's home, where the venv's interpreter may live: the system's runs the same code.
-    python = "/usr/bin/python3" if as_user and Path("/usr/bin/python3").is_file() else sys.executable
+    python = "/usr/bin/python3" if as_root and Path("/usr/bin/python3").is_file() else sys.executable
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO / "src")}
     done = subprocess.run(
-        [python, "-c", CLEANUP, str(emptydir)], capture_output=True, text=True, check=False, env=env, cwd="/", **as_user
+        [python, "-c", CLEANUP, str(emptydir)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd="/",
+        user=OTHER_UID if as_root else None,
+        group=OTHER_UID if as_root else None,
+        extra_groups=[] if as_root else None,
     )
 
     assert done.returncode == 0, done.stderr

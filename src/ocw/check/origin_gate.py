@@ -23,12 +23,14 @@ FIX = (
     "403, then the backend rule; the component's helmrelease.yaml and httproutefilter.yaml, docs/security.md)"
 )
 WEBSOCKET = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13"}
-# What a page sends to drive the workspace: a session, a command, the terminal, a read, a form to the root.
+# What a page sends to drive the workspace: a session, a command, the terminal, a read, the same under /api, a
+# form to the root.
 REQUESTS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("POST", "/session", {"Content-Type": "text/plain"}),
     ("POST", "/pty", {}),
     ("GET", "/pty/pty_probe/connect", WEBSOCKET),
     ("GET", "/session", {}),
+    ("POST", "/api/pty", {}),
     ("POST", "/", {"Content-Type": "application/x-www-form-urlencoded"}),
 )
 
