@@ -1,4 +1,5 @@
-"""A PATH of BSD-behaving tools, as on the user's Mac: only POSIX tools and the options BSD's know, plus git and jq.
+"""A PATH of BSD-behaving tools, as on the user's Mac: only POSIX tools and the options BSD's know, plus git and jq,
+and only tools the workspace image provides too (its `commands` list), so the step needs nothing the pod lacks.
 
 GNU's own options are refused the way BSD's tools refuse them (`mv: illegal option -- T`, exit 64); `date` prints a
 literal `N` for `%N`, as macOS's does; GNU-only tools (`timeout`, `sha256sum`, `stat -c`, `readlink -f`) are absent.
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+
+from ocw.image.definition import image_commands
 
 # Tool -> the single-letter options its macOS version accepts (a leading-dash word with any other letter, or any
 # `--long` option, is refused). These are the tools whose GNU versions carry the options a script tends to lean on.
@@ -54,14 +57,16 @@ exec {real} "$@\""""
 def build_bsd_path(folder: Path) -> str:
     """Fill `folder` with the stand-ins and links; returns it as a PATH."""
     folder.mkdir(parents=True, exist_ok=True)
+    in_image = set(image_commands())
     for name, letters in BSD_OPTIONS.items():
+        assert name in in_image, f"{name} stands in for a tool the image lacks"
         real = shutil.which(name)
         assert real, f"{name} is needed to stand in for BSD's"
         body = DATE_BODY.format(real=real) if name == "date" else f'exec {real} "$@"'
         script = folder / name
         script.write_text(STAND_IN.format(name=name, letters=letters, body=body))
         script.chmod(0o755)
-    for name in (*POSIX_TOOLS, *OTHER_TOOLS):
+    for name in (*(tool for tool in POSIX_TOOLS if tool in in_image), *OTHER_TOOLS):
         real = shutil.which(name)
         if real:
             (folder / name).symlink_to(real)

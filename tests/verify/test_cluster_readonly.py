@@ -300,6 +300,17 @@ def test_access_check_follows_the_landing_redirect_and_reports_where_it_leads(
     )
 
 
+def _verify_with_route(cluster: Cluster, run_ocw: RunOcw, variant: Callable[[Route], Route], phase: str) -> Run:
+    """`ocw verify --phase <phase>` while the gateway serves `variant` of the flux workspace's built route."""
+    served = cluster.servers["opencode-flux"].route
+    as_built = list(served.routes)
+    served.routes = [variant(route) for route in as_built]
+    try:
+        return run_ocw(cluster.args("--json", "--phase", phase))
+    finally:
+        served.routes = as_built
+
+
 def _landing_elsewhere(route: Route) -> Route:
     """The route of a workspace whose WORKSPACE_PROJECT_PATH belongs to another directory (/elsewhere)."""
     elsewhere = {"type": "ReplaceFullPath", "replaceFullPath": "/L2Vsc2V3aGVyZQ/session"}
@@ -324,13 +335,7 @@ def _landing_elsewhere(route: Route) -> Route:
 def test_access_check_fails_when_root_does_not_lead_to_the_manifests_project(
     cluster: Cluster, run_ocw: RunOcw, no_doppler: None, variant: Callable[[Route], Route], seen: str
 ) -> None:
-    served = cluster.servers["opencode-flux"].route
-    as_built = list(served.routes)
-    served.routes = [variant(route) for route in as_built]
-    try:
-        run = run_ocw(cluster.args("--json", "--phase", "2"))
-    finally:
-        served.routes = as_built
+    run = _verify_with_route(cluster, run_ocw, variant, "2")
     assert run.code == 1
     result = run.results()[("P2.1", "opencode-flux")]
     assert result["status"] == "fail"
@@ -370,13 +375,7 @@ def test_origin_gate_check_fails_when_the_live_route_lets_other_pages_in_or_keep
     want: tuple[str, str],
 ) -> None:
     seen, expected = want
-    served = cluster.servers["opencode-flux"].route
-    as_built = list(served.routes)
-    served.routes = [variant(route) for route in as_built]
-    try:
-        run = run_ocw(cluster.args("--json", "--phase", "4"))
-    finally:
-        served.routes = as_built
+    run = _verify_with_route(cluster, run_ocw, variant, "4")
     result = run.results()[("SEC.3", "opencode-flux")]
     assert run.code == 1 and result["status"] == "fail", result
     assert str(result["seen"]) == seen

@@ -17,8 +17,7 @@ scripts=$(cd "$(dirname "$0")" && pwd)
 say() { printf 'init: %s\n' "$*"; }
 warn() { printf 'init: warning: %s\n' "$*" >&2; }
 fail() { printf 'init: error: %s\n' "$*" >&2; exit 1; }
-# Seconds since the epoch: POSIX awk's srand() returns the previous seed, which srand() set to the time of day.
-now() { awk 'BEGIN { srand(); print srand() }'; }
+now() { awk 'BEGIN { srand(); print srand() }'; }  # epoch seconds: srand() returns the seed (time of day) it replaces
 since() { printf '%ss' "$(($(now) - $1))"; }
 redact_url() { printf '%s\n' "$1" | sed -e 's|://[^/@]*@|://|'; }
 exists() { [ -e "$1" ] || [ -L "$1" ]; }     # in any form, a dangling link included
@@ -27,13 +26,14 @@ size_of() { wc -c <"$1" | tr -d ' '; }       # of a regular file only: reading a
 owner_of() { ls -ldn "$1" | awk '{ print $3 }'; }
 
 # Runs "$@" for at most $1 seconds (status STOPPED when the limit ended it): a FIFO named in a config file or a stalled
-# server cannot hold the pod. The watchdog is ended with it: it may hold output the shell saved while redirecting.
+# server cannot hold the pod. The watchdog and its nap end with it (they may hold output the shell saved).
 limited() (
   limit=$1
   shift
   "$@" &
   pid=$!
-  (while [ "$limit" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do sleep 1; limit=$((limit - 1)); done
+  (trap 'kill "$nap"; exit' TERM
+    while [ "$limit" -gt 0 ] && kill -0 "$pid"; do sleep 1 & nap=$!; wait "$nap"; limit=$((limit - 1)); done
     [ "$limit" -gt 0 ] || kill -TERM "$pid") </dev/null >/dev/null 2>&1 &
   trap "kill $! 2>/dev/null" EXIT
   wait "$pid"
