@@ -135,3 +135,24 @@ def test_route_header_matches_are_amended_only_into_values_schemas_older_than_4_
     assert {"headers", "queryParams", "method", "path"} <= set(matches["items"]["properties"])
     assert amend("route.json", route_schema(), "app-template-common-4.3.0") == route_schema()
     assert amend("pod.json", route_schema(), "app-template-common-4.1.1") == route_schema()
+
+
+def test_every_route_of_a_workspace_is_asked(tree: TreeCopy) -> None:
+    """A second route (another hostname for the same workspace) without the gate is reported on its own."""
+    alias = """    route:
+      alias:
+        hostnames:
+          - ${WORKSPACE_HOST}-alias.opencode.${SECRET_DOMAIN}
+        parentRefs:
+          - name: envoy-internal
+            namespace: network
+            sectionName: https-opencode
+        rules:
+          - backendRefs:
+              - identifier: app
+                port: 4096
+"""
+    tree.replace(HELMRELEASE, "    route:\n", alias)  # the alias route comes first, the app route follows
+    found = [f.message for f in errors(tree.check(), "origin-gate")]
+    assert any("route.alias.rules" in m and "flux-alias.opencode.example.com" in m for m in found), found
+    assert not any("route.app.rules" in m for m in found), found

@@ -44,9 +44,10 @@ class Deployed:
 
 def deployed(ws: Workspace, backend_port: int) -> Deployed:
     view = rendered(ws)
-    assert view.route is not None, f"{ws.name} has no route with its hostname"
+    routes = [r.route for r in view.routes if ws.hostname in r.route.hostnames]
+    assert routes, f"{ws.name} has no route with its hostname"
     objects = {(m.kind, m.namespace or ws.namespace, m.name): m.obj for m in view.manifests}
-    return Deployed([view.route], objects, backend_port)
+    return Deployed(routes, objects, backend_port)
 
 
 def without_rules(route: Route, drop: Callable[[dict[str, Any]], bool]) -> Route:

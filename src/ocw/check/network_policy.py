@@ -75,7 +75,8 @@ def _gateway_labels(view: RenderedWorkspace) -> list[dict[str, str]]:
             "gateway.envoyproxy.io/owning-gateway-name": str(ref.get("name")),
             NAMESPACE_LABEL: str(ref.get("namespace") or view.namespace),
         }
-        for ref in view.parent_refs
+        for rendered in view.routes
+        for ref in rendered.parent_refs
     ]
 
 

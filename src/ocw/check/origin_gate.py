@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ocw.check.workspace_view import RenderedWorkspace
+from ocw.check.workspace_view import RenderedRoute, RenderedWorkspace
 from ocw.findings import Finding
 from ocw.gatewayapi.httproute import Answer, Request, answer
 
@@ -51,15 +51,19 @@ def foreign_origins(host: str) -> list[tuple[str, str]]:
     ]
 
 
-def _rule(view: RenderedWorkspace, result: Answer) -> str:
-    return f"{view.route_values}[{result.selected.index}]" if result.selected else "no rule (404)"
+def _rule(rendered: RenderedRoute, result: Answer) -> str:
+    return f"{rendered.values}[{result.selected.index}]" if result.selected else "no rule (404)"
 
 
 def check_origin_gate(view: RenderedWorkspace) -> Iterator[Finding]:
-    route = view.route
-    if route is None or not route.hostnames:
-        return
-    host = route.hostnames[0]
+    """Every route of the workspace, for each of its hostnames."""
+    for rendered in view.routes:
+        for host in rendered.route.hostnames:
+            yield from _check_host(view, rendered, host)
+
+
+def _check_host(view: RenderedWorkspace, rendered: RenderedRoute, host: str) -> Iterator[Finding]:
+    route = rendered.route
 
     def lookup(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         found = next((m for m in view.manifests if (m.kind, m.namespace, m.name) == (kind, namespace, name)), None)
@@ -75,8 +79,9 @@ def check_origin_gate(view: RenderedWorkspace) -> Iterator[Finding]:
             refused = result.status == 403 or (path == "/" and not result.forwarded)
             if not refused:
                 what = "reaches OpenCode" if result.forwarded else f"gets HTTP {result.status}, not 403"
+                where = _rule(rendered, result)
                 yield finding(
-                    f"{method} {path} from {who} (Origin: {origin}) {what} through {_rule(view, result)}: a browser "
+                    f"{method} https://{host}{path} from {who} (Origin: {origin}) {what} through {where}: a browser "
                     f"sends such requests with the workspace password it has cached; {FIX}"
                 )
                 return  # one finding says the gate is missing; the others would repeat it
@@ -87,8 +92,9 @@ def check_origin_gate(view: RenderedWorkspace) -> Iterator[Finding]:
             result = answer([route], Request.of(method, path, sent, host=host), lookup)
             if not result.forwarded:
                 source = f"the workspace's own pages (Origin: {mine})" if mine else "requests without an Origin"
+                where = _rule(rendered, result)
                 yield finding(
-                    f"{method} {path} from {source} gets HTTP {result.status} from {_rule(view, result)} instead of "
+                    f"{method} https://{host}{path} from {source} gets HTTP {result.status} from {where} instead of "
                     f"reaching OpenCode: the web UI could not work; {FIX}"
                 )
                 return

@@ -14,12 +14,17 @@ from ocw.workspace import Workspace
 
 
 @dataclass(frozen=True)
+class RenderedRoute:
+    route: Route  # its rules as app-template renders them
+    values: str  # where its rules are written in the HelmRelease values, e.g. `route.app.rules`
+    parent_refs: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class RenderedWorkspace:
     helmrelease: Manifest
     namespace: str
-    route: Route | None  # the route with the workspace's hostname, its rules as app-template renders them
-    route_values: str  # where its rules are written in the HelmRelease values, e.g. `route.app.rules`
-    parent_refs: tuple[dict[str, Any], ...]
+    routes: tuple[RenderedRoute, ...]  # every route of the release
     pod_labels: dict[str, str]
     ports: tuple[int, ...]  # the container ports the release's Services send to
     manifests: tuple[Manifest, ...]  # every object of the workspace's Flux Kustomization
@@ -29,17 +34,13 @@ class RenderedWorkspace:
 def rendered(ws: Workspace) -> RenderedWorkspace:
     values = ws.values
     release = str((ws.helmrelease.obj.get("spec") or {}).get("releaseName") or ws.name)
-    route: Route | None = None
-    where = "route"
-    parents: tuple[dict[str, Any], ...] = ()
+    routes = []
     for identifier, name in app_template.route_names(release, values).items():
         spec = (values.get("route") or {}).get(identifier) or {}
-        if ws.hostname in (spec.get("hostnames") or []):
-            rules = tuple(dict(r) for r in spec.get("rules") or [] if isinstance(r, dict))
-            route = Route(ws.namespace, name, tuple(str(h) for h in spec["hostnames"]), rules)
-            where = f"route.{identifier}.rules"
-            parents = tuple(dict(p) for p in spec.get("parentRefs") or [] if isinstance(p, dict))
-            break
+        rules = tuple(dict(r) for r in spec.get("rules") or [] if isinstance(r, dict))
+        route = Route(ws.namespace, name, tuple(str(h) for h in spec.get("hostnames") or []), rules)
+        parents = tuple(dict(p) for p in spec.get("parentRefs") or [] if isinstance(p, dict))
+        routes.append(RenderedRoute(route, f"route.{identifier}.rules", parents))
     # app-template's pod labels: its controller label, the selector labels, defaultPodOptions.labels, then the
     # controller's own pod.labels, each winning over the one before.
     name = str((values.get("global") or {}).get("nameOverride") or release)
@@ -59,9 +60,7 @@ def rendered(ws: Workspace) -> RenderedWorkspace:
     return RenderedWorkspace(
         helmrelease=ws.helmrelease,
         namespace=ws.namespace,
-        route=route,
-        route_values=where,
-        parent_refs=parents,
+        routes=tuple(routes),
         pod_labels=labels,
         ports=tuple(ports),
         manifests=tuple(ws.built.manifests),
