@@ -2,16 +2,14 @@
 # Workspace init step, run by the pod's init container as the workspace user with the volume as HOME: clones
 # WORKSPACE_GIT_REPOSITORY into WORKSPACE_DIR when no usable clone is there (a clone is never reset or re-cloned),
 # fast-forwards a clean clone when WORKSPACE_GIT_PULL is "enabled", and seeds the Secret's Copilot login into auth.json.
-# It holds the token while the agent can write to the volume (docs/security.md), so git ignores system and global
-# config, hooks and helpers but ours, pulls only with plain settings, and runs under a time limit; files it reads or
-# writes on the volume must be regular. Inputs: HOME, WORKSPACE_DIR, WORKSPACE_GIT_REPOSITORY, WORKSPACE_GIT_PULL,
-# GIT_TOKEN_FILE, COPILOT_AUTH_FILE. Exit 0 when the workspace can start, 1 when not (the message says why and what to
+# It holds the token while the agent can write to the volume (docs/security.md): git ignores system and global config,
+# hooks and helpers but ours, pulls only with plain settings, runs under time limits; files it reads or writes there
+# must be regular. Inputs: the env names below. Exit 0 when the workspace can start, 1 when not (saying why and what to
 # do). POSIX sh and tools (GNU and BSD alike), git, jq, mktemp. Flux substitutes it: never a dollar and a brace.
 umask 077
 export LC_ALL=C GIT_TERMINAL_PROMPT=0 GIT_HTTP_LOW_SPEED_LIMIT=1000 GIT_HTTP_LOW_SPEED_TIME=60
 MAX_LOGIN_BYTES=1048576  # auth.json and the Secret's login: larger files are refused before jq reads them
 LOCAL_LIMIT=30 FETCH_LIMIT=300 CLONE_LIMIT=900  # seconds a git call may take
-STOPPED=143  # the status of a command the time limit ended (SIGTERM)
 scripts=$(cd "$(dirname "$0")" && pwd)
 
 say() { printf 'init: %s\n' "$*"; }
@@ -25,15 +23,19 @@ regular() { [ -f "$1" ] && [ ! -L "$1" ]; }  # the only kind of file on the volu
 size_of() { wc -c <"$1" | tr -d ' '; }       # of a regular file only: reading a FIFO would block
 owner_of() { ls -ldn "$1" | awk '{ print $3 }'; }
 
-# Runs "$@" for at most $1 seconds (status STOPPED when the limit ended it): a FIFO named in a config file or a stalled
-# server cannot hold the pod. The watchdog and its nap end with it (they may hold output the shell saved).
+# Runs "$@" for at most $1 seconds (status 143, SIGTERM's, when the limit ended it): a FIFO named in a config file or a
+# stalled server cannot hold the pod. The watchdog and its nap end with it (they may hold output the shell saved).
 limited() (
   limit=$1
   shift
   "$@" &
   pid=$!
   (trap 'kill "$nap"; exit' TERM
-    while [ "$limit" -gt 0 ] && kill -0 "$pid"; do sleep 1 & nap=$!; wait "$nap"; limit=$((limit - 1)); done
+    while [ "$limit" -gt 0 ] && kill -0 "$pid"; do
+      sleep 1 & nap=$!
+      wait "$nap"
+      limit=$((limit - 1))
+    done
     [ "$limit" -gt 0 ] || kill -TERM "$pid") </dev/null >/dev/null 2>&1 &
   trap "kill $! 2>/dev/null" EXIT
   wait "$pid"
@@ -58,8 +60,7 @@ parent=$(dirname "$WORKSPACE_DIR")
 staging="$parent/.$(basename "$WORKSPACE_DIR").clone-in-progress"
 repo_url=$WORKSPACE_GIT_REPOSITORY
 repo_authority=$(printf '%s\n' "$repo_url" | sed -n 's|^[A-Za-z][A-Za-z0-9+.-]*://\([^/]*\).*|\1|p')
-plain="give the plain https URL: the token comes from the workspace Secret through the credential helper"
-case $repo_authority in *@*) fail "WORKSPACE_GIT_REPOSITORY has a user name or password in it: $plain" ;; esac
+case $repo_authority in *@*) fail "WORKSPACE_GIT_REPOSITORY has a user name or password in it: give it plain" ;; esac
 case $WORKSPACE_GIT_PULL in
   enabled | true) pull=true ;;
   disabled | false | "") pull=false ;;
@@ -88,7 +89,7 @@ explain_git_failure() (
   token_is_present && printf '%s\n' "$detail" | grep -qF -f "$GIT_TOKEN_FILE" && detail="(withheld: it held the token)"
   renew="renew the PAT behind GITHUB_TOKEN in the workspace Secret and restart the pod"
   case $3:$(printf '%s\n' "$2" | tr '[:upper:]' '[:lower:]') in
-    "$STOPPED":*) why="git $1 did not finish within its time limit: check the network to $repo_authority" ;;
+    143:*) why="git $1 did not finish within its time limit: check the network to $repo_authority" ;;
     *"authentication failed"* | *"could not read username"* | *"could not read password"* | *" 401"* | *" 403"*)
       why="the server refused the token: it is wrong, expired or cannot read the repository; $renew"
       token_is_present || why="the repository needs a token and GIT_TOKEN_FILE ('$GIT_TOKEN_FILE') is empty; $renew" ;;
@@ -202,9 +203,8 @@ pull_workspace() (
   behind=$(git_local -C "$WORKSPACE_DIR" rev-list --count "HEAD..$upstream" 2>/dev/null) ||
     { say "not pulling: $upstream is gone from the remote (renamed or deleted); $branch is left as it is"; exit; }
   [ "$behind" = 0 ] && { say "pull: $branch is up to date with $upstream"; exit; }
-  ahead="$upstream is $behind commit(s) ahead (fetched; merge it by hand)"
   changes=$(git_local -C "$WORKSPACE_DIR" status --porcelain --untracked-files=no) || changes="unknown"
-  [ -z "$changes" ] || { say "not pulling: uncommitted changes, left as they are; $ahead"; exit; }
+  [ -z "$changes" ] || { say "not pulling: uncommitted changes, left as they are ($upstream: +$behind)"; exit; }
   git_error=$(git_local -C "$WORKSPACE_DIR" merge --ff-only --quiet "$upstream" 2>&1 >/dev/null) && {
     say "pull: fast-forwarded $branch by $behind commit(s) from $upstream in $(since "$fetch_started")"; exit; }
   last=$(printf '%s\n' "$git_error" | grep -E '^(fatal|error):' | tail -n 1)
