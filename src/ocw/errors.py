@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and found problems (findings, failed checks)
 EXIT_CANNOT_RUN = 2  # bad input, a missing tool, an unreachable service: nothing was checked or changed
 EXIT_INTERRUPTED = 130
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, as a shell reports a program whose reader closed the pipe
 
 
 class OcwError(Exception):

@@ -158,8 +158,9 @@ def run_watched(
     return Watched(completed.returncode, completed.stdout, completed.stderr, seen)
 
 
-def ocw(*args: str) -> list[str | Path]:
-    return [OCW, "secrets", *args]
+def ocw(subcommand: str, *args: str) -> list[str | Path]:
+    """`ocw secrets SUBCOMMAND` on this project's tree, from whatever folder the test runs it in."""
+    return [OCW, "secrets", subcommand, "--repo", REPO, *args]
 
 
 def assert_nowhere(secret: str, result: Watched) -> None:

@@ -43,7 +43,7 @@ def test_default_location_follows_xdg_data_home(tmp_path: Path) -> None:
         (b'{"github-copilot": {"type": "oauth", "refresh": ""}}', "refresh should be a non-empty token string"),
         (b'{"github-copilot": {"type": "oauth", "refresh": 5}}', "refresh should be a non-empty token string"),
         (b'{"github-copilot": {"type": "oauth", "refresh": "r", "expires": "soon"}}', "expires should be a number"),
-        (b"\xff\xfe not utf-8", "could not read OpenCode's auth file"),
+        (b"\xff\xfe not utf-8", "auth.json: not UTF-8 text (byte 0xff on line 1)"),
     ],
 )
 def test_bad_auth_files_are_named_and_explained(tmp_path: Path, content: bytes, expected: str) -> None:

@@ -4,6 +4,7 @@ cluster and fails (with expected / seen / next) when the cluster is broken in th
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -69,8 +70,11 @@ def test_text_report_is_a_table_per_phase_with_a_summary(cluster: Cluster, run_o
     assert run.code == 0
     assert "Phase 1: Foundation" in run.out and "Phase 4: Persistence Validation" in run.out
     assert "Phase 2" not in run.out
-    assert "  PASS    P1.1   -" in run.out
-    assert "  SKIP    P1.3" in run.out and "skipped:  Doppler is not configured here" in run.out
+    assert "  STATUS  CHECK  NAME" in run.out
+    # Each roadmap id with its plain name; no colour or marks outside a terminal.
+    assert re.search(r"^  PASS    P1\.1   namespace +- +namespace exists and is Active$", run.out, re.MULTILINE)
+    assert "\033[" not in run.out and "✓" not in run.out
+    assert "  SKIP    P1.3   doppler-variables" in run.out and "skipped:  Doppler is not configured here" in run.out
     assert run.out.rstrip().endswith("skipped")
 
 

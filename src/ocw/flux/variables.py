@@ -1,24 +1,27 @@
-"""Cluster-level Flux variables (`postBuild.substituteFrom`) read from files: a YAML map or `KEY=value` lines."""
+"""Cluster-level Flux variables (`postBuild.substituteFrom`) read from files: a YAML map, `KEY=value` lines, or the
+ConfigMaps and Secrets Flux reads them from (a decrypted `cluster-secrets` Secret as `sops -d` prints it: `stringData`
+as written, `data` base64-decoded, as the API server would hand them to Flux)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ocw.errors import OcwError
 from ocw.flux.substitution import VARIABLE_NAME
+from ocw.inputs import read_text
 from ocw.yamlio import YamlError, load_all_strict
+
+SOURCE_KINDS = ("ConfigMap", "Secret")
 
 EXAMPLE_VARS = "cluster-vars.example.yaml"
 
 
 def read_var_file(path: Path) -> dict[str, str]:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise OcwError(
-            f"cannot read variables file {path}: {exc.strerror}", hint="pass an existing file to --vars"
-        ) from exc
+    text = read_text(path, "variables file", hint="pass a YAML map, KEY=value lines or a decrypted Secret to --vars")
     stripped = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if stripped and all("=" in line and ":" not in line.split("=", 1)[0] for line in stripped):
         return _parse_dotenv(path, stripped)
@@ -28,12 +31,53 @@ def read_var_file(path: Path) -> dict[str, str]:
         raise OcwError(f"{path}:{exc.line or '?'}: {exc.message}", hint="fix the YAML of the variables file") from exc
     if not docs:
         return {}
+    sources = [doc for doc in docs if isinstance(doc, dict) and doc.get("kind") in SOURCE_KINDS]
+    if sources:  # cluster-settings / cluster-secrets passed as they are; later documents win, as later files do
+        merged: dict[str, str] = {}
+        for source in sources:
+            merged.update(_source_variables(path, source))
+        return merged
     data = docs[0]
-    if isinstance(data, dict) and isinstance(data.get("data"), dict) and data.get("kind") in ("ConfigMap", "Secret"):
-        data = data.get("stringData") or data["data"]  # a cluster-settings ConfigMap can be passed as is
     if not isinstance(data, dict):
         raise OcwError(f"{path}: expected a YAML map of NAME: value, found a {type(data).__name__}")
     return {_checked_name(path, str(key)): _scalar(path, str(key), value) for key, value in data.items()}
+
+
+def _source_variables(path: Path, source: dict[str, Any]) -> dict[str, str]:
+    """A ConfigMap's or Secret's variables. A Secret still encrypted (its `sops:` block and ENC[...] values) gives
+    nothing to substitute: that is an error, not empty strings in every hostname."""
+    kind = source["kind"]
+    metadata = source.get("metadata")
+    name = metadata.get("name", "?") if isinstance(metadata, dict) else "?"
+    result: dict[str, str] = {}
+    data = source.get("data") or {}
+    string_data = source.get("stringData") or {}
+    if not isinstance(data, dict) or not isinstance(string_data, dict):
+        raise OcwError(f"{path}: {kind} {name}: data and stringData must be maps of NAME: value")
+    if "sops" in source and any(str(v).startswith("ENC[") for v in (*data.values(), *string_data.values())):
+        raise OcwError(
+            f"{path}: {kind} {name} is still SOPS-encrypted (its values are ENC[...])",
+            hint=f"pass the decrypted file (`sops -d {path.name} > /tmp/cluster-secrets.yaml`), or let ocw check "
+            "decrypt the repository's own with sops and your age key",
+        )
+    for key, value in data.items():
+        text = _scalar(path, str(key), value)
+        if kind == "Secret":
+            text = _base64(path, name, str(key), text)
+        result[_checked_name(path, str(key))] = text
+    for key, value in string_data.items():  # stringData wins over data, as the API server merges them
+        result[_checked_name(path, str(key))] = _scalar(path, str(key), value)
+    return result
+
+
+def _base64(path: Path, name: str, key: str, value: str) -> str:
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise OcwError(
+            f"{path}: Secret {name} data.{key} is not base64 of UTF-8 text",
+            hint="a Secret's `data` holds base64; put plain values under `stringData`",
+        ) from exc
 
 
 def _parse_dotenv(path: Path, lines: list[str]) -> dict[str, str]:

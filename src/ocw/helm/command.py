@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
+from ocw.cli_options import add_output, add_repo, add_vars, output_format, repo_path
+from ocw.console import Progress, emit
 from ocw.errors import EXIT_FAILED, EXIT_OK
 from ocw.helm.charts import VENDORED_CHARTS, ChartStore, Resolution, cache_charts_dir
 from ocw.helm.pull import PullResult, pull
@@ -30,19 +30,16 @@ def register(subparsers: Any) -> None:
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     pull_parser = actions.add_parser("pull", help="fetch the charts the repository's HelmReleases use")
-    pull_parser.add_argument("--repo", type=Path, default=Path(), help="the repository (default: .)")
-    pull_parser.add_argument(
-        "--vars", type=Path, action="append", default=[], metavar="FILE", help="cluster variables, as for ocw check"
-    )
-    pull_parser.add_argument("--json", action="store_true", help="print the outcome per chart as JSON")
+    add_repo(pull_parser)
+    add_vars(pull_parser)
+    add_output(pull_parser, "the outcome per chart")
     pull_parser.set_defaults(handler=handle_pull)
     list_parser = actions.add_parser("list", help="the vendored and cached charts")
-    list_parser.add_argument("--json", action="store_true", help="print them as JSON")
+    add_output(list_parser, "the charts")
     list_parser.set_defaults(handler=handle_list)
 
 
-def _progress(message: str) -> None:
-    print(f"ocw charts: {message}", file=sys.stderr, flush=True)
+_progress = Progress("charts")
 
 
 def requests_of(manifests: list[Manifest]) -> tuple[list[ChartRequest], list[tuple[Manifest, str]]]:
@@ -60,8 +57,9 @@ def requests_of(manifests: list[Manifest]) -> tuple[list[ChartRequest], list[tup
 
 
 def handle_pull(args: argparse.Namespace) -> int:
-    _progress(f"building {args.repo} to find its HelmReleases")
-    tree = load_tree(args.repo, args.vars)
+    repo = repo_path(args)
+    _progress(f"building {repo} to find its HelmReleases")
+    tree = load_tree(repo, args.vars)
     requests, problems = requests_of(list(tree.manifests()))
     store = ChartStore()
     results: list[PullResult] = []
@@ -75,22 +73,20 @@ def handle_pull(args: argparse.Namespace) -> int:
             continue
         _progress(f"pulling {request.describe()}")
         results.append(pull(request))
-    if args.json:
-        document = {
-            "cache": str(cache_charts_dir()),
-            "charts": [r.as_dict() for r in results],
-            "not_named": [{"helmrelease": hr.ref, "file": hr.file, "reason": reason} for hr, reason in problems],
-        }
-        print(json.dumps(document, indent=2))
-    else:
-        for result in results:
-            version = result.version or result.request.version
-            print(f"{result.status:7} {result.request.chart} {version}  {result.request.source.url}: {result.message}")
-        for helmrelease, reason in problems:
-            print(f"skipped {helmrelease.ref} ({helmrelease.file}): {reason}")
-        failed = sum(1 for r in results if r.status == "failed")
-        print(f"{len(results) - failed} of {len(results)} chart(s) available in {cache_charts_dir()} or vendored")
-    return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK
+    document = {
+        "cache": str(cache_charts_dir()),
+        "charts": [r.as_dict() for r in results],
+        "not_named": [{"helmrelease": hr.ref, "file": hr.file, "reason": reason} for hr, reason in problems],
+    }
+    lines = [
+        f"{r.status:7} {r.request.chart} {r.version or r.request.version}  {r.request.source.url}: {r.message}"
+        for r in results
+    ]
+    lines += [f"skipped {helmrelease.ref} ({helmrelease.file}): {reason}" for helmrelease, reason in problems]
+    failed = sum(1 for r in results if r.status == "failed")
+    lines.append(f"{len(results) - failed} of {len(results)} chart(s) available in {cache_charts_dir()} or vendored")
+    emit(document, lines, output_format(args))
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def handle_list(args: argparse.Namespace) -> int:
@@ -114,11 +110,6 @@ def handle_list(args: argparse.Namespace) -> int:
                 "source": str(document.get("source", "")),
             }
         )
-    if args.json:
-        print(json.dumps({"cache": str(cache), "charts": entries}, indent=2))
-    else:
-        for entry in entries:
-            print(f"{entry['origin']:9} {entry['chart']} {entry['version']}  {entry.get('source') or entry['path']}")
-        if not entries:
-            print("no charts")
+    lines = [f"{e['origin']:9} {e['chart']} {e['version']}  {e.get('source') or e['path']}" for e in entries]
+    emit({"cache": str(cache), "charts": entries}, lines or ["no charts"], output_format(args))
     return EXIT_OK

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
+from ocw.cli_options import add_output, output_format
+from ocw.console import Progress, emit
 from ocw.errors import EXIT_FAILED, EXIT_OK
 from ocw.schemas.catalog import SchemaCatalog, cache_schemas_dir
 from ocw.schemas.download import (
@@ -51,48 +51,38 @@ def register(subparsers: Any) -> None:
         help="base URL of the bjw-s common library chart directory holding values.schema.json "
         f"(default: ${APP_TEMPLATE_SCHEMA_ENV}, else the public bjw-s-labs/helm-charts tag)",
     )
-    update.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_output(update)
     update.set_defaults(handler=handle_update)
     where = actions.add_parser("where", help="list the schema directories in the order ocw check searches them")
-    where.add_argument("--json", action="store_true", help="print the directories as JSON")
+    add_output(where, "the directories")
     where.set_defaults(handler=handle_where)
-
-
-def _progress(message: str) -> None:
-    print(f"ocw schemas update: {message}", file=sys.stderr, flush=True)
 
 
 def handle_update(args: argparse.Namespace) -> int:
     result = update_schemas(
         crd_catalog_url(args.crd_catalog_url),
         app_template_schema_url(args.app_template_url),
-        progress=_progress,
+        progress=Progress("schemas update"),
     )
-    print(_as_json(result) if args.json else _as_text(result))
+    emit(_as_document(result), _as_text(result), output_format(args))
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
 def handle_where(args: argparse.Namespace) -> int:
     layers = SchemaCatalog(None).layers
-    if args.json:
-        print(json.dumps([{"layer": layer.name, "path": str(layer.root)} for layer in layers], indent=2))
-    else:
-        for layer in layers:
-            print(f"{layer.name:9} {layer.root}{'' if layer.root.is_dir() else '  (empty)'}")
+    lines = [f"{layer.name:9} {layer.root}{'' if layer.root.is_dir() else '  (empty)'}" for layer in layers]
+    emit([{"layer": layer.name, "path": str(layer.root)} for layer in layers], lines, output_format(args))
     return EXIT_OK
 
 
-def _as_json(result: UpdateResult) -> str:
-    return json.dumps(
-        {
-            "cache": str(result.cache),
-            "crd_catalog": result.crd_catalog,
-            "app_template": result.app_template,
-            "files": [{"path": f.path, "status": f.status, "detail": f.detail} for f in result.files],
-            "failed": len(result.failed),
-        },
-        indent=2,
-    )
+def _as_document(result: UpdateResult) -> dict[str, Any]:
+    return {
+        "cache": str(result.cache),
+        "crd_catalog": result.crd_catalog,
+        "app_template": result.app_template,
+        "files": [{"path": f.path, "status": f.status, "detail": f.detail} for f in result.files],
+        "failed": len(result.failed),
+    }
 
 
 def _as_text(result: UpdateResult) -> str:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from ocw.errors import EXIT_FAILED, EXIT_OK
+from ocw.cli_options import add_doppler, add_output, add_repo, add_vars, add_workspaces, output_format, repo_path
+from ocw.console import Progress, emit
+from ocw.errors import EXIT_FAILED, EXIT_OK, OcwError
 from ocw.password import password_problem
-from ocw.paths import project_root
+from ocw.secrets import rotate
 from ocw.secrets.base import SecretStore
 from ocw.secrets.copilot import default_auth_file, read_auth_file
 from ocw.secrets.opencode_version import local_version, mismatch_warnings, workspace_version
@@ -20,6 +21,8 @@ from ocw.secrets.store import open_store
 from ocw.secrets.sync import Change, apply_changes, plan_changes
 from ocw.secrets.targets import COPILOT_AUTH_JSON, GITHUB_PAT, PASSWORD, SHARED, Variable, select_workspaces
 from ocw.workspace import load_workspaces
+
+progress = Progress("secrets")
 
 
 def register(subparsers: Any) -> None:
@@ -41,7 +44,6 @@ def register(subparsers: Any) -> None:
     _common(seed)
     _auth_file(seed)
     seed.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
-    seed.add_argument("--json", action="store_true", help="print the result as JSON")
     seed.set_defaults(handler=run_seed_copilot)
 
     init = commands.add_parser(
@@ -56,7 +58,6 @@ def register(subparsers: Any) -> None:
     init.add_argument("--force", action="store_true", help="replace existing values too")
     init.add_argument("--show-password", action="store_true", help="print each generated password once")
     init.add_argument("--dry-run", action="store_true", help="show what would be created; ask and write nothing")
-    init.add_argument("--json", action="store_true", help="print the result as JSON")
     init.set_defaults(handler=run_init)
 
     status = commands.add_parser(
@@ -68,23 +69,39 @@ def register(subparsers: Any) -> None:
     )
     _common(status)
     status.add_argument("--online", action="store_true", help="ask GitHub whether each Copilot token is still accepted")
-    status.add_argument("--json", action="store_true", help="print the result as JSON")
     status.set_defaults(handler=run_status)
 
+    rotate_parser = commands.add_parser(
+        "set",
+        help="replace one secret of one workspace (the value from stdin or a hidden prompt)",
+        description="Write a new value for one secret of one workspace, e.g. `ocw secrets set flux password`. The "
+        "value is never an argument: it is read from a hidden prompt on a terminal, else from stdin (one line; for "
+        "copilot-auth-json a whole auth.json, or --auth-file). It is held to the rules init applies (a password of "
+        "at least 16 characters, a one-word token, a valid Copilot login). The ExternalSecret picks it up within "
+        "5 minutes and Reloader restarts the pod.",
+        epilog="Exit codes: 0 written (or already that value), 2 bad input or Doppler unreachable (nothing written).",
+    )
+    rotate_parser.add_argument("workspace_name", metavar="WORKSPACE", help="opencode-flux, or its short name flux")
+    rotate_parser.add_argument(
+        "key",
+        metavar="KEY",
+        help="password, github-pat or copilot-auth-json (or the workspace's Doppler variable name)",
+    )
+    rotate_parser.add_argument("--generate", action="store_true", help="password: a random one of 32 characters")
+    rotate_parser.add_argument("--show-password", action="store_true", help="with --generate, print it once")
+    _auth_file(rotate_parser)
+    rotate_parser.add_argument("--dry-run", action="store_true", help="validate the value; write nothing")
+    _common(rotate_parser, workspaces=False)
+    rotate_parser.set_defaults(handler=run_set)
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--repo", type=Path, default=None, metavar="DIR", help="the GitOps checkout (default: this project)"
-    )
-    parser.add_argument(
-        "--workspace",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="only this workspace (e.g. flux or opencode-flux); repeat for more; default: every workspace",
-    )
-    parser.add_argument("--project", help="Doppler project (default: DOPPLER_PROJECT, doppler setup, k3s-cluster)")
-    parser.add_argument("--config", help="Doppler config (default: DOPPLER_CONFIG, doppler setup, prd)")
+
+def _common(parser: argparse.ArgumentParser, *, workspaces: bool = True) -> None:
+    add_repo(parser)
+    add_vars(parser)
+    if workspaces:
+        add_workspaces(parser)
+    add_doppler(parser)
+    add_output(parser)
 
 
 def _auth_file(parser: argparse.ArgumentParser) -> None:
@@ -96,25 +113,16 @@ def _auth_file(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _progress(message: str) -> None:
-    print(f"ocw secrets: {message}", file=sys.stderr, flush=True)
-
-
 def _open(args: argparse.Namespace) -> SecretStore:
-    store = open_store(args.project, args.config)
-    _progress(f"using {store.describe()}")
+    store = open_store(args.doppler_project, args.doppler_config)
+    progress(f"using {store.describe()}")
     return store
 
 
-def _repo(args: argparse.Namespace) -> Path:
-    return Path(args.repo) if args.repo else project_root()
-
-
-def _emit(document: dict[str, Any], lines: list[str], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(document, indent=2))
-    else:
-        print("\n".join(lines))
+def _workspaces(args: argparse.Namespace, names: list[str]) -> Any:
+    repo = repo_path(args)
+    progress(f"reading the workspaces of {repo}")
+    return select_workspaces(repo, names, args.vars)
 
 
 def _store_json(store: SecretStore) -> dict[str, Any]:
@@ -125,12 +133,12 @@ def _store_json(store: SecretStore) -> dict[str, Any]:
 def run_seed_copilot(args: argparse.Namespace) -> int:
     auth_file = args.auth_file or default_auth_file()
     auth = read_auth_file(auth_file)
-    workspaces = select_workspaces(_repo(args), args.workspace)
+    workspaces = _workspaces(args, args.workspace)
     store = _open(args)
     wanted = {ws.variable(COPILOT_AUTH_JSON): auth.document() for ws in workspaces}
     changes = plan_changes(store, wanted)
     if not args.dry_run:
-        apply_changes(store, changes, wanted, _progress)
+        apply_changes(store, changes, wanted, progress)
     words = {
         "same": "unchanged",
         "missing": "would update (missing)" if args.dry_run else "updated (was missing)",
@@ -145,13 +153,13 @@ def run_seed_copilot(args: argparse.Namespace) -> int:
     }
     local = local_version()
     chosen = {v.workspace for v in workspaces}
-    runs = [ws for ws in load_workspaces(_repo(args)) if ws.name in chosen]
+    runs = [ws for ws in load_workspaces(repo_path(args), args.vars) if ws.name in chosen]
     warnings = mismatch_warnings(local, runs)
     document["opencode_version"] = {"local": local, "workspaces": {ws.name: workspace_version(ws) for ws in runs}}
     document["warnings"] = warnings
     for warning in warnings:
-        print(f"ocw secrets: warning: {warning}", file=sys.stderr, flush=True)
-    _emit(document, lines, args.json)
+        progress.warn(warning)
+    emit(document, lines, output_format(args))
     return EXIT_OK
 
 
@@ -167,14 +175,14 @@ def _change_json(change: Change, outcome: str, dry_run: bool) -> dict[str, Any]:
 
 # --- init
 def run_init(args: argparse.Namespace) -> int:
-    workspaces = select_workspaces(_repo(args), args.workspace)
+    workspaces = _workspaces(args, args.workspace)
     store = _open(args)
     existing = store.names()
     refused = _refused_passwords(store, [v for ws in workspaces for v in ws.variables()], existing)
     targets = [v for ws in workspaces for v in ws.variables() if args.force or v.name not in existing or v in refused]
     kept = [v for ws in workspaces for v in ws.variables() if v not in targets]
     for variable, problem in refused.items():
-        _progress(
+        progress(
             f"{variable.name} ({variable.workspace}) {problem}, which the workspace refuses to start with: "
             f"{'it would be' if args.dry_run else 'it is'} replaced by a generated password"
         )
@@ -185,7 +193,7 @@ def run_init(args: argparse.Namespace) -> int:
 
     wanted = _init_values(targets, args)
     changes = plan_changes(store, wanted)
-    apply_changes(store, changes, wanted, _progress)
+    apply_changes(store, changes, wanted, progress)
     outcome = {"missing": "created", "different": "replaced", "same": "unchanged"}
     passwords = {v.workspace: value for v, value in wanted.items() if v.role == PASSWORD}
     _report_init(store, [(c.variable, outcome[c.before]) for c in changes], kept, passwords, args)
@@ -237,15 +245,15 @@ def _report_init(
     }
     if shown:
         document["passwords"] = shown
-    _emit(document, lines, args.json)
+    emit(document, lines, output_format(args))
 
 
 # --- status
 def run_status(args: argparse.Namespace) -> int:
-    workspaces = select_workspaces(_repo(args), args.workspace)
+    workspaces = _workspaces(args, args.workspace)
     store = _open(args)
     if args.online:
-        _progress("asking GitHub whether the Copilot logins are still accepted")
+        progress("asking GitHub whether the Copilot logins are still accepted")
     statuses, history_note = collect_status(store, workspaces, online=args.online)
     lines: list[str] = []
     for status in statuses:
@@ -280,5 +288,48 @@ def run_status(args: argparse.Namespace) -> int:
         "ok": not problems,
         "note": history_note,
     }
-    _emit(document, lines, args.json)
+    emit(document, lines, output_format(args))
     return EXIT_FAILED if problems else EXIT_OK
+
+
+# --- set
+def run_set(args: argparse.Namespace) -> int:
+    [workspace] = _workspaces(args, [args.workspace_name])
+    role = rotate.role_of(args.key, workspace)
+    if args.generate and role != PASSWORD:
+        raise OcwError(f"--generate makes passwords; {args.key} is the {role}", hint="leave --generate out")
+    name = workspace.workspace
+    if role == PASSWORD:
+        value = rotate.new_password(sys.stdin, generate=args.generate, workspace=name)
+    elif role == GITHUB_PAT:
+        value = rotate.new_github_token(sys.stdin, workspace=name)
+    else:
+        value = rotate.new_copilot_login(sys.stdin, auth_file=args.auth_file)
+    variable = workspace.variable(role)
+    store = _open(args)
+    wanted = {variable: value}
+    [change] = plan_changes(store, wanted)
+    if not args.dry_run:
+        apply_changes(store, [change], wanted, progress)
+    outcome = {"missing": "created", "different": "replaced", "same": "unchanged"}[change.before]
+    if args.dry_run and outcome != "unchanged":
+        outcome = f"would be {outcome}"
+    lines = [f"{variable.name} ({name}): {outcome}"]
+    shown = args.show_password and args.generate and not args.dry_run
+    if shown:
+        lines.append(f"password for {name}: {value}")
+    if change.needs_write and not args.dry_run:
+        lines.append(
+            f"the cluster follows within 5 minutes (ExternalSecret refresh, then Reloader restarts {name}); "
+            f"to refresh now: kubectl -n {workspace.namespace} annotate externalsecret "
+            f"{workspace.external_secret or name} force-sync=$(date +%s) --overwrite"
+        )
+    document: dict[str, Any] = {
+        **_store_json(store),
+        "dry_run": bool(args.dry_run),
+        "variables": [{"workspace": name, "role": role, "name": variable.name, "outcome": outcome.replace(" ", "-")}],
+    }
+    if shown:
+        document["passwords"] = {name: value}
+    emit(document, lines, output_format(args))
+    return EXIT_OK

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ocw.errors import OcwError
+from ocw.inputs import read_text
 
 PROVIDER = "github-copilot"
 _KNOWN_TYPES = ("api", "oauth", "wellknown")
@@ -53,13 +54,9 @@ def read_auth_file(path: Path) -> CopilotAuth:
         raise OcwError(f"OpenCode's auth file was expected at {path} but does not exist", hint=_LOGIN_HINT)
     if path.is_dir():
         raise OcwError(f"{path} is a directory, not OpenCode's auth file", hint="pass --auth-file with the file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise OcwError(
-            f"could not read OpenCode's auth file {path}: {exc.__class__.__name__}",
-            hint="check the file's permissions (OpenCode writes it mode 0600 for your user)",
-        ) from exc
+    text = read_text(
+        path, "OpenCode's auth file", hint="check the file's permissions (OpenCode writes it mode 0600 for your user)"
+    )
     return parse_auth_document(text, str(path))
 
 

@@ -29,6 +29,8 @@ class WorkspaceVariables:
     short_name: str
     by_role: dict[str, str]
     shared: tuple[str, ...] = ()
+    namespace: str = "default"
+    external_secret: str | None = None  # the ExternalSecret that fetches its variables
 
     def variable(self, role: str) -> Variable:
         return Variable(self.workspace, role, self.by_role[role])
@@ -69,4 +71,7 @@ def _variables(workspace: Workspace) -> WorkspaceVariables:
             "<PREFIX>_COPILOT_AUTH_JSON; run `ocw check`",
         )
     roles = {str(role): name for role, name in keys.items()}
-    return WorkspaceVariables(workspace.name, workspace.short_name, roles, tuple(workspace.shared_keys))
+    external = workspace.external_secret.name if workspace.external_secret is not None else None
+    return WorkspaceVariables(
+        workspace.name, workspace.short_name, roles, tuple(workspace.shared_keys), workspace.namespace, external
+    )

@@ -7,12 +7,12 @@ failed, 2 nothing could be checked (bad input, no kubeconfig, the API server unr
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
+from ocw.cli_options import add_doppler, add_output, add_repo, add_vars, add_workspaces, output_format, repo_path
+from ocw.console import Format, Progress, emit
 from ocw.errors import OcwError
-from ocw.paths import project_root
 from ocw.secrets.store import open_store
 from ocw.tree import load_tree
 from ocw.up.state import default_state_dir
@@ -23,7 +23,7 @@ from ocw.verify.github import GITHUB_API
 from ocw.verify.kubeconfig import load_config
 from ocw.verify.local import run_local
 from ocw.verify.registry import PHASES
-from ocw.verify.report import exit_code, render_json, render_text
+from ocw.verify.report import document, exit_code, render_text
 from ocw.verify.result import CheckResult
 from ocw.verify.runner import run_cluster
 from ocw.workspace import Workspace, find_workspace, workspaces_in
@@ -43,9 +43,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--phase", type=int, action="append", choices=PHASES, default=[], help="only this phase; repeat for more"
     )
-    parser.add_argument(
-        "--workspace", action="append", default=[], metavar="NAME", help="only this workspace (flux or opencode-flux)"
-    )
+    add_workspaces(parser)
     parser.add_argument(
         "--disruptive",
         action="store_true",
@@ -57,11 +55,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--request-timeout", type=float, default=10.0, metavar="SECONDS", help="bound of each request (10)"
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON (for CI)")
-    parser.add_argument("--repo", type=Path, metavar="DIR", help="the GitOps checkout (default: this project)")
-    parser.add_argument(
-        "--vars", type=Path, action="append", default=[], metavar="FILE", help="cluster variables (SECRET_DOMAIN)"
-    )
+    add_output(parser, "the results")
+    add_repo(parser)
+    add_vars(parser, "cluster variables (SECRET_DOMAIN), as ocw check reads them")
     parser.add_argument(
         "--connect-to",
         action="append",
@@ -70,8 +66,7 @@ def register(subparsers: Any) -> None:
         help="reach HOST at ADDR:PORT, keeping HOST for TLS and the Host header (like curl --connect-to)",
     )
     parser.add_argument("--ca-file", metavar="PEM", help="trust only these CAs for the workspace URLs")
-    parser.add_argument("--doppler-project", metavar="P", help="Doppler project (default as `ocw secrets`)")
-    parser.add_argument("--doppler-config", metavar="C", help="Doppler config (default as `ocw secrets`)")
+    add_doppler(parser)
     parser.add_argument(
         "--github-api", default=GITHUB_API, metavar="URL", help=f"GitHub REST API base for SEC.2 ({GITHUB_API})"
     )
@@ -82,7 +77,7 @@ def register(subparsers: Any) -> None:
         "Service Prometheus Operator labels operated-prometheus=true)",
     )
     parser.add_argument("--local", metavar="WORKSPACE", help="check a workspace `ocw up` runs on this machine")
-    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="ocw up's state dir (default: <repo>/.ocw)")
+    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="ocw up's state dir (default: as ocw up's)")
     parser.set_defaults(handler=run)
 
 
@@ -92,12 +87,11 @@ def _positive(value: float, flag: str) -> float:
     return value
 
 
-def _progress(message: str) -> None:
-    print(f"ocw verify: {message}", file=sys.stderr, flush=True)
+progress = Progress("verify")
 
 
 def run(args: argparse.Namespace) -> int:
-    repo = (args.repo or project_root()).resolve()
+    repo = repo_path(args)
     timeout = _positive(args.timeout, "--timeout")
     request_timeout = _positive(args.request_timeout, "--request-timeout")
     tree = load_tree(repo, args.vars)
@@ -123,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         ca_file=args.ca_file,
         doppler_project=args.doppler_project,
         doppler_config=args.doppler_config,
-        progress=_progress,
+        progress=progress,
         github_api=args.github_api,
         prometheus=args.prometheus,
     )
@@ -138,16 +132,16 @@ def run(args: argparse.Namespace) -> int:
         cluster.close()
     target = {"mode": "cluster", "context": cluster.context, "server": cluster.server, "disruptive": args.disruptive}
     header = f"ocw verify: {cluster.describe()}" + (" (disruptive)" if args.disruptive else " (read-only)")
-    return _emit(results, target, header, args.json)
+    return _emit(results, target, header, output_format(args))
 
 
 def _run_local(args: argparse.Namespace, repo: Path, workspaces: list[Workspace], timeout: float) -> int:
     ws = find_workspace(workspaces, args.local)
     state_dir = (args.state_dir or default_state_dir(repo)).resolve()
     results, target = run_local(ws, state_dir, timeout)
-    return _emit(results, target, f"ocw verify --local {ws.name}: {target['url']}", args.json)
+    return _emit(results, target, f"ocw verify --local {ws.name}: {target['url']}", output_format(args))
 
 
-def _emit(results: list[CheckResult], target: dict[str, Any], header: str, as_json: bool) -> int:
-    print(render_json(results, target) if as_json else render_text(results, header))
+def _emit(results: list[CheckResult], target: dict[str, Any], header: str, fmt: Format) -> int:
+    emit(document(results, target), render_text(results, header), fmt)
     return exit_code(results)

@@ -18,6 +18,7 @@ from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 from lightkube.core.exceptions import ConfigError
 
 from ocw.errors import OcwError
+from ocw.inputs import read_text
 
 _PATH_KEYS = {
     "cluster": ("certificate-authority",),
@@ -53,9 +54,10 @@ def _absolute_paths(entry: dict[str, Any], kind: str, base: Path) -> dict[str, A
 def merge_kubeconfigs(files: list[Path]) -> dict[str, Any]:
     merged: dict[str, Any] = {"clusters": [], "contexts": [], "users": [], "current-context": None}
     for path in files:
+        text = read_text(path, "kubeconfig", hint="check the file with `kubectl config view`")
         try:
-            doc = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
+            doc = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
             raise OcwError(
                 f"could not read kubeconfig {path}: {exc}", hint="check the file with `kubectl config view`"
             ) from exc

@@ -32,6 +32,43 @@ class Criterion:
     disruptive: bool = False  # needs --disruptive (deletes pods / changes a Secret); skipped otherwise
     local: bool = False  # also checked by `ocw verify --local`
 
+    @property
+    def name(self) -> str:
+        """The plain name shown beside the roadmap id: what the check is about, in words a script can match."""
+        return NAMES[self.id]
+
+
+# A plain name for every id: the roadmap numbers criteria, people remember what they are about.
+NAMES: dict[str, str] = {
+    "P1.1": "namespace",
+    "P1.2": "certificate",
+    "P1.3": "doppler-variables",
+    "P1.4": "seed-script",
+    "P1.5": "no-secret-in-git",
+    "P2.0": "deployed",
+    "P2.1": "https-password",
+    "P2.2": "copilot-models",
+    "P2.3": "working-directory",
+    "P2.4": "sessions-survive-restart",
+    "P2.5": "no-token-in-logs",
+    "P2.6": "fast-restart",
+    "P3.0": "deployed",
+    "P3.1": "https-password",
+    "P3.2": "copilot-models",
+    "P3.3": "working-directory",
+    "P3.4": "sessions-survive-restart",
+    "P3.5": "independent-workspaces",
+    "P4.1": "copilot-survives-restart",
+    "P4.2": "backups",
+    "P4.3": "copilot-reauth",
+    "P4.4": "reloader",
+    "SEC.1": "sharing-off",
+    "SEC.2": "branch-protected",
+    "SEC.3": "origin-gate",
+    "MON.1": "no-alert-firing",
+    "MON.2": "copilot-login-health",
+}
+
 
 CRITERIA: tuple[Criterion, ...] = (
     Criterion(

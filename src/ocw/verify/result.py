@@ -55,6 +55,7 @@ class CheckResult:
         o = self.outcome
         document: dict[str, Any] = {
             "id": self.id,
+            "name": self.criterion.name,
             "phase": self.criterion.phase,
             "title": self.criterion.title,
             "workspace": self.workspace,
