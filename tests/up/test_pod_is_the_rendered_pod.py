@@ -26,7 +26,7 @@ from up.helpers import REPO
 
 CHART = DATA_DIR / "charts" / "app-template-4.1.1"
 IMAGE = "localhost/opencode-workspace:test"
-SECRETS = {"GITHUB_PAT": "ghp_" + "x" * 36, "PASSWORD": "pod-password", "COPILOT_AUTH_JSON": '{"github-copilot": {}}'}
+SECRETS = {"GITHUB_PAT": "ghp_" + "x" * 36, "PASSWORD": "pod-password-of-the-test", "COPILOT_AUTH_JSON": '{"github-copilot": {}}'}
 LISTEN_ALL = "0.0.0.0"  # noqa: S104 - what the manifest says; ocw up listens on loopback
 
 
