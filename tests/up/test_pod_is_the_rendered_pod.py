@@ -26,7 +26,11 @@ from up.helpers import REPO
 
 CHART = DATA_DIR / "charts" / "app-template-4.1.1"
 IMAGE = "localhost/opencode-workspace:test"
-SECRETS = {"GITHUB_PAT": "ghp_" + "x" * 36, "PASSWORD": "pod-password-of-the-test", "COPILOT_AUTH_JSON": '{"github-copilot": {}}'}
+SECRETS = {
+    "GITHUB_PAT": "ghp_" + "x" * 36,
+    "PASSWORD": "pod-password-of-the-test",
+    "COPILOT_AUTH_JSON": '{"github-copilot": {}}',
+}
 # The limits the component sets, as Kubernetes reads them (binary suffixes, millicores): a new limit fails loudly.
 BINARY_BYTES = {"512Mi": 512 << 20, "1Gi": 1 << 30}
 CPUS = {"500m": "0.5"}
@@ -119,7 +123,8 @@ def test_podman_runs_the_containers_helm_renders(
         )
         assert flag_values(run.argv, "--stop-timeout") == [str(pod["terminationGracePeriodSeconds"])]
         limits = (container.get("resources") or {}).get("limits") or {}
-        assert flag_values(run.argv, "--memory") == ([str(BINARY_BYTES[limits["memory"]])] if "memory" in limits else [])
+        memory = [str(BINARY_BYTES[limits["memory"]])] if "memory" in limits else []
+        assert flag_values(run.argv, "--memory") == memory
         assert flag_values(run.argv, "--cpus") == ([CPUS[limits["cpu"]]] if "cpu" in limits else [])
     # Every volume the pod declares backs a mount of the run, under its own name.
     assert {v["name"] for v in pod["volumes"]} == {m.volume.name for m in plan.mounts}
