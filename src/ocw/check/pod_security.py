@@ -25,14 +25,19 @@ _POD_SPEC_PATHS = {
 }
 
 
-def check_pods(inventory: Inventory, pinned_opencode: Callable[[], str]) -> list[Finding]:
+def check_pods(
+    inventory: Inventory, pinned_opencode: Callable[[], str], *, pins_opencode: bool = True
+) -> list[Finding]:
+    """`pins_opencode`: the repository is the one that pins the OpenCode ocw tests (this project's own, with its
+    tools/package.json): there another image tag is an error. In a cluster repository the version is the user's to
+    choose, and a difference is a warning."""
     findings: list[Finding] = []
     for release in inventory.releases:
         if release.helmrelease.owner is None:
             continue
         for work in release.workloads:
             findings.extend(_restricted(release, work))
-            findings.extend(_images(release, work, pinned_opencode))
+            findings.extend(_images(release, work, pinned_opencode, pins_opencode))
     for manifest in inventory.tree:
         findings.extend(_raw_env_types(manifest))
     return findings
@@ -72,7 +77,9 @@ def _restricted(release: Release, work: Workload) -> Iterator[Finding]:
             )
 
 
-def _images(release: Release, work: Workload, pinned_opencode: Callable[[], str]) -> Iterator[Finding]:
+def _images(
+    release: Release, work: Workload, pinned_opencode: Callable[[], str], pins_opencode: bool
+) -> Iterator[Finding]:
     for where, container in containers(work):
         repository, tag, digest = image_reference(container.image)
         if not tag and not digest:
@@ -86,7 +93,7 @@ def _images(release: Release, work: Workload, pinned_opencode: Callable[[], str]
             message = f"{where}: image {repository}:latest is not pinned: use a version tag"
             yield about(release.helmrelease, "image-pinned", message)
         if tag and (repository in expectations.OPENCODE_IMAGES or _is_workspace_image(repository)):
-            yield from _opencode_version(release, where, repository, tag, pinned_opencode)
+            yield from _opencode_version(release, where, repository, tag, pinned_opencode, pins_opencode=pins_opencode)
 
 
 def _is_workspace_image(repository: str) -> bool:
@@ -100,7 +107,13 @@ def _opencode_version_of(repository: str, tag: str) -> str:
 
 
 def _opencode_version(
-    release: Release, where: str, repository: str, tag: str, pinned_opencode: Callable[[], str]
+    release: Release,
+    where: str,
+    repository: str,
+    tag: str,
+    pinned_opencode: Callable[[], str],
+    *,
+    pins_opencode: bool,
 ) -> Iterator[Finding]:
     try:
         pinned = pinned_opencode()
@@ -112,13 +125,25 @@ def _opencode_version(
             severity=Severity.WARNING,
         )
         return
-    if _opencode_version_of(repository, tag) != pinned.removeprefix("v"):
+    running = _opencode_version_of(repository, tag)
+    if running == pinned.removeprefix("v"):
+        return
+    if pins_opencode:
         yield about(
             release.helmrelease,
             "opencode-version",
             f"{where}: image {repository}:{tag}, but ocw tests OpenCode {pinned} (tools/package.json). Use tag "
             f"{pinned}, or move both pins together",
         )
+        return
+    yield about(
+        release.helmrelease,
+        "opencode-version",
+        f"{where}: tested with OpenCode {pinned}, running {running} (image {repository}:{tag}, the workspace's "
+        f"WORKSPACE_IMAGE_TAG): fine if you chose it; after the rollout `ocw verify` shows whether the workspace "
+        f"works (docs/deploy.md#upgrading-opencode)",
+        severity=Severity.WARNING,
+    )
 
 
 def go_string(value: Any) -> str:

@@ -98,7 +98,9 @@ def run_check(
     findings.extend(sources.check_commands(inventory.releases))
     findings.extend(check_routes(inventory, host))
     findings.extend(check_references(inventory, tree.kustomizations, host))
-    findings.extend(check_pods(inventory, toolchain.pinned_opencode_version))
+    findings.extend(
+        check_pods(inventory, toolchain.pinned_opencode_version, pins_opencode=toolchain.pins_opencode(tree.repo))
+    )
     findings.extend(check_workspaces(inventory))
     findings.extend(network.check_network(tree, inventory))
     workspace = scope.workspace_area(tree.built, installed.installed_files)

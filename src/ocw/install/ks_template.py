@@ -36,7 +36,7 @@ def render(template: str, template_app: str, app: str, values: Mapping[str, str]
         )
     lines = []
     for line in template.splitlines(keepends=True):
-        lines.append(_replace_variable(line, values) or _rename(line, template_app, app))
+        lines.append(replace_variable(line, values) or _rename(line, template_app, app))
     text = "".join(lines)
     _verify(text, app, {**substitute, **values})
     return text
@@ -53,13 +53,24 @@ def _document(text: str) -> dict[str, Any]:
     return document
 
 
+def substitute_of(text: str) -> dict[str, str] | None:
+    """The `postBuild.substitute` of a ks.yaml text, or None when it is not one Flux Kustomization that parses."""
+    try:
+        documents = load_all_strict(text)
+    except YamlError:
+        return None
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        return None
+    return _substitute(documents[0])
+
+
 def _substitute(document: dict[str, Any]) -> dict[str, str]:
     spec = document.get("spec") or {}
     variables = (spec.get("postBuild") or {}).get("substitute") or {}
     return {str(k): str(v) for k, v in variables.items()}
 
 
-def _replace_variable(line: str, values: Mapping[str, str]) -> str | None:
+def replace_variable(line: str, values: Mapping[str, str]) -> str | None:
     for key, value in values.items():
         match = re.match(rf"^(?P<lead>\s+{key}:\s+)(?P<value>.*?)(?P<trail>\s+#.*)?(?P<end>\r?\n)?$", line)
         if match:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import difflib
 import stat
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ocw.errors import OcwError
 from ocw.flux.kustomization import discover
-from ocw.install import ks_template, kustomization_edit
+from ocw.install import ks_template, kustomization_edit, settings
 from ocw.install.host import HostCluster
 from ocw.install.manifests import AGGREGATOR, APPS, TEMPLATE_APP, Manifests
 from ocw.install.new_workspace import DefinedApp, NewWorkspace, WorkspaceRequest, resolve
@@ -83,6 +83,8 @@ def make_plan(
 
 def _copy(plan: Plan, relative: PurePosixPath, content: bytes, executable: bool, *, force: bool) -> None:
     before = _read(plan.repo, relative)
+    if before is not None and _is_workspace_ks(relative):
+        content = _with_user_settings(content, before)
     refused = before is not None and before != content and not force
     plan.changes.append(FileChange(relative, before, content, executable=executable, refused=refused))
 
@@ -90,24 +92,32 @@ def _copy(plan: Plan, relative: PurePosixPath, content: bytes, executable: bool,
 def _add_workspace(plan: Plan, manifests: Manifests, host: HostCluster, request: WorkspaceRequest) -> NewWorkspace:
     project = _defined(manifests.root)
     project_apps = {d.app for d in project}
+    installed = _defined(plan.repo)
     defined = [
         *project,
-        *(d for d in _defined(plan.repo) if d.app not in project_apps),
+        *(d for d in installed if d.app not in project_apps),
         *(DefinedApp(name, {}, workspace=False) for name in host.kustomizations),
     ]
     workspace = resolve(request, defined)
     template = manifests.read(APPS / TEMPLATE_APP / "ks.yaml").decode()
     per_workspace = ks_template.per_workspace_keys([dict(d.variables) for d in project if d.workspace])
-    ks_text = ks_template.render(template, TEMPLATE_APP, workspace.app, workspace.variables(), per_workspace)
+    # What the user's workspaces agree on (the image tag they bumped, say) is where a new one starts.
+    template_keys = set(ks_template.substitute_of(template) or {}) - per_workspace - {"APP"}
+    agreed = settings.shared_values({d.app: d.variables for d in installed if d.workspace}, template_keys)
+    values = {**agreed, **workspace.variables()}
+    ks_text = ks_template.render(template, TEMPLATE_APP, workspace.app, values, per_workspace)
     files = {
         APPS / workspace.app / "ks.yaml": ks_text.encode(),
         APPS / workspace.app / "app" / "kustomization.yaml": manifests.read(
             APPS / TEMPLATE_APP / "app" / "kustomization.yaml"
         ),
     }
-    for relative, content in files.items():
+    for relative, generated in files.items():
         planned = next((c for c in plan.changes if c.path == relative), None)
         existing = planned.after if planned else _read(plan.repo, relative)
+        content = generated
+        if existing is not None and _is_workspace_ks(relative):
+            content = _with_user_settings(generated, existing, asked=set(workspace.variables()))
         if existing is not None and existing != content:
             change = FileChange(relative, existing, content)
             raise OcwError(
@@ -118,6 +128,18 @@ def _add_workspace(plan: Plan, manifests: Manifests, host: HostCluster, request:
         if planned is None:
             plan.changes.append(FileChange(relative, existing, content))
     return workspace
+
+
+def _is_workspace_ks(relative: PurePosixPath) -> bool:
+    return relative.parent.parent == APPS and relative.name == "ks.yaml"
+
+
+def _with_user_settings(project: bytes, installed: bytes, asked: Collection[str] = ()) -> bytes:
+    """The project's ks.yaml with the installed one's settings kept (the user owns every substitute value)."""
+    try:
+        return settings.keep_user_values(project.decode(), installed.decode(), asked).encode()
+    except UnicodeDecodeError:
+        return project
 
 
 def _defined(root: Path) -> list[DefinedApp]:
