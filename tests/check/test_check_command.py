@@ -217,7 +217,7 @@ def test_each_pod_security_gap_is_reported_separately(tree: TreeCopy) -> None:
 
 
 def test_findings_can_be_narrowed_to_one_workspace(tree: TreeCopy) -> None:
-    tree.replace("kubernetes/apps/opencode/opencode-ha/ks.yaml", "VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 1Gi")
+    tree.replace("kubernetes/apps/opencode/opencode-ha/ks.yaml", "VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 512Mi")
     report = tree.check()
     assert any(f.object == "HelmRelease/opencode/opencode-ha" for f in errors(report, "sec04-volume"))
     assert not [f for f in report.for_kustomization("opencode-flux") if f.rule == "sec04-volume"]

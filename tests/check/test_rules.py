@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from check.tree_copy import COMPONENT, FLUX_KS, HELMRELEASE, REPO, TreeCopy, assert_broken, errors
+from ocw.tree import load_tree
 
 PVC = f"{COMPONENT}/pvc.yaml"
 EXTERNALSECRET = f"{COMPONENT}/externalsecret.yaml"
@@ -118,12 +119,7 @@ CASES: list[tuple[str, list[Edit], str]] = [
     ("sec03-init-script", [(HELMRELEASE, 'command: ["/bin/sh", "/opt', 'command: ["/bin/sh", "-x", "/opt')], "xtrace"),
     ("flux-script-substitution", [(INIT, "#!/bin/sh\n", '#!/bin/sh\necho "${HOME}"\n')], "${"),
     ("sec04-volume", [(PVC, "    - ReadWriteOnce", "    - ReadWriteMany")], "ReadWriteMany"),
-    ("sec04-volume", [(FLUX_KS, "VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 10Gi")], "10Gi"),
-    (
-        "sec04-volume",
-        [(PVC, "${VOLSYNC_STORAGECLASS:=ceph-block}", "${VOLSYNC_STORAGECLASS:=ceph-filesystem}")],
-        "ceph-filesystem",
-    ),
+    ("sec04-volume", [(FLUX_KS, "VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 512Mi")], "'512Mi', expected at least 1Gi"),
     ("sec05-resources", [(HELMRELEASE, "memory: 1Gi", "memory: 512Mi")], "limits.memory is 512Mi, expected 1Gi"),
     ("sec05-resources", [(HELMRELEASE, "                cpu: 100m\n", "")], "requests.cpu is not set"),
     (
@@ -371,3 +367,27 @@ def test_another_opencode_in_this_project_is_an_error_asking_to_move_both_pins(t
     tree.replace(FLUX_KS, "WORKSPACE_IMAGE_TAG: 1.18.33", "WORKSPACE_IMAGE_TAG: 1.18.0")
 
     assert_broken(tree, "opencode-version", [], "move both pins together")
+
+
+def test_the_volume_settings_the_component_documents_are_accepted(tree: TreeCopy) -> None:
+    tree.replace(
+        FLUX_KS, "VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 20Gi\n      VOLSYNC_STORAGECLASS: ceph-filesystem"
+    )
+
+    report = tree.check()
+
+    assert report.ok, [f"{f.rule}: {f.message}" for f in report.errors]
+    built = load_tree(tree.root, [tree.root / "cluster-vars.example.yaml"], ["opencode-flux"]).manifests()
+    pvc = next(m for m in built if m.kind == "PersistentVolumeClaim")
+    assert pvc.spec["storageClassName"] == "ceph-filesystem"
+    assert pvc.spec["resources"]["requests"]["storage"] == "20Gi"
+
+
+def test_a_volume_too_small_is_reported_at_the_ks_yaml_line_that_sets_it(tree: TreeCopy) -> None:
+    tree.replace(FLUX_KS, "VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 100Mi")
+    line = tree.text(FLUX_KS).splitlines().index("      VOLSYNC_CAPACITY: 100Mi") + 1
+
+    (found,) = errors(tree.check(), "sec04-volume")
+
+    assert (found.file, found.line, found.owner) == (FLUX_KS, line, "opencode-flux")
+    assert f"VOLSYNC_CAPACITY: 100Mi in {FLUX_KS} line {line}" in found.message

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Final
 
-# SEC-04: the workspace volume.
+# SEC-04: the workspace volume. Its size (VOLSYNC_CAPACITY) and class (VOLSYNC_STORAGECLASS) are the workspace's
+# settings (defaults 5Gi and ceph-block, any class giving ReadWriteOnce volumes): below the minimum size a clone with
+# its sessions does not fit.
 VOLUME_ACCESS_MODES: Final = ("ReadWriteOnce",)
-VOLUME_STORAGE_CLASS: Final = "ceph-block"
 VOLUME_SIZE: Final = "5Gi"
+VOLUME_MIN_SIZE: Final = "1Gi"
 
 # SEC-05: the OpenCode container, compared as quantities (0.1 == 100m, 0.5Gi == 512Mi).
 RESOURCES: Final = {

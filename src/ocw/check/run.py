@@ -17,6 +17,7 @@ from ocw.check.pod_security import check_pods
 from ocw.check.references import check_references
 from ocw.check.report import CheckReport, KustomizationSummary
 from ocw.check.rules import RULES
+from ocw.check.setting_source import SettingSources
 from ocw.check.workspace_rules import check_workspaces
 from ocw.errors import OcwError
 from ocw.findings import Finding, Severity
@@ -101,7 +102,7 @@ def run_check(
     findings.extend(
         check_pods(inventory, toolchain.pinned_opencode_version, pins_opencode=toolchain.pins_opencode(tree.repo))
     )
-    findings.extend(check_workspaces(inventory))
+    findings.extend(check_workspaces(inventory, SettingSources(tree.repo, tree.kustomizations)))
     findings.extend(network.check_network(tree, inventory))
     workspace = scope.workspace_area(tree.built, installed.installed_files)
     findings.extend(namespaces.check_prune_guard(tree.repo, tree.built, workspace))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from ocw.check import expectations
@@ -15,9 +16,10 @@ from ocw.check.gateway import hostname_domain, traffic_policy
 from ocw.check.inventory import Inventory, Release, container_path, containers
 from ocw.check.landing import check_landing
 from ocw.check.references import secret_keys
+from ocw.check.setting_source import SettingSources
 from ocw.component import PASSWORD_ENV, is_workspace_release
 from ocw.findings import Finding, about
-from ocw.kube.manifest import mapping, mappings
+from ocw.kube.manifest import Manifest, mapping, mappings
 from ocw.kube.pod import Container, Workload
 from ocw.kube.quantity import quantity
 
@@ -27,11 +29,13 @@ CONFIG_ENV = "OPENCODE_CONFIG"
 REQUIRED_CONFIG = {"share": "disabled", "autoupdate": False}
 
 
-def check_workspaces(inventory: Inventory) -> list[Finding]:
+def check_workspaces(inventory: Inventory, sources: SettingSources | None = None) -> list[Finding]:
+    """`sources`: where the workspaces' settings come from (the ks.yaml lines), for findings about a setting."""
+    sources = sources or SettingSources(Path())
     findings: list[Finding] = []
     for release in inventory.releases:
         if release.helmrelease.owner is not None and is_workspace_release(release.helmrelease):
-            findings.extend(_workspace(inventory, release))
+            findings.extend(_workspace(inventory, release, sources))
     for route in inventory.routes:
         if route.owner is not None:
             findings.extend(hostname_domain(route))
@@ -42,7 +46,7 @@ def workload_path(work: Workload) -> str:
     return f"controllers.{work.controller}" if work.controller is not None else f"{work.kind}/{work.name}"
 
 
-def _workspace(inventory: Inventory, release: Release) -> Iterator[Finding]:
+def _workspace(inventory: Inventory, release: Release, sources: SettingSources) -> Iterator[Finding]:
     for work in release.workloads:
         yield from _single_writer(release, work)
         yield from _reloader(release, work)
@@ -53,7 +57,7 @@ def _workspace(inventory: Inventory, release: Release) -> Iterator[Finding]:
             yield from _resources(release, work, main)
             yield from _password(inventory, release, work, main)
             yield from _opencode_config(inventory, release, work, main)
-        yield from _volume(inventory, release, work)
+        yield from _volume(inventory, release, work, sources)
     mains = [main for main in (work.main_container for work in release.workloads) if main is not None]
     working_dir = mains[0].working_dir if mains else None
     for route in release.routes:
@@ -141,7 +145,7 @@ def _password(inventory: Inventory, release: Release, work: Workload, main: Cont
     )
 
 
-def _volume(inventory: Inventory, release: Release, work: Workload) -> Iterator[Finding]:
+def _volume(inventory: Inventory, release: Release, work: Workload, sources: SettingSources) -> Iterator[Finding]:
     mounted = {m.volume.name for c in work.all_containers for m in c.mounts}
     claims = [v for v in work.volumes if v.type == "persistentVolumeClaim" and v.name in mounted and v.source]
     if not claims:
@@ -155,21 +159,40 @@ def _volume(inventory: Inventory, release: Release, work: Workload) -> Iterator[
         pvc = inventory.get("PersistentVolumeClaim", work.namespace, str(volume.source))
         if pvc is None:
             continue  # link-pvc reports it
-        spec = pvc.spec
-        modes = spec.get("accessModes")
-        storage_class = spec.get("storageClassName")
-        size = mapping(mapping(spec.get("resources")).get("requests")).get("storage")
-        problems = []
-        if list(modes or []) != list(expectations.VOLUME_ACCESS_MODES):
-            problems.append(f"access modes {modes}, expected {list(expectations.VOLUME_ACCESS_MODES)}")
-        if storage_class != expectations.VOLUME_STORAGE_CLASS:
-            problems.append(f"storage class {storage_class!r}, expected {expectations.VOLUME_STORAGE_CLASS}")
-        if quantity(size) is None or quantity(size) != quantity(expectations.VOLUME_SIZE):
-            problems.append(f"size {size!r}, expected {expectations.VOLUME_SIZE}")
-        for problem in problems:
-            yield about(
-                pvc, "sec04-volume", f"workspace volume (PVC {pvc.name}): {problem}", label=release.helmrelease.ref
-            )
+        yield from _claim(pvc, release, sources)
+
+
+def _claim(pvc: Manifest, release: Release, sources: SettingSources) -> Iterator[Finding]:
+    """SEC-04 promises one writer's volume that holds a clone and its sessions: ReadWriteOnce and at least the minimum
+    size. The size (default 5Gi) and the storage class (default ceph-block) are the workspace's settings."""
+    spec = pvc.spec
+    modes = spec.get("accessModes")
+    if list(modes or []) != list(expectations.VOLUME_ACCESS_MODES):
+        expected = list(expectations.VOLUME_ACCESS_MODES)
+        message = f"workspace volume (PVC {pvc.name}): access modes {modes}, expected {expected}"
+        yield about(pvc, "sec04-volume", message, label=release.helmrelease.ref)
+    size = mapping(mapping(spec.get("resources")).get("requests")).get("storage")
+    amount = quantity(size)
+    minimum = quantity(expectations.VOLUME_MIN_SIZE)
+    if amount is not None and minimum is not None and amount >= minimum:
+        return
+    raw = mapping(mapping(pvc.raw_spec.get("resources")).get("requests")).get("storage")
+    setting = sources.find(pvc.owner, raw)
+    problem = (
+        f"workspace volume (PVC {pvc.name}): size {size!r}, expected at least {expectations.VOLUME_MIN_SIZE} "
+        f"(default {expectations.VOLUME_SIZE}): a clone with its sessions and Copilot login does not fit in less"
+    )
+    if setting is None or setting.file is None:
+        yield about(pvc, "sec04-volume", problem, label=release.helmrelease.ref)
+        return
+    yield Finding(
+        setting.file,
+        "sec04-volume",
+        release.helmrelease.ref,
+        f"{problem}; it comes from {setting.describe()}",
+        line=setting.line,
+        owner=pvc.owner,
+    )
 
 
 # --- hardening (docs/security.md) ----------------------------------------------------------------------------------
