@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Copy the local OpenCode Copilot login (auth.json) into Doppler for every workspace; safe to re-run.
-# A thin wrapper over `ocw secrets seed-copilot`: same flags (--auth-file PATH, --workspace NAME, --project P,
-# --config C, --dry-run, --json). Runs from any directory. Re-auth runbook: docs/reauth.md.
+# Copy the local OpenCode Copilot login (auth.json) into Doppler for every workspace of the repository this script
+# lives in (`ocw install` puts it into the cluster repository); safe to re-run.
+# A thin wrapper over `ocw secrets seed-copilot`: same flags (--repo DIR, --auth-file PATH, --workspace NAME,
+# --doppler-project P, --doppler-config C, --vars FILE, --dry-run, -o json|yaml). Runs from any directory.
+# Re-auth runbook: docs/deploy.md.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ -x "$root/.venv/bin/ocw" ]; then
@@ -9,7 +11,8 @@ if [ -x "$root/.venv/bin/ocw" ]; then
 elif command -v ocw >/dev/null 2>&1; then
   ocw=$(command -v ocw)
 else
-  echo "seed-copilot-auth: ocw is not installed: run 'make setup' in $root" >&2
+  echo "seed-copilot-auth: ocw is not installed: install it (uv tool install or pipx; docs/deploy.md)" >&2
   exit 2
 fi
+# A --repo given by the caller comes later and wins.
 exec "$ocw" secrets seed-copilot --repo "$root" "$@"

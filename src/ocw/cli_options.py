@@ -65,7 +65,9 @@ def output_format(args: argparse.Namespace) -> Format:
     return chosen or "text"
 
 
-def add_vars(parser: argparse.ArgumentParser, help_text: str = "cluster variables (as ocw check)") -> None:
+def add_vars(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, help_text: str = "cluster variables (as ocw check)"
+) -> None:
     parser.add_argument("--vars", type=Path, action="append", default=[], metavar="FILE", help=help_text)
 
 

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from install.conftest import (
     AGGREGATOR,
@@ -23,12 +24,14 @@ from install.conftest import (
     error_keys,
 )
 from ocw.check import run_check
+from ocw.install.manifests import SEED_SCRIPT
 from ocw.workspace import load_workspaces
 
 
 def project_files() -> list[str]:
+    """What install copies: the project's tree and the Copilot seed script."""
     tree = PROJECT / "kubernetes"
-    return sorted(str(p.relative_to(PROJECT)) for p in tree.rglob("*") if p.is_file())
+    return sorted([*(str(p.relative_to(PROJECT)) for p in tree.rglob("*") if p.is_file()), str(SEED_SCRIPT)])
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +57,7 @@ def test_a_fresh_install_writes_the_tree_and_the_two_host_entries(
     assert outcome["written"] is True
     init = cluster.root / "kubernetes/components/opencode-workspace/scripts/init.sh"
     assert init.stat().st_mode & 0o100, "the scripts keep their executable bit"
+    assert (cluster.root / SEED_SCRIPT).stat().st_mode & 0o100
     assert cluster.text(CERTIFICATES).endswith("  - ./staging.yaml\n  - ./production.yaml\n  - ./opencode.yaml\n")
     assert cluster.text(GATEWAY).endswith(
         "  - ./ocirepository.yaml\n"
@@ -70,16 +74,57 @@ def test_a_fresh_install_writes_the_tree_and_the_two_host_entries(
     assert not [f for f in report.findings if f.rule in ("host-install", "link-gateway-listener")]
     assert {"opencode-flux", "opencode-ha", "envoy-gateway", "certificates-import"} <= set(report.kustomizations)
     assert outcome["check"]["errors"] == len(report.errors)
-    assert result.code == (0 if report.ok else 1)
+    # The fixture's own error was there before: install says so, and exits 0 because it added none.
+    assert outcome["check"]["errors_added"] == 0
+    assert {(f["rule"], f["file"], f["object"]) for f in outcome["check"]["errors_before"]} == fixture_errors
+    assert result.code == 0, result.err
     assert outcome["workspaces"] == ["opencode-flux", "opencode-ha"]
+    repo = str(cluster.root)
+    assert outcome["next_steps"] == [
+        f"create the Doppler variables of opencode-flux, opencode-ha (asks for each GitHub token): ocw secrets init "
+        f"--repo {repo}",
+        f"copy your Copilot login into them: {repo}/scripts/seed-copilot-auth.sh",
+        f"review and commit: git -C {repo} add kubernetes/apps/network/certificates/app/kustomization.yaml "
+        "kubernetes/apps/network/certificates/app/opencode.yaml "
+        "kubernetes/apps/network/envoy-gateway/app/kustomization.yaml "
+        "kubernetes/apps/network/envoy-gateway/app/opencode-listener.yaml kubernetes/apps/opencode "
+        f"kubernetes/components/opencode-workspace scripts/seed-copilot-auth.sh && git -C {repo} commit -m "
+        "'opencode workspaces'",
+        f"push (Flux applies it), then, once reconciled: ocw verify --repo {repo}",
+    ]
+
+
+def test_install_tells_the_errors_it_added_from_those_there_before(cluster: ClusterRepo) -> None:
+    staging = "kubernetes/apps/network/certificates/app/staging.yaml"
+    result = cluster.install()
+    assert "1 error(s) were in the repository before this install (not its doing):" in result.out
+    assert f"  [link-issuer] {staging}: Certificate/network/example-com-staging" in result.out
+    assert "the install added no error" in result.out
+    assert "next steps:\n  1. create the Doppler variables" in result.out
+
+
+def test_errors_the_install_brings_exit_1_beside_those_that_were_there(cluster: ClusterRepo) -> None:
+    # Without the gateway address, the cluster's own Gateway already fails; the workspaces' Probes, which read it,
+    # are the install's.
+    cluster.vars_file.write_text(CLUSTER_VARS.replace("SVC_INTERNAL_GW_ADDR: 10.20.0.21\n", ""))
+
+    result = cluster.install("-o", "yaml")
+
+    assert result.code == 1, result.err
+    outcome = yaml.safe_load(result.out)
+    before = {(f["rule"], f["object"]) for f in outcome["check"]["errors_before"]}
+    assert ("flux-undefined-variable", "Gateway/envoy-internal") in before
+    assert ("link-issuer", "Certificate/network/example-com-staging") in before
+    assert outcome["check"]["errors_added"] == 2
+    assert outcome["check"]["errors"] == len(before) + 2
 
 
 def test_a_second_run_changes_nothing_and_says_so(installed: ClusterRepo) -> None:
     before = installed.snapshot()
     result = installed.install()
     assert installed.snapshot() == before
-    # Every file of the project's tree, and the two host kustomizations it edits.
-    files = sum(1 for path in (PROJECT / "kubernetes").rglob("*") if path.is_file()) + 2
+    # Every file of the project's tree and the seed script, and the two host kustomizations it edits.
+    files = len(project_files()) + 2
     assert f"nothing to change: all {files} file(s) are installed as they are" in result.out
     assert "created" not in result.out
     assert "updated" not in result.out
@@ -146,6 +191,7 @@ def test_a_third_workspace_is_found_by_check_and_by_workspace_discovery(
 ) -> None:
     result = installed.install("--workspace", "docs", "--repository", "https://github.com/jbaker48/docs.git", "--json")
     outcome = result.json()
+    assert outcome["files"]["refused"] == [], result.err
 
     assert outcome["files"]["created"] == [
         "kubernetes/apps/opencode/opencode-docs/app/kustomization.yaml",
@@ -174,7 +220,7 @@ def test_a_third_workspace_is_found_by_check_and_by_workspace_discovery(
     report = installed.check()
     assert error_keys(report) <= fixture_errors
     assert not [f for f in report.errors if report.owners.get(f) == "opencode-docs"]
-    assert result.code == (0 if report.ok else 1)
+    assert result.code == 0, "the errors were there before: the fixture's own"
     docs = next(ws for ws in load_workspaces(installed.root, [installed.vars_file]) if ws.name == "opencode-docs")
     assert docs.url == "https://docs.opencode.example.com"
     assert docs.working_dir == "/Users/jbaker/git/docs"

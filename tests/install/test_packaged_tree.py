@@ -12,18 +12,19 @@ import pytest
 
 from install.conftest import FIXTURE, PROJECT
 from ocw.errors import OcwError
-from ocw.install.manifests import locate
+from ocw.install.manifests import SEED_SCRIPT, locate
 from support.wheel import build_wheel, install_wheel
 
 
 def test_the_wheel_carries_the_tree_and_install_reads_it_from_there(tmp_path: Path) -> None:
     tool = install_wheel(build_wheel(tmp_path), tmp_path / "tool")
     tree = PROJECT / "kubernetes"
-    expected = sorted(str(p.relative_to(PROJECT)) for p in tree.rglob("*") if p.is_file())
+    expected = sorted([*(str(p.relative_to(PROJECT)) for p in tree.rglob("*") if p.is_file()), str(SEED_SCRIPT)])
     packaged = tool.site / "ocw" / "manifests"
     assert sorted(str(p.relative_to(packaged)) for p in packaged.rglob("*") if p.is_file()) == expected
     for relative in expected:
         assert (packaged / relative).read_bytes() == (PROJECT / relative).read_bytes(), relative
+    assert (packaged / SEED_SCRIPT).stat().st_mode & 0o100, "the seed script stays executable"
 
     repo = tmp_path / "k8s-cluster"
     shutil.copytree(FIXTURE, repo)

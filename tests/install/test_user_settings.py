@@ -40,8 +40,8 @@ def test_a_bumped_image_tag_survives_install_and_check_says_tested_with(installe
 def test_a_documented_setting_and_an_added_one_are_kept_and_the_rest_still_updated(installed: ClusterRepo) -> None:
     text = installed.text(HA_KS)
     mine = text.replace("VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 20Gi").replace(
-        "      VOLSYNC_SCHEDULE:", "      # a faster class for this one\n      VOLSYNC_STORAGECLASS: ceph-fast\n"
-        "      VOLSYNC_SCHEDULE:"
+        "      VOLSYNC_SCHEDULE:",
+        "      # a faster class for this one\n      VOLSYNC_STORAGECLASS: ceph-fast\n      VOLSYNC_SCHEDULE:",
     )
     installed.write(HA_KS, mine)
     result = installed.install()
@@ -70,4 +70,3 @@ def test_a_new_workspace_starts_with_the_tag_the_others_agree_on(installed: Clus
 
     assert added.code == 0, added.err
     assert BUMPED_TAG in installed.text("kubernetes/apps/opencode/opencode-docs/ks.yaml")
-

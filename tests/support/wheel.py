@@ -16,7 +16,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 # What the wheel is built from (setup.py puts the GitOps tree into it).
-SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "src", "kubernetes")
+SOURCES = (
+    "pyproject.toml",
+    "setup.py",
+    "MANIFEST.in",
+    "README.md",
+    "src",
+    "kubernetes",
+    "scripts/seed-copilot-auth.sh",
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,8 @@ def build_wheel(workdir: Path) -> Path:
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
-            shutil.copy(REPO / name, source / name)
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
     wheels = workdir / "wheels"
     built = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)], cwd=workdir)
     assert built.returncode == 0, built.stderr

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ocw.check.report import CheckReport
 from ocw.check.run import DEFAULT_KUBERNETES_VERSION, run_check
+from ocw.cli_options import add_output, add_repo, add_vars, output_format, repo_path
+from ocw.console import Progress, emit
 from ocw.errors import EXIT_CANNOT_RUN, EXIT_FAILED, EXIT_OK, OcwError
 from ocw.flux.kustomization import discover
 from ocw.install import manifests as project_tree
+from ocw.install.baseline import Baseline, errors_before
 from ocw.install.host import load_host
 from ocw.install.manifests import APPS
 from ocw.install.new_workspace import WorkspaceRequest
+from ocw.install.next_steps import next_steps
 from ocw.install.plan import Plan, make_plan
 from ocw.install.writer import write
 from ocw.tree import load_tree
@@ -35,15 +38,23 @@ def register(subparsers: Any) -> None:
             "Write the project's GitOps tree into a cluster repository: the workspace apps, the component, the "
             "certificate and the Gateway listener patch, plus one entry each in the host apps' kustomization.yaml "
             "(comments and order kept). A file that exists with other content is left alone and shown unless "
-            "--force. A second run changes nothing. With --workspace, also add a workspace. Ends with ocw check."
+            "--force. The settings in a workspace's ks.yaml (image tag, volume size, ...) are yours: install never "
+            "reverts one. A second run changes nothing. With --workspace, also add a workspace. Ends with ocw check, "
+            "which tells the errors that were in the repository before from those the install added, and with the "
+            "numbered next steps."
         ),
-        epilog="Exit codes: 0 installed (or unchanged) and check clean, 1 check found errors, 2 could not run or "
-        "refused (nothing written), 130 interrupted.",
+        epilog="Exit codes: 0 installed (or unchanged) and the install added no check error (errors that were there "
+        "before are listed as such), 1 the result has errors the install added, 2 could not run or refused (nothing "
+        "written), 130 interrupted.",
     )
-    parser.add_argument("--repo", type=Path, required=True, metavar="DIR", help="the cluster repository (checkout)")
+    add_repo(parser)
     parser.add_argument("--dry-run", action="store_true", help="print the changes as a unified diff, write nothing")
-    parser.add_argument("--force", action="store_true", help="overwrite files whose content differs from the project's")
-    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite files whose content differs from the project's (your ks.yaml settings are kept)",
+    )
+    add_output(parser, "the outcome")
     group = parser.add_argument_group("adding a workspace")
     group.add_argument("--workspace", metavar="NAME", help="the new workspace: `docs` or `opencode-docs`")
     group.add_argument("--repository", metavar="URL", help="its https:// clone URL (no credentials)")
@@ -57,25 +68,23 @@ def register(subparsers: Any) -> None:
         "--secret-prefix", metavar="PREFIX", help="Doppler variable prefix (default: OPENCODE_<LABEL upper-case>)"
     )
     checking = parser.add_argument_group("the final ocw check")
-    checking.add_argument(
-        "--vars", type=Path, action="append", default=[], metavar="FILE", help="cluster variables (as ocw check)"
-    )
+    add_vars(checking)
     checking.add_argument("--schemas", type=Path, metavar="DIR", help="JSON schemas directory (as ocw check)")
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     request = _request(args)
-    repo: Path = args.repo.resolve()
+    repo = repo_path(args)
     tree = project_tree.locate()
-    _progress(f"installing from {tree.root / 'kubernetes'} into {repo}")
+    progress(f"installing from {tree.root / 'kubernetes'} into {repo}")
     plan = make_plan(repo, tree, load_host(), request, force=args.force)
     refused = plan.by_action("refused")
     if refused:
         _print_outcome(args, plan, None, [], diffs=refused)
-        _progress(
+        progress(
             f"refused: {len(refused)} file(s) differ from the project's and were left alone; nothing was written. "
-            f"Make them match, or run again with --force to overwrite them"
+            f"Make them match, or run again with --force to overwrite them (your ks.yaml settings are kept)"
         )
         return EXIT_CANNOT_RUN
     if args.dry_run:
@@ -83,21 +92,37 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_OK
     if plan.to_write:
         write(repo, plan.to_write)
-    _progress("running ocw check on the result")
+    progress("running ocw check on the result")
     try:
-        report = run_check(
-            repo,
-            args.vars,
-            args.schemas,
-            kubernetes_version=DEFAULT_KUBERNETES_VERSION,
-            progress=lambda message: _progress(f"check: {message}"),
-        )
+        report = _check(repo, args)
         workspaces = _workspaces(repo, args.vars)
+        baseline = _baseline(repo, args, plan, report)
     except OcwError as exc:
         state = "written" if plan.to_write else "unchanged"
         raise OcwError(f"the files are {state}, but ocw check could not run: {exc.message}", hint=exc.hint) from exc
-    _print_outcome(args, plan, report, workspaces, diffs=[])
-    return EXIT_OK if report.ok else EXIT_FAILED
+    _print_outcome(args, plan, report, workspaces, diffs=[], baseline=baseline)
+    return EXIT_OK if not baseline.added else EXIT_FAILED
+
+
+def _check(repo: Path, args: argparse.Namespace) -> CheckReport:
+    return run_check(
+        repo,
+        args.vars,
+        args.schemas,
+        kubernetes_version=DEFAULT_KUBERNETES_VERSION,
+        progress=lambda message: progress(f"check: {message}"),
+    )
+
+
+def _baseline(repo: Path, args: argparse.Namespace, plan: Plan, report: CheckReport) -> Baseline:
+    """Which of the result's errors were in the repository before: checked on a copy with the files as they were,
+    only when there are errors to tell apart."""
+    if not report.errors:
+        return Baseline(report.errors, [])
+    if not plan.to_write:
+        return Baseline([], report.errors)
+    progress(f"check: {len(report.errors)} error(s); checking the repository as it was before, to tell whose they are")
+    return errors_before(repo, plan.to_write, report, lambda copy: _check(copy, args))
 
 
 def _request(args: argparse.Namespace) -> WorkspaceRequest | None:
@@ -118,15 +143,22 @@ def _workspaces(repo: Path, var_files: Sequence[Path]) -> list[str]:
     return sorted(helmrelease.name for _, helmrelease in workspace_releases(load_tree(repo, var_files, only=names)))
 
 
-def _progress(message: str) -> None:
-    print(f"ocw install: {message}", file=sys.stderr, flush=True)
+progress = Progress("install")
 
 
 def _print_outcome(
-    args: argparse.Namespace, plan: Plan, report: CheckReport | None, workspaces: list[str], *, diffs: Sequence[Any]
+    args: argparse.Namespace,
+    plan: Plan,
+    report: CheckReport | None,
+    workspaces: list[str],
+    *,
+    diffs: Sequence[Any],
+    baseline: Baseline | None = None,
 ) -> None:
-    if args.json:
-        print(json.dumps(_as_json(args, plan, report, workspaces, diffs), indent=2))
+    steps = next_steps(plan, workspaces) if report is not None else []
+    fmt = output_format(args)
+    if fmt != "text":
+        emit(_as_json(args, plan, report, workspaces, diffs, baseline=baseline, steps=steps), "", fmt)
         return
     for change in diffs:
         print(change.diff(), end="")
@@ -150,11 +182,23 @@ def _print_outcome(
     if report is not None:
         print()
         print(report.to_text())
+        if baseline is not None:
+            print(baseline.to_text())
         print(f"workspaces: {', '.join(workspaces) or 'none found'}")
+    if steps:
+        print("\nnext steps:")
+        print("\n".join(f"  {number}. {step}" for number, step in enumerate(steps, 1)))
 
 
 def _as_json(
-    args: argparse.Namespace, plan: Plan, report: CheckReport | None, workspaces: list[str], diffs: Sequence[Any]
+    args: argparse.Namespace,
+    plan: Plan,
+    report: CheckReport | None,
+    workspaces: list[str],
+    diffs: Sequence[Any],
+    *,
+    baseline: Baseline | None,
+    steps: list[str],
 ) -> dict[str, Any]:
     ws = plan.workspace
     return {
@@ -174,6 +218,14 @@ def _as_json(
             "dir": ws.directory,
             "schedule": ws.schedule,
         },
-        "check": None if report is None else {**report.summary(), "ok": report.ok},
+        "check": None
+        if report is None
+        else {
+            **report.summary(),
+            "ok": report.ok,
+            "errors_added": None if baseline is None else len(baseline.added),
+            "errors_before": [] if baseline is None else [json.loads(json.dumps(f.as_dict())) for f in baseline.before],
+        },
         "workspaces": workspaces,
+        "next_steps": steps,
     }
