@@ -36,7 +36,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     shutil.copytree(FIXTURE, root)
     vars_file = folder / "vars.yaml"
     vars_file.write_text(CLUSTER_VARS)
-    command = [OCW, "install", "--repo", root, "--vars", vars_file, "--schemas", VENDORED_SCHEMAS]
+    command: list[str | Path] = [OCW, "install", "--repo", root, "--vars", vars_file, "--schemas", VENDORED_SCHEMAS]
     command += ["--workspace", "docs", "--repository", "https://github.com/jbaker48/docs.git"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False, cwd=folder)
     assert done.returncode == 0, done.stderr
@@ -78,7 +78,7 @@ def test_set_rotates_one_secret_of_one_workspace(
     before = {name: token_like("old-", 24) for name in (*DOCS, "OPENCODE_FLUX_PASSWORD", "OPENCODE_HA_PASSWORD")}
     doppler.api.add_config(PROJECT, CONFIG, before)
     new_password = token_like("", 24)
-    command = [OCW, "secrets", "set", "docs", "password", "--repo", root, "--vars", vars_file]
+    command: list[str | Path] = [OCW, "secrets", "set", "docs", "password", "--repo", root, "--vars", vars_file]
 
     result = run_watched(command, cli_env, cwd=tmp_path, stdin=new_password + "\n")
 
