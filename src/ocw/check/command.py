@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
-from ocw.check.run import DEFAULT_KUBERNETES_VERSION, run_check, stderr_progress
+from ocw.check.run import DEFAULT_KUBERNETES_VERSION, run_check
+from ocw.cli_options import add_output, add_repo, add_vars, output_format, repo_path
+from ocw.console import Progress, emit
 from ocw.errors import EXIT_FAILED, EXIT_OK
 
 
@@ -25,15 +28,11 @@ def register(subparsers: Any) -> None:
         epilog="Exit codes: 0 no errors, 1 errors found, 2 could not run (missing kubectl/kustomize or helm, schema "
         "directory or input).",
     )
-    parser.add_argument("--repo", type=Path, default=Path(), help="the repository to check (default: .)")
-    parser.add_argument(
-        "--vars",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="cluster variables (YAML map or KEY=value lines); repeatable, later files win "
-        "(default: the repository's cluster-vars.example.yaml)",
+    add_repo(parser)
+    add_vars(
+        parser,
+        "cluster variables (a YAML map, KEY=value lines, or a ConfigMap or decrypted Secret); repeatable, later "
+        "files win (default: the repository's substituteFrom sources, else its cluster-vars.example.yaml)",
     )
     parser.add_argument(
         "--schemas",
@@ -49,7 +48,7 @@ def register(subparsers: Any) -> None:
         help="check and report only the Flux Kustomizations NAME names: a Kustomization, a target namespace or a "
         "folder under kubernetes/apps (e.g. --only opencode for the workspaces); repeatable",
     )
-    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+    add_output(parser, "the findings")
     parser.add_argument(
         "--kubernetes-version",
         default=DEFAULT_KUBERNETES_VERSION,
@@ -61,12 +60,13 @@ def register(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     report = run_check(
-        args.repo,
+        repo_path(args),
         args.vars,
         args.schemas,
         args.only,
         kubernetes_version=args.kubernetes_version,
-        progress=stderr_progress,
+        progress=Progress("check"),
     )
-    print(report.to_json() if args.json else report.to_text())
+    fmt = output_format(args)
+    emit(json.loads(report.to_json()) if fmt != "text" else None, report.to_text(), fmt)
     return EXIT_OK if report.ok else EXIT_FAILED

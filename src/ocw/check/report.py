@@ -21,6 +21,8 @@ class KustomizationSummary:
     warnings: int
 
     def line(self) -> str:
+        if not self.namespace and self.name.endswith(".yaml"):  # a ks.yaml that did not parse: no name to give
+            return f"  {'FAILED':6} {self.name}: does not parse, {self.errors} error(s)"
         where = f" ({self.namespace})" if self.namespace else ""
         verdict = "ok" if not self.errors else "FAILED"
         counts = f"{self.objects} object(s), {self.errors} error(s), {self.warnings} warning(s)"
@@ -36,6 +38,7 @@ class CheckReport:
     kubernetes_version: str
     kustomizations: list[str]
     objects_validated: int = 0
+    objects_without_schema: int = 0  # the rest of the objects the progress lines counted
     # The repository's own substituteFrom sources that gave variables (files relative to the repository).
     var_sources: list[str] = field(default_factory=list)
     per_kustomization: list[KustomizationSummary] = field(default_factory=list)
@@ -64,6 +67,7 @@ class CheckReport:
             "warnings": len(self.warnings),
             "kustomizations": len(self.kustomizations),
             "objects_validated": self.objects_validated,
+            "objects_without_schema": self.objects_without_schema,
             "vars_files": [str(p) for p in self.var_files],
             "vars_sources": list(self.var_sources),
             "schemas": self.schemas,
@@ -118,5 +122,6 @@ class CheckReport:
         lines.append(
             f"{verdict}: {len(self.errors)} error(s), {len(self.warnings)} warning(s) in {len(self.kustomizations)} "
             f"Flux Kustomization(s), {self.objects_validated} object(s) validated"
+            + (f", {self.objects_without_schema} without a schema" if self.objects_without_schema else "")
         )
         return "\n".join(lines)

@@ -133,6 +133,7 @@ def run_check(
         kubernetes_version=validation.core.version,
         kustomizations=[b.kustomization.name for b in tree.built],
         objects_validated=validation.validated,
+        objects_without_schema=validation.without_schema,
         owners=owners,
         per_kustomization=_per_kustomization(tree, owners, unique),
     )
@@ -210,7 +211,7 @@ def _per_kustomization(tree: Tree, owners: dict[Finding, str], findings: list[Fi
         if owner is not None:
             tally = errors if finding.severity == Severity.ERROR else warnings
             tally[owner] = tally.get(owner, 0) + 1
-    return [
+    built = [
         KustomizationSummary(
             name=b.kustomization.name,
             namespace=str(b.kustomization.target_namespace or ""),
@@ -220,3 +221,9 @@ def _per_kustomization(tree: Tree, owners: dict[Finding, str], findings: list[Fi
         )
         for b in tree.built
     ]
+    # A ks.yaml that does not parse defines Kustomizations nobody can name: it is listed as failed by its file.
+    unparsed: dict[str, int] = {}
+    for finding in findings:
+        if finding.rule == "yaml-strict" and finding.file.endswith("/ks.yaml") and finding.owner is None:
+            unparsed[finding.file] = unparsed.get(finding.file, 0) + 1
+    return built + [KustomizationSummary(file, "", 0, count, 0) for file, count in sorted(unparsed.items())]

@@ -10,6 +10,7 @@ from typing import Any
 from ocw.errors import OcwError
 from ocw.findings import Finding
 from ocw.flux.repo_vars import SourceRef, substitute_from
+from ocw.inputs import read_text
 from ocw.yamlio import YamlError, load_all_strict
 
 KIND = "Kustomization"
@@ -45,7 +46,7 @@ def discover(repo: Path) -> tuple[list[FluxKustomization], list[Finding]]:
     for ks_file in sorted(apps.rglob("ks.yaml")):
         rel = ks_file.relative_to(repo)
         try:
-            docs = load_all_strict(ks_file.read_text())
+            docs = load_all_strict(read_text(ks_file, "Flux Kustomization file"))
         except YamlError as exc:
             findings.append(Finding(str(rel), "yaml-strict", "-", exc.message, line=exc.line))
             continue

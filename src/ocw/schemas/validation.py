@@ -192,6 +192,7 @@ class SchemaValidation:
         self.custom = CustomSchemas(catalog)
         self.values = ValuesSchema(catalog)
         self.validated = 0
+        self.without_schema = 0  # handed in, but no schema here: with `validated`, every object the progress counted
 
     def is_core(self, manifest: Manifest) -> bool:
         """A built-in Kubernetes kind, validated against the Kubernetes schemas whatever CRDs the repository has."""
@@ -221,6 +222,7 @@ class SchemaValidation:
             validator = self.custom.validator(manifest.kind, manifest.api_version)
             rule = "schema-crd"
             if isinstance(validator, Missing):
+                self.without_schema += 1
                 return [about(manifest, "schema-missing", validator.message())]
         self.validated += 1
         if manifest.rendered_from is not None and is_workload(manifest):

@@ -1,0 +1,81 @@
+"""`ocw check` as scripts use it: the shared --repo default, -o yaml, every input file that cannot be read is exit 2
+in one line naming it, a ks.yaml that does not parse is listed as failed, and the progress counts add up to the
+summary's."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from check.tree_copy import TreeCopy
+
+HA_KS = "kubernetes/apps/opencode/opencode-ha/ks.yaml"
+
+
+def ocw_check(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "OCW_REPO"}
+    return subprocess.run(
+        [sys.executable, "-m", "ocw", "check", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_yaml_output_from_inside_the_repository_and_progress_counts_that_add_up(tree: TreeCopy) -> None:
+    result = ocw_check("-o", "yaml", cwd=tree.root / "kubernetes" / "apps")
+
+    assert result.returncode == 0, result.stderr
+    summary = yaml.safe_load(result.stdout)["summary"]
+    counted = sum(int(n) for n in re.findall(r"^ocw check: validating (\d+) ", result.stderr, re.MULTILINE))
+    assert counted == summary["objects_validated"] + summary["objects_without_schema"] > 0
+    assert summary["vars_files"] == [str(tree.root / "cluster-vars.example.yaml")], "the repository around the cwd"
+
+
+def test_a_ks_yaml_that_is_not_utf8_is_exit_2_in_one_line_naming_it(tree: TreeCopy) -> None:
+    with (tree.root / HA_KS).open("ab") as stream:
+        stream.write(b"# caf\xe9\n")
+    last_line = (tree.root / HA_KS).read_bytes().count(b"\n")
+
+    text = ocw_check("--repo", str(tree.root), cwd=tree.root.parent)
+    as_json = ocw_check("--repo", str(tree.root), "--json", cwd=tree.root.parent)
+
+    assert text.returncode == as_json.returncode == 2
+    errors = [line for line in text.stderr.splitlines() if "error" in line]
+    assert errors == [
+        f"ocw check: error: Flux Kustomization file {tree.root / HA_KS}: not UTF-8 text (byte 0xe9 on line {last_line})"
+    ]
+    assert "Traceback" not in text.stderr
+    document = json.loads(as_json.stdout)
+    assert document["error"]["exit_code"] == 2 and HA_KS in document["error"]["message"]
+
+
+def test_variables_that_are_not_utf8_are_exit_2_naming_the_file(tree: TreeCopy, tmp_path: Path) -> None:
+    broken = tmp_path / "vars.yaml"
+    broken.write_bytes(b"SECRET_DOMAIN: caf\xe9.example\n")
+
+    result = ocw_check("--repo", str(tree.root), "--vars", str(broken), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert f"variables file {broken}: not UTF-8 text" in result.stderr or f"{broken}: not UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_ks_yaml_that_does_not_parse_is_listed_as_failed(tree: TreeCopy) -> None:
+    tree.replace(HA_KS, "  interval: 30m\n", "  interval: 30m\n  interval: 1h\n")
+
+    result = ocw_check("--repo", str(tree.root), cwd=tree.root)
+
+    assert result.returncode == 1
+    listed = result.stdout.split("Flux Kustomizations:\n", 1)[1]
+    assert f"  FAILED {HA_KS}: does not parse, 1 error(s)" in listed
+    assert "  ok     opencode-flux (opencode)" in listed
