@@ -57,8 +57,7 @@ def _source_variables(path: Path, source: dict[str, Any]) -> dict[str, str]:
     if "sops" in source and any(str(v).startswith("ENC[") for v in (*data.values(), *string_data.values())):
         raise OcwError(
             f"{path}: {kind} {name} is still SOPS-encrypted (its values are ENC[...])",
-            hint=f"pass the decrypted file (`sops -d {path.name} > /tmp/cluster-secrets.yaml`), or let ocw check "
-            "decrypt the repository's own with sops and your age key",
+            hint=f"pass it decrypted, without writing it to disk: `--vars <(sops -d {path})`",
         )
     for key, value in data.items():
         text = _scalar(path, str(key), value)
