@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ocw.console import mark, paint
 from ocw.findings import Finding, Severity
 from ocw.secrets.redact import mask_tokens
 
@@ -26,7 +27,9 @@ class KustomizationSummary:
         where = f" ({self.namespace})" if self.namespace else ""
         verdict = "ok" if not self.errors else "FAILED"
         counts = f"{self.objects} object(s), {self.errors} error(s), {self.warnings} warning(s)"
-        return f"  {verdict:6} {self.name}{where}: {counts}"
+        # On a terminal: a green ✓ or red ✗ before the word; in a pipe or a file the line is unchanged.
+        word = paint(f"{verdict:6}", "green" if not self.errors else "red")
+        return f"  {mark(not self.errors)}{word} {self.name}{where}: {counts}"
 
 
 @dataclass
@@ -118,7 +121,7 @@ class CheckReport:
             lines.append("Flux Kustomizations:")
             lines.extend(item.line() for item in self.per_kustomization)
             lines.append("")
-        verdict = "FAILED" if self.errors else "ok"
+        verdict = mark(not self.errors) + (paint("FAILED", "red") if self.errors else paint("ok", "green"))
         lines.append(
             f"{verdict}: {len(self.errors)} error(s), {len(self.warnings)} warning(s) in {len(self.kustomizations)} "
             f"Flux Kustomization(s), {self.objects_validated} object(s) validated"
