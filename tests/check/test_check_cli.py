@@ -4,6 +4,7 @@ summary's."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -14,6 +15,8 @@ from pathlib import Path
 import yaml
 
 from check.tree_copy import TreeCopy
+from ocw.tree import load_tree
+from ocw.workspace import load_workspaces
 
 HA_KS = "kubernetes/apps/opencode/opencode-ha/ks.yaml"
 
@@ -79,3 +82,25 @@ def test_a_ks_yaml_that_does_not_parse_is_listed_as_failed(tree: TreeCopy) -> No
     listed = result.stdout.split("Flux Kustomizations:\n", 1)[1]
     assert f"  FAILED {HA_KS}: does not parse, 1 error(s)" in listed
     assert "  ok     opencode-flux (opencode)" in listed
+
+
+def test_vars_takes_the_decrypted_cluster_secrets_secret_as_sops_prints_it(tree: TreeCopy, tmp_path: Path) -> None:
+    secret = tmp_path / "cluster-secrets.yaml"
+    address = base64.b64encode(b"10.9.9.9").decode()
+    secret.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: flux-system\n"
+        f"stringData:\n  SECRET_DOMAIN: example.org\ndata:\n  SVC_INTERNAL_GW_ADDR: {address}\n"
+    )
+
+    result = ocw_check("--repo", str(tree.root), "--vars", str(secret), "-o", "json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["summary"]["vars_files"] == [str(secret)]
+    workspaces = load_workspaces(tree.root, [secret])
+    assert sorted(str(ws.url) for ws in workspaces) == [
+        "https://flux.opencode.example.org",
+        "https://ha.opencode.example.org",
+    ]
+    built = load_tree(tree.root, [secret], ["opencode-flux"]).manifests()
+    probe = next(m for m in built if m.kind == "Probe")
+    assert "10.9.9.9" in json.dumps(probe.obj), "the base64 data value, decoded as the API server hands it to Flux"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -29,17 +28,13 @@ from ocw.schemas.download import APP_TEMPLATE_COMMON_VERSION
 from ocw.schemas.validation import SchemaValidation
 from ocw.tree import Tree, load_tree
 
-__all__ = ["DEFAULT_KUBERNETES_VERSION", "run_check", "stderr_progress"]
+__all__ = ["DEFAULT_KUBERNETES_VERSION", "run_check"]
 
 Progress = Callable[[str], None]
 
 
 def _quiet(_: str) -> None:
     return None
-
-
-def stderr_progress(message: str) -> None:
-    print(f"ocw check: {message}", file=sys.stderr, flush=True)
 
 
 def run_check(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ocw.component import PASSWORD_ENV, SecretRole
+from ocw.console import Progress
 from ocw.errors import OcwError
 from ocw.secrets.base import SecretStore
 from ocw.verify.cluster import CONFIGMAP, DEPLOYMENT, HTTPROUTE, POD, SECRET, Cluster
@@ -23,10 +23,6 @@ FLUX_NAMESPACE = "flux-system"
 CLUSTER_SETTINGS = "cluster-settings"
 CLUSTER_SECRETS = "cluster-secrets"
 DOMAIN_VAR = "SECRET_DOMAIN"
-
-
-def _stderr(message: str) -> None:
-    print(f"ocw verify: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -42,7 +38,7 @@ class Options:
     ca_file: str | None = None
     doppler_project: str | None = None
     doppler_config: str | None = None
-    progress: Callable[[str], None] = _stderr
+    progress: Callable[[str], None] = field(default_factory=lambda: Progress("verify"))
     poll_interval: float = 2.0
     github_api: str = "https://api.github.com"
     prometheus: str | None = None  # the Prometheus HTTP API base; None: through the API server's service proxy
