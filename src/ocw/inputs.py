@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from ocw.errors import OcwError
 
 
@@ -27,3 +29,10 @@ def read_text(path: Path, what: str, *, hint: str | None = None) -> str:
             f"{what} {path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})",
             hint="save it as UTF-8 (e.g. with `iconv -t UTF-8`), or pass the right file",
         ) from exc
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML parse error in one line: what was wrong and on which line (PyYAML's own text spans several)."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    mark = getattr(error, "problem_mark", None)
+    return f"{problem} on line {mark.line + 1}" if mark is not None else str(problem)

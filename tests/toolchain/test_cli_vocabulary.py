@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -135,3 +136,29 @@ def test_colour_and_marks_only_on_a_terminal_and_never_with_no_color() -> None:
     assert "\x1b[" not in plain and "✓" not in plain
     assert "\x1b[" not in piped.stdout and "✓" not in piped.stdout
     assert "ok: 0 error(s)" in plain and "ok: 0 error(s)" in piped.stdout
+
+
+BAD_FILES = {"not UTF-8": b"apiVersion: v1\n# caf\xe9\n", "not YAML": b"apiVersion: v1\nclusters: [\n"}
+
+
+@pytest.mark.parametrize("content", BAD_FILES.values(), ids=BAD_FILES.keys())
+@pytest.mark.parametrize(
+    ("what", "args"),
+    [
+        ("variables file", ["check", "--repo", str(REPO), "--vars", "{file}"]),
+        ("kubeconfig", ["verify", "--repo", str(REPO), "--kubeconfig", "{file}", "--phase", "1"]),
+    ],
+)
+def test_an_input_file_that_cannot_be_read_is_exit_2_in_one_line(
+    content: bytes, what: str, args: list[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "input.yaml"
+    bad.write_bytes(content)
+
+    result = ocw(*(arg.format(file=bad) for arg in args), cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and str(bad) in errors[0], result.stderr
+    assert re.search(r"line [23]\b|\.yaml:[23]:", errors[0]), "it says where"
+    assert "Traceback" not in result.stderr

@@ -18,7 +18,7 @@ from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 from lightkube.core.exceptions import ConfigError
 
 from ocw.errors import OcwError
-from ocw.inputs import read_text
+from ocw.inputs import read_text, yaml_problem
 
 _PATH_KEYS = {
     "cluster": ("certificate-authority",),
@@ -59,7 +59,8 @@ def merge_kubeconfigs(files: list[Path]) -> dict[str, Any]:
             doc = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
             raise OcwError(
-                f"could not read kubeconfig {path}: {exc}", hint="check the file with `kubectl config view`"
+                f"kubeconfig {path}: not valid YAML ({yaml_problem(exc)})",
+                hint="check the file with `kubectl config view`",
             ) from exc
         if not isinstance(doc, dict):
             raise OcwError(f"kubeconfig {path} is not a mapping", hint="check the file with `kubectl config view`")
