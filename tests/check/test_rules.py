@@ -120,7 +120,11 @@ CASES: list[tuple[str, list[Edit], str]] = [
     ("flux-script-substitution", [(INIT, "#!/bin/sh\n", '#!/bin/sh\necho "${HOME}"\n')], "${"),
     ("sec04-volume", [(PVC, "    - ReadWriteOnce", "    - ReadWriteMany")], "ReadWriteMany"),
     ("sec04-volume", [(FLUX_KS, "VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 512Mi")], "'512Mi', expected at least 1Gi"),
-    ("sec05-resources", [(HELMRELEASE, "memory: 1Gi", "memory: 512Mi")], "limits.memory is 512Mi, expected 1Gi"),
+    (
+        "sec05-resources",
+        [(HELMRELEASE, "memory: 1Gi", "memory: 512Mi")],
+        "limits.memory is 512Mi, expected at least 1Gi",
+    ),
     ("sec05-resources", [(HELMRELEASE, "                cpu: 100m\n", "")], "requests.cpu is not set"),
     (
         "ops01-reloader",
@@ -391,3 +395,22 @@ def test_a_volume_too_small_is_reported_at_the_ks_yaml_line_that_sets_it(tree: T
 
     assert (found.file, found.line, found.owner) == (FLUX_KS, line, "opencode-flux")
     assert f"VOLSYNC_CAPACITY: 100Mi in {FLUX_KS} line {line}" in found.message
+
+
+def test_resources_above_the_measured_need_are_the_users_with_a_warning(tree: TreeCopy) -> None:
+    tree.replace(HELMRELEASE, "memory: 1Gi", "memory: 2Gi")
+    tree.replace(
+        HELMRELEASE,
+        "                cpu: 500m\n                # Not the 512Mi",
+        "                cpu: 1\n                # Not the 512Mi",
+    )
+
+    report = tree.check()
+
+    assert report.ok, [f"{f.rule}: {f.message}" for f in report.errors]
+    warned = sorted({f.message for f in report.warnings if f.rule == "sec05-resources"})
+    app = "controllers.opencode.containers.app.resources.limits"
+    assert warned == [
+        f"{app}.cpu is 1, SEC-05's figure is 500m: fine if you chose it",
+        f"{app}.memory is 2Gi, SEC-05's figure is 1Gi: fine if you chose it",
+    ]

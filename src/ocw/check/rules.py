@@ -57,7 +57,7 @@ _RULES = (
     Rule("sec03-init-script", "policy", "no xtrace and no credential inside a URL in scripts and container args"),
     Rule("flux-script-substitution", "policy", "scripts in ConfigMaps survive Flux substitution unchanged"),
     Rule("sec04-volume", "policy", "the workspace volume is ReadWriteOnce and at least 1Gi (default 5Gi, ceph-block)"),
-    Rule("sec05-resources", "policy", "the workspace container requests and limits match the agreed figures"),
+    Rule("sec05-resources", "policy", "the workspace container has requests and limits, memory limit at least 1Gi"),
     Rule("ops01-reloader", "policy", "reloader.stakater.com/auto: 'true' on the controller, not the pod"),
     Rule("password-from-secret", "policy", "OPENCODE_SERVER_PASSWORD comes from a Secret"),
     Rule("single-writer", "policy", "one replica and the Recreate strategy"),

@@ -18,7 +18,7 @@ from ocw.check.landing import check_landing
 from ocw.check.references import secret_keys
 from ocw.check.setting_source import SettingSources
 from ocw.component import PASSWORD_ENV, is_workspace_release
-from ocw.findings import Finding, about
+from ocw.findings import Finding, Severity, about
 from ocw.kube.manifest import Manifest, mapping, mappings
 from ocw.kube.pod import Container, Workload
 from ocw.kube.quantity import quantity
@@ -103,17 +103,28 @@ def _reloader(release: Release, work: Workload) -> Iterator[Finding]:
 
 
 def _resources(release: Release, work: Workload, main: Container) -> Iterator[Finding]:
+    """SEC-05's figures are the defaults. Only a memory limit under what OpenCode was measured to need breaks a promise
+    (the workspace is OOM-killed under use): an error. Any other figure of yours is a warning naming SEC-05's."""
     where = f"{container_path(work, main)}.resources"
     for section, expected in expectations.RESOURCES.items():
         actual = mapping(main.resources.get(section))
         for resource, wanted in expected.items():
             value = actual.get(resource)
-            if value is None:
-                message = f"{where}.{section}.{resource} is not set: set it to {wanted}"
+            amount, agreed = quantity(value), quantity(wanted)
+            if value is None or amount is None or agreed is None:
+                message = (
+                    f"{where}.{section}.{resource} is {'not set' if value is None else repr(value)}: set it to {wanted}"
+                )
                 yield about(release.helmrelease, "sec05-resources", message)
-            elif quantity(value) != quantity(wanted):
-                message = f"{where}.{section}.{resource} is {value}, expected {wanted}"
+            elif (section, resource) == ("limits", "memory") and amount < agreed:
+                message = (
+                    f"{where}.{section}.{resource} is {value}, expected at least {wanted}: OpenCode was OOM-killed at "
+                    "512Mi under sustained use (docs/runtime.md)"
+                )
                 yield about(release.helmrelease, "sec05-resources", message)
+            elif amount != agreed:
+                message = f"{where}.{section}.{resource} is {value}, SEC-05's figure is {wanted}: fine if you chose it"
+                yield about(release.helmrelease, "sec05-resources", message, severity=Severity.WARNING)
 
 
 def _password(inventory: Inventory, release: Release, work: Workload, main: Container) -> Iterator[Finding]:
