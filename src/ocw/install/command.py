@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -224,7 +223,7 @@ def _as_json(
             **report.summary(),
             "ok": report.ok,
             "errors_added": None if baseline is None else len(baseline.added),
-            "errors_before": [] if baseline is None else [json.loads(json.dumps(f.as_dict())) for f in baseline.before],
+            "errors_before": [] if baseline is None else [f.as_dict() for f in baseline.before],
         },
         "workspaces": workspaces,
         "next_steps": steps,
