@@ -13,11 +13,6 @@ from ocw.install.ks_template import replace_variable, substitute_of
 SUBSTITUTE_LINE = re.compile(r"^(?P<indent>\s+)(?P<key>[A-Za-z_][A-Za-z0-9_]*):")
 
 
-def settings(text: str) -> dict[str, str] | None:
-    """The `postBuild.substitute` of a ks.yaml, or None when it is not one Flux Kustomization that parses."""
-    return substitute_of(text)
-
-
 def keep_user_values(project: str, installed: str, asked: Collection[str] = ()) -> str:
     """The project's ks.yaml text with the installed file's settings: its values where the project has the key, and
     its own lines (with the comments just above them) for keys the project lacks, after the project's last one.
