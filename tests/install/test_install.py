@@ -24,6 +24,7 @@ from install.conftest import (
     error_keys,
 )
 from ocw.check import run_check
+from ocw.cli import main
 from ocw.install.manifests import SEED_SCRIPT
 from ocw.workspace import load_workspaces
 
@@ -367,3 +368,15 @@ def test_bad_input_exits_2_with_nothing_written(cluster: ClusterRepo, state: str
     assert cluster.snapshot() == before
     assert "ocw install: error: " in result.err
     assert "abc" not in result.err + result.out, "a credential given by mistake is never echoed"
+
+
+def test_run_inside_this_project_without_repo_it_refuses_to_install_into_itself(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OCW_REPO", raising=False)
+    monkeypatch.chdir(PROJECT / "kubernetes" / "apps")
+
+    code = main(["install", "--dry-run"])
+
+    assert code == 2
+    assert "is the tree ocw installs from, not a cluster repository" in capsys.readouterr().err

@@ -76,6 +76,11 @@ def handle(args: argparse.Namespace) -> int:
     request = _request(args)
     repo = repo_path(args)
     tree = project_tree.locate()
+    if repo == tree.root.resolve():
+        raise OcwError(
+            f"{repo} is the tree ocw installs from, not a cluster repository",
+            hint="pass --repo with your cluster repository (e.g. --repo ~/git/k8s-cluster), or run from inside it",
+        )
     progress(f"installing from {tree.root / 'kubernetes'} into {repo}")
     plan = make_plan(repo, tree, load_host(), request, force=args.force)
     refused = plan.by_action("refused")
