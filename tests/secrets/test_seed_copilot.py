@@ -144,11 +144,11 @@ def _tree_running(version: str, tmp_path: Path) -> Path:
     copy = tmp_path / "repo"
     shutil.copytree(REPO / "kubernetes", copy / "kubernetes")
     shutil.copy(REPO / "cluster-vars.example.yaml", copy / "cluster-vars.example.yaml")
-    helmrelease = copy / "kubernetes/components/opencode-workspace/helmrelease.yaml"
-    text = helmrelease.read_text()
     pinned = workspace_version(find_workspace(load_workspaces(REPO), "flux"))
-    assert pinned and f"tag: {pinned}" in text
-    helmrelease.write_text(text.replace(f"tag: {pinned}", f"tag: {version}"))
+    for ks in (copy / "kubernetes/apps/opencode").glob("*/ks.yaml"):
+        text = ks.read_text()
+        assert pinned and f"WORKSPACE_IMAGE_TAG: {pinned}\n" in text
+        ks.write_text(text.replace(f"WORKSPACE_IMAGE_TAG: {pinned}\n", f"WORKSPACE_IMAGE_TAG: {version}\n"))
     return copy
 
 

@@ -124,7 +124,7 @@ def _baseline(repo: Path, args: argparse.Namespace, plan: Plan, report: CheckRep
     if not report.errors:
         return Baseline(report.errors, [])
     if not plan.to_write:
-        return Baseline([], report.errors)
+        return Baseline(report.errors, [])  # nothing written: every error was there before
     progress(f"check: {len(report.errors)} error(s); checking the repository as it was before, to tell whose they are")
     return errors_before(repo, plan.to_write, report, lambda copy: _check(copy, args))
 

@@ -10,47 +10,53 @@ from collections.abc import Collection, Mapping
 
 from ocw.install.ks_template import replace_variable, substitute_of
 
-SUBSTITUTE_LINE = re.compile(r"^(?P<indent>\s+)(?P<key>[A-Za-z_][A-Za-z0-9_]*):")
-
 
 def keep_user_values(project: str, installed: str, asked: Collection[str] = ()) -> str:
     """The project's ks.yaml text with the installed file's settings: its values where the project has the key, and
-    its own lines (with the comments just above them) for keys the project lacks, after the project's last one.
-    `asked`: keys whose project value stands (what the user asks install for on this run)."""
+    its own lines (with the comments just above them) for keys the project lacks, right after the setting they follow
+    in the installed file. `asked`: keys whose project value stands (what the user asks install for on this run)."""
     ours = substitute_of(project)
     theirs = substitute_of(installed)
     if ours is None or theirs is None:
         return project
     changed = {k: v for k, v in theirs.items() if k in ours and ours[k] != v and k not in asked}
     lines = [replace_variable(line, changed) or line for line in project.splitlines(keepends=True)]
-    added = [key for key in theirs if key not in ours]
-    if added:
-        lines = _insert_after_last(lines, set(ours), _user_lines(installed, added))
+    order = list(theirs)  # the installed file's order
+    for position, key in enumerate(order):
+        if key in ours:
+            continue
+        placed = (_line_of(lines, earlier) for earlier in reversed(order[:position]))
+        after = next((index for index in placed if index is not None), None)
+        if after is None:
+            after = max(index for index in (_line_of(lines, k) for k in ours) if index is not None)
+        lines = _insert_after(lines, after, _user_lines(installed, key))
     return "".join(lines)
 
 
-def _user_lines(installed: str, keys: list[str]) -> list[str]:
-    """The installed file's lines for `keys`, each with the comment lines right above it."""
+def _line_of(lines: list[str], key: str) -> int | None:
+    pattern = re.compile(rf"^\s+{re.escape(key)}:")
+    return next((index for index, line in enumerate(lines) if pattern.match(line)), None)
+
+
+def _user_lines(installed: str, key: str) -> list[str]:
+    """The installed file's line for `key`, with the comment lines right above it."""
     source = installed.splitlines(keepends=True)
-    picked: list[str] = []
-    for index, line in enumerate(source):
-        match = SUBSTITUTE_LINE.match(line)
-        if match is None or match.group("key") not in keys:
-            continue
-        start = index
-        while start > 0 and source[start - 1].strip().startswith("#"):
-            start -= 1
-        picked.extend(source[start : index + 1])
-    if picked and not picked[-1].endswith("\n"):
+    index = _line_of(source, key)
+    if index is None:
+        return []
+    start = index
+    while start > 0 and source[start - 1].strip().startswith("#"):
+        start -= 1
+    picked = source[start : index + 1]
+    if not picked[-1].endswith("\n"):
         picked[-1] += "\n"
     return picked
 
 
-def _insert_after_last(lines: list[str], keys: set[str], extra: list[str]) -> list[str]:
-    last = max((i for i, line in enumerate(lines) if (m := SUBSTITUTE_LINE.match(line)) and m.group("key") in keys))
-    if not lines[last].endswith("\n"):
-        lines[last] += "\n"
-    return [*lines[: last + 1], *extra, *lines[last + 1 :]]
+def _insert_after(lines: list[str], index: int, extra: list[str]) -> list[str]:
+    if not lines[index].endswith("\n"):
+        lines[index] += "\n"
+    return [*lines[: index + 1], *extra, *lines[index + 1 :]]
 
 
 def shared_values(installed: Mapping[str, Mapping[str, str]], keys: set[str]) -> dict[str, str]:
