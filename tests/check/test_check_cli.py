@@ -25,8 +25,10 @@ from support.prerequisites import require_command, require_path
 HA_KS = "kubernetes/apps/opencode/opencode-ha/ks.yaml"
 
 
-def ocw_check(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def ocw_check(*args: str, cwd: Path, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "OCW_REPO"}
+    if cache is not None:
+        env["XDG_CACHE_HOME"] = str(cache)
     return subprocess.run(
         [sys.executable, "-m", "ocw", "check", *args],
         capture_output=True,
@@ -96,9 +98,16 @@ def test_vars_takes_the_decrypted_cluster_secrets_secret_as_sops_prints_it(tree:
         f"stringData:\n  SECRET_DOMAIN: example.org\ndata:\n  SVC_INTERNAL_GW_ADDR: {address}\n"
     )
 
-    result = ocw_check("--repo", str(tree.root), "--vars", str(secret), "-o", "json", cwd=tmp_path)
+    cache = tmp_path / "cache"
+    result = ocw_check("--repo", str(tree.root), "--vars", str(secret), "-o", "json", cwd=tmp_path, cache=cache)
 
     assert result.returncode == 0, result.stdout + result.stderr
+    # The routes rendered with the Secret's domain are never cached; the same domain from a plain map file is.
+    assert not [p for p in cache.rglob("*") if p.is_file() and b"example.org" in p.read_bytes()]
+    plain = tmp_path / "vars.yaml"
+    plain.write_text("SECRET_DOMAIN: example.org\nSVC_INTERNAL_GW_ADDR: 10.9.9.9\n")
+    assert ocw_check("--repo", str(tree.root), "--vars", str(plain), cwd=tmp_path, cache=cache).returncode == 0
+    assert [p for p in cache.rglob("renders/*/*.yaml") if b"example.org" in p.read_bytes()]
     assert json.loads(result.stdout)["summary"]["vars_files"] == [str(secret)]
     workspaces = load_workspaces(tree.root, [secret])
     assert sorted(str(ws.url) for ws in workspaces) == [

@@ -16,19 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ocw import secret_values
+
 SOPS_TIMEOUT = 30.0
-# The values decrypted in this process: whatever would persist output (the render cache) checks them first.
-_DECRYPTED: set[str] = set()
-# Shorter values (a port, `true`) say nothing about a secret and would match everywhere.
-_MIN_SECRET_LENGTH = 6
-
-
-def holds_decrypted(text: str) -> bool:
-    """Whether `text` contains a value decrypted in this process."""
-    return any(value in text for value in _DECRYPTED)
 
 
 def _remember(document: dict[str, Any]) -> None:
+    """Every decrypted value, so that nothing written later (the render cache) holds one."""
     for section in ("data", "stringData"):
         values = document.get(section)
         if not isinstance(values, dict):
@@ -38,8 +32,7 @@ def _remember(document: dict[str, Any]) -> None:
             if section == "data":  # a Secret's data is base64: the variable is what it decodes to
                 with contextlib.suppress(binascii.Error, UnicodeDecodeError):
                     text = base64.b64decode(text, validate=True).decode()
-            if len(text) >= _MIN_SECRET_LENGTH:
-                _DECRYPTED.add(text)
+            secret_values.remember([text])
 
 
 def age_key_available(env: dict[str, str] | None = None) -> bool:

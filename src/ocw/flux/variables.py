@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ocw import secret_values
 from ocw.errors import OcwError
 from ocw.flux.substitution import VARIABLE_NAME
 from ocw.inputs import read_text
@@ -66,6 +67,8 @@ def _source_variables(path: Path, source: dict[str, Any]) -> dict[str, str]:
         result[_checked_name(path, str(key))] = text
     for key, value in string_data.items():  # stringData wins over data, as the API server merges them
         result[_checked_name(path, str(key))] = _scalar(path, str(key), value)
+    if kind == "Secret":
+        secret_values.remember(result.values())
     return result
 
 

@@ -29,9 +29,8 @@ from typing import Any
 
 import yaml
 
-from ocw import kustomize, toolchain
+from ocw import kustomize, secret_values, toolchain
 from ocw.errors import OcwError
-from ocw.flux import sops_decrypt
 from ocw.helm.charts import Chart
 from ocw.kube.manifest import Manifest, mapping, mappings, strings
 from ocw.paths import user_cache_dir
@@ -177,8 +176,8 @@ def _cached_render(request: RenderRequest, capabilities: Capabilities, cache: Pa
             os.utime(path)  # used: kept by prune_cache
         return stream, True
     stream = post_render(_run_helm(request, capabilities), request.helmrelease)
-    if sops_decrypt.holds_decrypted(stream):
-        return stream, False  # a value sops decrypted for this run is never written, not even to the cache
+    if secret_values.appears_in(stream):
+        return stream, False  # a secret value (decrypted, or from a Secret) is never written, not even to the cache
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as handle:
         handle.write(stream)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ocw import secret_values
+
 REDACTED = "[redacted]"
 # GitHub token shapes: classic, OAuth, user-to-server, server-to-server and refresh tokens (`gh[opsur]_` and at least 30
 # characters; GitHub's are 36), and fine-grained PATs (`github_pat_`, then 22 characters, `_` and 59 more: the
 # shortest prefix that is still unmistakable is enough to catch one cut short).
 GITHUB_TOKEN = re.compile(r"\b(gh[opsur]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})")
 # Shorter values (empty strings, "true") would redact ordinary words and are no secret anyway.
-_MIN_SECRET_LENGTH = 6
+_MIN_SECRET_LENGTH = secret_values.MIN_LENGTH
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
