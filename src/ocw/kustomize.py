@@ -50,7 +50,8 @@ def _run(directory: Path) -> str:
     builder = toolchain.kustomizer()
     try:
         completed = subprocess.run(
-            builder.command(directory),
+            # As kustomize-controller: files may come from anywhere in the source, not only below the folder.
+            [*builder.command(directory), "--load-restrictor", "LoadRestrictionsNone"],
             capture_output=True,
             text=True,
             timeout=BUILD_TIMEOUT_SECONDS,

@@ -13,6 +13,7 @@ from ocw.check import json_patch
 from ocw.errors import OcwError
 from ocw.findings import Finding
 from ocw.flux.build import CLUSTER_SCOPED_KINDS, Manifest
+from ocw.flux.graph import normalise_url
 from ocw.flux.substitution import SubstitutionError, substitute
 from ocw.paths import DATA_DIR
 from ocw.yamlio import YamlError, dump, load_all_strict
@@ -36,6 +37,18 @@ class HostCluster:
     kustomizations: tuple[str, ...]
     objects: tuple[tuple[str, dict[str, Any]], ...]  # (host app, object)
     install: tuple[InstallStep, ...]
+    repository: str | None = None  # the cluster repository's URL
+
+
+# What a repository that is not the described cluster gets: nothing but what it builds itself.
+NO_HOST = HostCluster((), (), ())
+
+
+def applies(host: HostCluster, repository_urls: Iterable[str], is_own_tree: bool) -> bool:
+    """The description is of this repository's cluster: the repository's Flux source is the described repository, or
+    the repository is the tree ocw ships (made for that cluster)."""
+    wanted = normalise_url(host.repository) if host.repository else None
+    return is_own_tree or (wanted is not None and wanted in set(repository_urls))
 
 
 @dataclass
@@ -65,7 +78,13 @@ def load_host(path: Path = HOST_DESCRIPTION) -> HostCluster:
         for step in data.get("install") or []
         if isinstance(step, dict)
     )
-    return HostCluster(tuple(str(name) for name in data.get("kustomizations") or []), objects, install)
+    repository = data.get("repository")
+    return HostCluster(
+        tuple(str(name) for name in data.get("kustomizations") or []),
+        objects,
+        install,
+        str(repository) if repository else None,
+    )
 
 
 def host_objects(

@@ -30,7 +30,7 @@ def check_links(inventory: Inventory, kustomizations: list[FluxKustomization], h
     findings.extend(_claims(inventory))
     findings.extend(_chart_refs(inventory, tree))
     findings.extend(_depends_on(inventory, kustomizations, host, tree))
-    findings.extend(_stores_and_issuers(inventory, tree))
+    findings.extend(_stores_and_issuers(inventory, tree, host))
     findings.extend(_route_backends(inventory))
     return findings
 
@@ -414,16 +414,17 @@ def _chart_refs(inventory: Inventory, tree: list[Manifest]) -> Iterator[Finding]
 def _depends_on(
     inventory: Inventory, kustomizations: list[FluxKustomization], host: HostCluster, tree: list[Manifest]
 ) -> Iterator[Finding]:
-    known = {ks.name for ks in kustomizations} | set(host.kustomizations)
+    known = {(ks.namespace, ks.name) for ks in kustomizations} | {("flux-system", n) for n in host.kustomizations}
     for ks in kustomizations:
-        for name in ks.depends_on:
-            if name not in known:
+        for ks_namespace, name in ks.depends_on_refs:
+            if (ks_namespace, name) not in known:
+                hint = f" Host Kustomizations: {', '.join(sorted(host.kustomizations))}" if host.kustomizations else ""
                 yield Finding(
                     str(ks.source_file),
                     "link-depends-on",
-                    f"Kustomization/{ks.name}",
-                    f"dependsOn {name}: no Flux Kustomization of that name in the tree or the host cluster, so "
-                    f"this one would wait forever. Host Kustomizations: {', '.join(sorted(host.kustomizations))}",
+                    f"Kustomization/{ks.namespace}/{ks.name}",
+                    f"dependsOn {ks_namespace}/{name}: no Flux Kustomization of that name and namespace in the graph"
+                    f"{' or the host cluster' if host.kustomizations else ''}, so this one would wait forever.{hint}",
                 )
     for helmrelease in (m for m in tree if m.kind == "HelmRelease"):
         for dependency in (helmrelease.obj.get("spec") or {}).get("dependsOn") or []:
@@ -437,11 +438,14 @@ def _depends_on(
                 )
 
 
-def _stores_and_issuers(inventory: Inventory, tree: list[Manifest]) -> Iterator[Finding]:
+def _stores_and_issuers(inventory: Inventory, tree: list[Manifest], host: HostCluster) -> Iterator[Finding]:
+    described = host.repository is not None  # only a described cluster has stores and issuers to suggest
     for manifest in tree:
         spec = manifest.obj.get("spec") or {}
         if manifest.kind == "ExternalSecret":
-            ref = spec.get("secretStoreRef") or {}
+            ref = spec.get("secretStoreRef")
+            if not isinstance(ref, dict):
+                continue  # optional: data and dataFrom entries may name their own store or a generator
             kind = str(ref.get("kind", "SecretStore"))
             namespace = None if kind == "ClusterSecretStore" else manifest.namespace
             if inventory.get(kind, namespace, str(ref.get("name"))) is None:
@@ -449,8 +453,8 @@ def _stores_and_issuers(inventory: Inventory, tree: list[Manifest]) -> Iterator[
                     manifest.file,
                     "link-secret-store",
                     manifest.ref,
-                    f"secretStoreRef names {kind} {ref.get('name')}, which does not exist (the host's store is "
-                    f"ClusterSecretStore doppler-secrets)",
+                    f"secretStoreRef names {kind} {ref.get('name')}, which does not exist"
+                    + (" (the host's store is ClusterSecretStore doppler-secrets)" if described else ""),
                 )
     for manifest in inventory.of_kind("Certificate"):
         ref = (manifest.obj.get("spec") or {}).get("issuerRef") or {}
@@ -461,8 +465,8 @@ def _stores_and_issuers(inventory: Inventory, tree: list[Manifest]) -> Iterator[
                 manifest.file,
                 "link-issuer",
                 manifest.ref,
-                f"issuerRef names {kind} {ref.get('name')}, which does not exist (the host's issuer is ClusterIssuer "
-                f"letsencrypt-production)",
+                f"issuerRef names {kind} {ref.get('name')}, which does not exist"
+                + (" (the host's issuer is ClusterIssuer letsencrypt-production)" if described else ""),
             )
 
 

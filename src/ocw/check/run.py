@@ -10,16 +10,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from ocw import toolchain
-from ocw.check import doppler_keys, links, namespaces, policy, scope, sources
+from ocw.check import doppler_keys, downstream, links, made_elsewhere, namespaces, policy, scope, sources
 from ocw.check.catalog import SchemaCatalog
-from ocw.check.host import HOST_DESCRIPTION, HOST_FILE, host_objects, load_host
-from ocw.check.inventory import build_inventory
+from ocw.check.host import HOST_DESCRIPTION, HOST_FILE, NO_HOST, applies, host_objects, load_host
+from ocw.check.inventory import Inventory, build_inventory
 from ocw.check.report import CheckReport, KustomizationSummary
 from ocw.check.rules import RULES
 from ocw.check.schema_download import APP_TEMPLATE_COMMON_VERSION
 from ocw.check.schemas import SchemaValidation
 from ocw.errors import OcwError
 from ocw.findings import Finding, Severity
+from ocw.flux.build import BuiltKustomization
+from ocw.install.manifests import locate as locate_tree
 from ocw.tree import Tree, load_tree
 
 DEFAULT_KUBERNETES_VERSION = "1.35"
@@ -42,32 +44,40 @@ def run_check(
     only: Sequence[str] | None = None,
     *,
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
-    host_description: Path = HOST_DESCRIPTION,
+    host_description: Path | None = None,
+    cluster: str | None = None,
+    path: Path | None = None,
     progress: Progress = _quiet,
 ) -> CheckReport:
-    """Check the tree at repo. `only` limits the build and the report to the Flux Kustomizations it names (by name,
-    target namespace or folder under kubernetes/apps, e.g. one workspace or `opencode`) and the files in their
-    folders. Raises OcwError when the check cannot run at all."""
+    """Check the repository at repo as Flux would apply it. `only` narrows the report (never the build: links see
+    every object) to the Flux Kustomizations it names (by name, target namespace or folder under kubernetes/apps, e.g.
+    one workspace or `opencode`) and the files in their folders. `host_description` applies a description of the
+    cluster the repository is installed into (default: the built-in one, when the repository is that cluster or ocw's
+    own tree). `cluster` and `path` choose where Flux starts. Raises OcwError when the check cannot run at all."""
     if schemas_dir is not None and not schemas_dir.is_dir():
         raise OcwError(
             f"--schemas expects a directory with crds/<group>/<kind>_<version>.json, found nothing at {schemas_dir}",
             hint="pass a directory in that layout, or leave --schemas out to use the vendored and cached schemas",
         )
-    progress(f"building the Flux Kustomizations with {toolchain.kustomizer().describe()}")
+    progress(f"following Flux's graph, building with {toolchain.kustomizer().describe()}")
     # The builds are kubectl processes: the file rules and schema loading run meanwhile instead of after them.
     with ThreadPoolExecutor(max_workers=1) as background:
-        building = background.submit(load_tree, repo, var_files, only)
-        validation = SchemaValidation(SchemaCatalog(schemas_dir), kubernetes_version)
-        host = load_host(host_description)
+        building = background.submit(load_tree, repo, var_files, only, cluster=cluster, path=path)
+        host = load_host(host_description or HOST_DESCRIPTION)
         files = sources.tree_files(repo.resolve())
         file_findings = sources.check_files(files)
         tree = building.result()
+    validation = SchemaValidation(SchemaCatalog(schemas_dir), kubernetes_version, tree.crds)
+    if host_description is None and not applies(host, tree.repository_urls, _is_own_tree(tree.repo)):
+        host = NO_HOST
     manifests = list(tree.manifests())
-    # Only what was built replaces the host description: with --only, the host apps come from the description.
     installed = host_objects(host, tree.repo, tree.cluster_vars, manifests, [b.kustomization.name for b in tree.built])
     inventory = build_inventory(manifests, installed.manifests)
+    rendered = made_elsewhere.app_template_objects(inventory.releases)
+    if rendered:  # what app-template makes from configMaps/secrets values, for the links to see
+        inventory = build_inventory(manifests, [*installed.manifests, *rendered])
 
-    progress(f"validating {len(inventory.all)} objects")
+    progress(f"validating {len(inventory.all)} objects of {len(tree.built)} Flux Kustomizations")
     findings: list[Finding] = [*tree.all_findings(), *installed.findings]
     findings.extend(validation.check(inventory))
     findings.extend(file_findings)
@@ -84,29 +94,51 @@ def run_check(
     unknown = {f.rule for f in findings} - set(RULES)
     if unknown:  # every rule must be documented; an undocumented id is a bug here, not in the tree
         raise OcwError(f"internal: findings with undocumented rule ids {sorted(unknown)}")
+    findings = downstream.without_consequences(findings, tree.built)
     findings = scope.keep_in_scope(findings, workspace)
     if not workspace.kustomizations:
         # A repository without the workspaces installed yet has nothing to install into its host apps.
         # Nor does the host description (the workspaces' cluster) say anything about it.
         findings = [f for f in findings if f.rule != "host-install" and f.file != HOST_FILE]
     owners = _owners(findings, manifests)
+    findings = made_elsewhere.soften(findings, inventory, owners, workspace.kustomizations, tree.repo)
     findings = _missing_schemas_by_kind(findings, owners, workspace)
-    findings = _newer_chart_fields(findings, owners, workspace)
+    findings = _newer_chart_fields(findings, owners, workspace, _newer_major_releases(inventory))
+    shown = tree.built
     if only is not None:
-        findings = scope.narrow(findings, owners, scope.selected_area(tree.built, only))
+        selected = {ks.id for ks in tree.selected}
+        shown = [b for b in tree.built if b.kustomization.id in selected]
+        findings = scope.narrow(findings, owners, scope.selected_area(shown, only))
     unique = sorted(set(findings), key=lambda f: (f.file, f.line or 0, f.rule, f.object, f.message))
     return CheckReport(
         repo=tree.repo,
         findings=unique,
         var_files=tree.var_files,
-        var_sources=tree.repo_vars.global_files(),
+        var_sources=list(tree.repo_vars.used),
         schemas=validation.custom.catalog.describe(),
         kubernetes_version=validation.core.version,
-        kustomizations=[b.kustomization.name for b in tree.built],
+        kustomizations=[b.kustomization.name for b in shown],
         objects_validated=validation.validated,
         owners=owners,
-        per_kustomization=_per_kustomization(tree, owners, unique),
+        per_kustomization=_per_kustomization(shown, owners, unique),
+        entry=_entry(tree),
+        host=host.repository if host is not NO_HOST else None,
     )
+
+
+def _is_own_tree(repo: Path) -> bool:
+    """The tree ocw ships (its checkout), made for the cluster the built-in description describes."""
+    try:
+        return locate_tree().root.resolve() == repo.resolve()
+    except OcwError:
+        return False
+
+
+def _entry(tree: Tree) -> str:
+    if tree.bootstrap is not None:
+        return f"{tree.bootstrap.form} {tree.bootstrap.file} ({tree.bootstrap.label})"
+    roots = [ks for ks in tree.kustomizations if ks.applied_by is None]
+    return ", ".join(ks.path.removeprefix("./") for ks in roots[:4]) + (" ..." if len(roots) > 4 else "")
 
 
 def _missing_schemas_by_kind(
@@ -137,24 +169,47 @@ def _missing_schemas_by_kind(
     return kept
 
 
-def _newer_chart_fields(findings: list[Finding], owners: dict[Finding, str], workspace: scope.Area) -> list[Finding]:
+def _newer_major_releases(inventory: Inventory) -> set[str]:
+    """The app-template releases whose chart (its OCIRepository's ref.tag) is of a newer major version than the
+    common values schema available."""
+    newer: set[str] = set()
+    schema_major = int(APP_TEMPLATE_COMMON_VERSION.split(".")[0])
+    for release in inventory.releases:
+        helmrelease = release.helmrelease
+        ref = (helmrelease.obj.get("spec") or {}).get("chartRef") or {}
+        namespace = str(ref.get("namespace") or helmrelease.namespace)
+        source = inventory.get(str(ref.get("kind", "OCIRepository")), namespace, str(ref.get("name")))
+        tag = str((((source.obj.get("spec") or {}).get("ref") or {}).get("tag")) or "") if source else ""
+        major = re.match(r"v?(\d+)\.", tag)
+        if major and int(major.group(1)) > schema_major:
+            newer.add(helmrelease.ref)
+    return newer
+
+
+def _newer_chart_fields(
+    findings: list[Finding], owners: dict[Finding, str], workspace: scope.Area, newer_major: set[str]
+) -> list[Finding]:
     """Outside the workspace apps (whose chart version ocw pins), a value the available common values schema does not
-    know may be a field of the newer app-template the release uses: a warning, not an error."""
+    know may be a field of the newer app-template the release uses, and a release of a newer major version is not
+    described by that schema at all: warnings, not errors."""
     result: list[Finding] = []
     for finding in findings:
-        if (
-            finding.rule == "schema-values"
-            and "Additional properties are not allowed" in finding.message
-            and owners.get(finding) not in workspace.kustomizations
-        ):
+        outside = finding.rule == "schema-values" and owners.get(finding) not in workspace.kustomizations
+        if outside and finding.object in newer_major:
+            note = (
+                f" (the release uses a newer major version of app-template than the common values schema available, "
+                f"{APP_TEMPLATE_COMMON_VERSION}: its values may well be right)"
+            )
+        elif outside and "Additional properties are not allowed" in finding.message:
             note = (
                 f" (the common values schema available is {APP_TEMPLATE_COMMON_VERSION}; a newer chart may accept it)"
             )
-            changed = replace(finding, message=finding.message + note, severity=Severity.WARNING)
-            owners[changed] = owners.get(finding, "")
-            result.append(changed)
         else:
             result.append(finding)
+            continue
+        changed = replace(finding, message=finding.message + note, severity=Severity.WARNING)
+        owners[changed] = owners.get(finding, "")
+        result.append(changed)
     return result
 
 
@@ -171,16 +226,19 @@ def _owners(findings: list[Finding], manifests: Sequence[object]) -> dict[Findin
     for finding in findings:
         ref = finding.object.split(" ", 1)[0]
         rendered = _RENDERED_FROM.search(finding.object)  # a route app-template renders belongs to its release
-        if ref in by_ref:
+        if finding.object.startswith("Kustomization/"):
+            # A finding about a Flux Kustomization (its build, its source, its dependsOn) is its own.
+            owners[finding] = ref.rsplit("/", 1)[-1]
+        elif ref in by_ref:
             owners[finding] = by_ref[ref]
         elif rendered and rendered.group(1) in by_ref:
             owners[finding] = by_ref[rendered.group(1)]
-        elif finding.object.startswith("Kustomization/"):
-            owners[finding] = finding.object.removeprefix("Kustomization/")
     return owners
 
 
-def _per_kustomization(tree: Tree, owners: dict[Finding, str], findings: list[Finding]) -> list[KustomizationSummary]:
+def _per_kustomization(
+    built: Sequence[BuiltKustomization], owners: dict[Finding, str], findings: list[Finding]
+) -> list[KustomizationSummary]:
     """One line per built Flux Kustomization: its namespace, how many objects it builds, its errors and warnings."""
     errors: dict[str, int] = {}
     warnings: dict[str, int] = {}
@@ -197,5 +255,5 @@ def _per_kustomization(tree: Tree, owners: dict[Finding, str], findings: list[Fi
             errors=errors.get(b.kustomization.name, 0),
             warnings=warnings.get(b.kustomization.name, 0),
         )
-        for b in tree.built
+        for b in built
     ]

@@ -23,6 +23,7 @@ from referencing import Registry, Resource
 from referencing._core import Resolver
 from referencing.jsonschema import DRAFT7
 
+from ocw.apis import RepositoryCRDs
 from ocw.check.catalog import Missing, SchemaCatalog
 from ocw.check.inventory import Inventory
 from ocw.errors import OcwError
@@ -104,16 +105,25 @@ class CoreSchemas:
 
 
 class CustomSchemas:
-    def __init__(self, catalog: SchemaCatalog) -> None:
+    """Custom resource schemas: the repository's own CRD for the kind first (what the cluster will run), else the
+    catalog's layers."""
+
+    def __init__(self, catalog: SchemaCatalog, crds: RepositoryCRDs | None = None) -> None:
         self.catalog = catalog
+        self.crds = crds or RepositoryCRDs()
         self._validators: dict[str, Any] = {}
 
     def validator(self, kind: str, api_version: str) -> Any:
         """A validator, or Missing when no schema can be found."""
         if api_version not in self._validators or kind not in self._validators[api_version]:
             group, _, version = api_version.rpartition("/")
-            found = self.catalog.crd(group, kind, version)
-            loaded: Any = found if isinstance(found, Missing) else _validator_for_file(found)
+            own = self.crds.json_schema(group, kind, version)
+            loaded: Any
+            if own is not None:
+                loaded = validator_for(own, default=Draft7Validator)(own)
+            else:
+                found = self.catalog.crd(group, kind, version)
+                loaded = found if isinstance(found, Missing) else _validator_for_file(found)
             self._validators.setdefault(api_version, {})[kind] = loaded
         return self._validators[api_version][kind]
 
@@ -179,9 +189,9 @@ def _inline_refs(node: Any, resolver: Resolver[Any], *, siblings_apply: bool, se
 
 
 class SchemaValidation:
-    def __init__(self, catalog: SchemaCatalog, kubernetes_version: str) -> None:
+    def __init__(self, catalog: SchemaCatalog, kubernetes_version: str, crds: RepositoryCRDs | None = None) -> None:
         self.core = CoreSchemas(kubernetes_version)
-        self.custom = CustomSchemas(catalog)
+        self.custom = CustomSchemas(catalog, crds)
         self.values = ValuesSchema(catalog)
         self.validated = 0
 

@@ -1,26 +1,36 @@
-"""Build Flux Kustomizations as kustomize-controller would: kustomize build, targetNamespace, commonMetadata, then
-postBuild substitution object by object. Independent Kustomizations build in parallel."""
+"""Build one Flux Kustomization as kustomize-controller does (its `build()`): the generated kustomization built by
+kustomize in the source's artifact, then, object by object, decryption, postBuild substitution (only when
+`spec.postBuild` is set) and `commonMetadata`.
+
+The two halves are separate: `kustomize_build` (a kustomize process, run in parallel) needs nothing but the
+artifact; `post_build` needs the variables, which come from ConfigMaps and Secrets other builds create.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import posixpath
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
 from ocw import kustomize
 from ocw.findings import Finding, Severity
+from ocw.flux.artifact import Artifact, Workspace
+from ocw.flux.generator import GeneratorError, generate, kustomization_file
 from ocw.flux.kustomization import FluxKustomization
-from ocw.flux.repo_vars import RepoVars, SourceRef
+from ocw.flux.repo_vars import SourceRef
 from ocw.flux.sops import is_sops_encrypted, without_sops
-from ocw.flux.sources import SourceIndex
 from ocw.flux.substitution import SubstitutionError, is_disabled, substitute
-from ocw.yamlio import YamlError, load_all_fast, load_all_strict
+from ocw.yamlio import load_all_fast
 
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+# Kinds the API server serves cluster-wide whatever kustomize stamps on them. Kept for callers that place objects by
+# hand; a built object's scope comes from ocw.flux.scopes.
 CLUSTER_SCOPED_KINDS = frozenset(
     {
         "Namespace",
@@ -71,139 +81,284 @@ class Manifest:
 
 
 @dataclass
+class RawObject:
+    text: str  # the document as kustomize emitted it (origin annotation included)
+    obj: dict[str, Any]  # parsed, origin annotation taken off unless the Kustomization asked for it
+    file: str  # the repository file holding it
+    keep_origin: bool = False  # the Kustomization asked for origin annotations itself
+
+
+@dataclass
+class RawBuild:
+    kustomization: FluxKustomization
+    objects: list[RawObject] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
 class BuiltKustomization:
     kustomization: FluxKustomization
     manifests: list[Manifest] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
-    # substituteFrom sources this Kustomization reads that the repository does not define (made in the cluster).
+    # substituteFrom sources this Kustomization reads that the repository does not create (made in the cluster).
     unknown_sources: list[SourceRef] = field(default_factory=list)
+    # (file, object ref) -> paths ("spec/x/0/y") whose value an undefined variable turned blank.
+    blanks: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
 
-def build_all(
-    repo: Path,
-    kustomizations: Sequence[FluxKustomization],
-    cluster_vars: Mapping[str, str],
-    repo_vars: RepoVars | None = None,
-) -> list[BuiltKustomization]:
-    sources = SourceIndex(repo)
-    workers = max(2, (os.cpu_count() or 2) * 2)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda ks: build_one(repo, ks, cluster_vars, sources, repo_vars), kustomizations))
+def _finding(ks: FluxKustomization, rule: str, message: str, severity: Severity = Severity.ERROR) -> Finding:
+    return Finding(str(ks.source_file), rule, f"Kustomization/{ks.namespace}/{ks.name}", message, severity=severity)
 
 
-def build_one(
-    repo: Path,
-    ks: FluxKustomization,
-    cluster_vars: Mapping[str, str],
-    sources: SourceIndex | None = None,
-    repo_vars: RepoVars | None = None,
-) -> BuiltKustomization:
-    own, unknown = (repo_vars or RepoVars()).resolve(ks.substitute_from)
-    # postBuild.substitute takes precedence over substituteFrom, as in kustomize-controller.
-    variables = {**cluster_vars, **own, **ks.substitute}
-    built = BuiltKustomization(kustomization=ks, variables=variables, unknown_sources=unknown)
-    ks_file = str(ks.source_file)
-    directory = repo / ks.build_dir
-    if not ks.path or not (directory / "kustomization.yaml").is_file():
-        built.findings.append(
-            Finding(
-                ks_file,
-                "flux-path",
-                f"Kustomization/{ks.name}",
-                f"spec.path {ks.path!r} is not a folder with a kustomization.yaml in the repository",
-            )
+@dataclass
+class Prepared:
+    """A Kustomization ready for kustomize: its kustomization written in an overlay of its source's artifact."""
+
+    kustomization: FluxKustomization
+    artifact: Artifact
+    folder: PurePosixPath  # spec.path in the artifact
+    view: Path  # the folder in the overlay
+    keep_origin: bool
+
+
+def prepare(ks: FluxKustomization, artifact: Artifact, workspace: Workspace) -> Prepared | RawBuild:
+    """The overlay to build ks in, or a RawBuild holding why it cannot be built."""
+    result = RawBuild(ks)
+    relative = PurePosixPath(posixpath.normpath(ks.path.strip() or ".").lstrip("/"))
+    if not ks.path or relative.parts[:1] == ("..",) or not artifact.has_dir(relative):
+        result.findings.append(
+            _finding(ks, "flux-path", f"spec.path {ks.path!r} is not a folder of its source ({ks.source})")
         )
-        return built
-    remote = remote_resources(directory / "kustomization.yaml")
-    if remote:
-        built.findings.append(
-            Finding(
-                ks_file,
-                "kustomize-build",
-                f"Kustomization/{ks.name}",
-                f"{ks.build_dir}/kustomization.yaml builds {', '.join(remote)} from the network; ocw check works "
-                f"offline and fetches nothing, so this Kustomization is not checked",
-                severity=Severity.WARNING,
-            )
-        )
-        return built
+        return result
     try:
-        components = [str(c) for c in ks.spec.get("components") or [] if isinstance(c, str)]
-        stream = kustomize.build(directory, components)
+        generated = generate(artifact.root / relative, ks.spec, relative)
+    except GeneratorError as exc:
+        file = artifact.repository_file(exc.file) if exc.file else str(ks.source_file)
+        result.findings.append(Finding(file, "kustomize-build", _object(ks), f"kustomize build failed: {exc}"))
+        return result
+    if generated.remote:
+        result.findings.append(
+            _finding(
+                ks,
+                "kustomize-build",
+                f"{relative}/{generated.file_name} builds {', '.join(generated.remote)} from the network; ocw check "
+                f"works offline and fetches nothing, so this Kustomization is not checked",
+                Severity.WARNING,
+            )
+        )
+        return result
+    view = artifact.overlay(workspace, relative, generated.file_name, generated.text)
+    return Prepared(ks, artifact, relative, view, generated.origin_requested)
+
+
+def kustomize_build(ks: FluxKustomization, artifact: Artifact, workspace: Workspace) -> RawBuild:
+    """kustomize's output for ks in artifact, each object with the file it came from."""
+    prepared = prepare(ks, artifact, workspace)
+    return prepared if isinstance(prepared, RawBuild) else build_many([prepared], workspace)[0]
+
+
+def build_many(prepared: Sequence[Prepared], workspace: Workspace) -> list[RawBuild]:
+    """Build several Kustomizations with one kustomize process: starting kubectl costs far more than a build. A
+    wrapper kustomization lists their overlays (with no transformer of its own, so each builds exactly as alone);
+    when the whole fails (a build error, or two of them making the same object) the halves are built apart, down to
+    single builds that report their own error."""
+    if len(prepared) == 1:
+        return [_build_one(prepared[0], workspace)]
+    wrapper = workspace.new_folder("batch")
+    document = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [os.path.relpath(item.view, wrapper) for item in prepared],
+        "buildMetadata": ["originAnnotations"],
+    }
+    (wrapper / "kustomization.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    try:
+        stream = kustomize.build(wrapper)
+    except kustomize.KustomizeError:
+        half = len(prepared) // 2
+        return [*build_many(prepared[:half], workspace), *build_many(prepared[half:], workspace)]
+    by_overlay = {item.view.relative_to(workspace.root).parts[0]: item for item in prepared}
+    results = {item.kustomization.id: RawBuild(item.kustomization) for item in prepared}
+    for text, obj, origin in _documents(stream):
+        parts = PurePosixPath(origin or "").parts
+        item = by_overlay.get(parts[1]) if len(parts) > 2 and parts[0] == ".." else None
+        if item is None:  # an object without a local origin cannot be told apart: build each alone
+            return [_build_one(one, workspace) for one in prepared]
+        file = item.artifact.repository_file(posixpath.normpath("/".join(parts[2:])))
+        _append(results[item.kustomization.id], item, text, obj, file)
+    return [results[item.kustomization.id] for item in prepared]
+
+
+def _build_one(item: Prepared, workspace: Workspace) -> RawBuild:
+    result = RawBuild(item.kustomization)
+    try:
+        stream = kustomize.build(item.view)
     except kustomize.KustomizeError as exc:
-        built.findings.append(Finding(ks_file, "kustomize-build", f"Kustomization/{ks.name}", str(exc)))
-        return built
-    index = sources or SourceIndex(repo)
+        message = workspace.repository_paths(str(exc))
+        file = _failing_file(message, item)
+        result.findings.append(
+            Finding(file, "kustomize-build", _object(item.kustomization), f"kustomize build failed: {message}")
+        )
+        return result
+    for text, obj, origin in _documents(stream):
+        file = str(item.kustomization.source_file)
+        if origin:
+            file = item.artifact.repository_file(posixpath.normpath(str(item.folder / origin)))
+        _append(result, item, text, obj, file)
+    return result
+
+
+def _documents(stream: str) -> Iterator[tuple[str, dict[str, Any], str | None]]:
     for document in kustomize.split_documents(stream):
-        raw = load_all_fast(document)[0]
-        if not isinstance(raw, dict):
+        loaded = load_all_fast(document)
+        if loaded and isinstance(loaded[0], dict):
+            yield document, loaded[0], _origin_path(loaded[0])
+
+
+def _append(result: RawBuild, item: Prepared, text: str, obj: dict[str, Any], file: str) -> None:
+    _strip_origin(obj, keep=item.keep_origin)
+    result.objects.append(RawObject(text, obj, file, item.keep_origin))
+
+
+def _object(ks: FluxKustomization) -> str:
+    return f"Kustomization/{ks.namespace}/{ks.name}"
+
+
+_PATH_IN_MESSAGE = re.compile(r"[\w.-]+(?:/[\w.-]+)+")
+
+
+def _failing_file(message: str, item: Prepared) -> str:
+    """The kustomization file a build error is about: the innermost folder the message names that holds one (the
+    kustomization that lists a missing file, say), else the Kustomization's own file."""
+    deepest: PurePosixPath | None = None
+    for match in _PATH_IN_MESSAGE.finditer(message):
+        candidate = PurePosixPath(posixpath.normpath(match.group(0)))
+        for folder in (candidate, *candidate.parents):
+            if str(folder) == "." or folder.parts[:1] == ("..",):
+                break
+            file = kustomization_file(item.artifact.root / folder)
+            if file is not None:
+                if deepest is None or len(folder.parts) > len(deepest.parts):
+                    deepest = folder / file.name
+                break
+    if deepest is None or deepest.parent == item.folder:
+        return str(item.kustomization.source_file)
+    return item.artifact.repository_file(str(deepest))
+
+
+def _strip_origin(obj: dict[str, Any], *, keep: bool) -> None:
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else None
+    annotations = (metadata or {}).get("annotations")
+    if metadata is not None and isinstance(annotations, dict) and not keep:
+        annotations.pop(ORIGIN_ANNOTATION, None)
+        if not annotations:
+            metadata.pop("annotations")
+
+
+def _origin_path(obj: dict[str, Any]) -> str | None:
+    """Where kustomize read the object (its origin annotation: a file, or the kustomization of a generator), relative
+    to the folder built; None for a remote origin or none."""
+    annotations = (obj.get("metadata") or {}).get("annotations") if isinstance(obj.get("metadata"), dict) else None
+    text = annotations.get(ORIGIN_ANNOTATION) if isinstance(annotations, dict) else None
+    try:
+        origin = yaml.safe_load(text) if isinstance(text, str) else None
+    except yaml.YAMLError:
+        origin = None
+    if isinstance(origin, dict) and not origin.get("repo"):
+        where = origin.get("path") or origin.get("configuredIn")
+        if isinstance(where, str) and where:
+            return where
+    return None
+
+
+def post_build(
+    raw: RawBuild,
+    variables: Mapping[str, str],
+    unknown_sources: Sequence[SourceRef] = (),
+) -> BuiltKustomization:
+    """Decryption, substitution and commonMetadata on every object, as kustomize-controller applies them."""
+    ks = raw.kustomization
+    built = BuiltKustomization(ks, variables=dict(variables), unknown_sources=list(unknown_sources))
+    built.findings.extend(raw.findings)
+    strategy = str((ks.spec.get("postBuild") or {}).get("substituteStrategy") or "WithVariables")
+    substitutes = ks.has_post_build and (bool(variables) or strategy == "Always")
+    for item in raw.objects:
+        obj = item.obj
+        ref = _ref(obj)
+        if not obj.get("apiVersion") or not obj.get("kind") or not (obj.get("metadata") or {}).get("name"):
+            built.findings.append(
+                Finding(item.file, "kustomize-build", ref, "failed to decode Kubernetes apiVersion, kind and name")
+            )
             continue
-        raw_ref = f"{raw.get('kind')}/{(raw.get('metadata') or {}).get('name')}"
-        origin = index.locate(str(raw.get("kind", "")), str((raw.get("metadata") or {}).get("name", ""))) or ks_file
-        # Substitution works on the text kustomize emitted, as kustomize-controller does: a `${VAR}` that becomes
-        # `false` or `5` is then a boolean or a number, exactly as it will be in the cluster. A SOPS document is
-        # decrypted first and loses its `sops` block; its ciphertext values are never substituted.
-        if is_sops_encrypted(raw):
-            obj = without_sops(raw)
-        elif is_disabled(raw):
-            obj = raw
-        else:
-            obj = _substituted(document, raw, variables=variables, built=built, origin=origin, raw_ref=raw_ref, ks=ks)
-        built.manifests.append(Manifest(obj=_with_flux_metadata(obj, ks), kustomization=ks.name, file=origin, raw=raw))
+        if is_sops_encrypted(obj):
+            if not ks.spec.get("decryption"):
+                built.findings.append(
+                    Finding(
+                        item.file,
+                        "flux-decryption",
+                        ref,
+                        f"the object is SOPS-encrypted but {ks.source_file} (Kustomization {ks.name}) sets no "
+                        f"spec.decryption: Flux applies it as written and the API server refuses its `sops` field. "
+                        f"Add spec.decryption (provider: sops) to the Kustomization",
+                    )
+                )
+            obj = without_sops(obj)
+        elif substitutes and not is_disabled(obj):
+            obj = _substituted(item, obj, variables, built)
+        built.manifests.append(
+            Manifest(obj=_with_common_metadata(obj, ks), kustomization=ks.name, file=item.file, raw=item.obj)
+        )
     return built
 
 
-def remote_resources(kustomization: Path) -> list[str]:
-    """Resources and components given as URLs (`https://…`, `github.com/…`), which kustomize would download."""
-    try:
-        documents = load_all_strict(kustomization.read_text())
-    except (OSError, YamlError):
-        return []  # the build reports it
-    spec = documents[0] if documents and isinstance(documents[0], dict) else {}
-    entries = [str(e) for key in ("resources", "components") for e in spec.get(key) or [] if isinstance(e, str)]
-    return [e for e in entries if "://" in e or e.startswith(("github.com/", "git@"))]
+def _ref(obj: Mapping[str, Any]) -> str:
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    assert isinstance(metadata, Mapping)  # noqa: S101 - narrowed above
+    namespace = metadata.get("namespace")
+    name = metadata.get("name")
+    return f"{obj.get('kind')}/{namespace}/{name}" if namespace else f"{obj.get('kind')}/{name}"
 
 
-def _with_flux_metadata(raw: dict[str, Any], ks: FluxKustomization) -> dict[str, Any]:
+def _with_common_metadata(raw: dict[str, Any], ks: FluxKustomization) -> dict[str, Any]:
+    common = ks.spec.get("commonMetadata")
+    if not isinstance(common, Mapping):
+        return raw
     obj = dict(raw)
     metadata = dict(obj.get("metadata") or {})
-    if ks.target_namespace and obj.get("kind") not in CLUSTER_SCOPED_KINDS:
-        metadata["namespace"] = ks.target_namespace
-    common = ks.spec.get("commonMetadata") or {}
     for section in ("labels", "annotations"):
-        if common.get(section):
+        if isinstance(common.get(section), Mapping) and common[section]:
             metadata[section] = {**(metadata.get(section) or {}), **common[section]}
     obj["metadata"] = metadata
     return obj
 
 
 def _substituted(
-    document: str,
-    raw: dict[str, Any],
-    *,
-    variables: Mapping[str, str],
-    built: BuiltKustomization,
-    origin: str,
-    raw_ref: str,
-    ks: FluxKustomization,
+    item: RawObject, raw: dict[str, Any], variables: Mapping[str, str], built: BuiltKustomization
 ) -> dict[str, Any]:
+    ks = built.kustomization
+    ref = _ref(raw)
+    # Substitution works on the text kustomize emitted, as kustomize-controller does: a `${VAR}` that becomes
+    # `false` or `5` is then a boolean or a number, exactly as it will be in the cluster.
     try:
-        result = substitute(document, variables)
+        result = substitute(item.text, variables)
     except SubstitutionError as exc:
-        built.findings.append(Finding(origin, "flux-substitution", raw_ref, str(exc)))
+        built.findings.append(Finding(item.file, "flux-substitution", ref, str(exc)))
         return raw
-    for name in sorted(set(result.undefined)):
+    undefined = sorted(set(result.undefined))
+    if undefined:
+        built.blanks[(item.file, ref)] = _paths_using(raw, undefined)
+    for name in undefined:
         if built.unknown_sources:
             # The variable may well come from a source the cluster creates (e.g. through an ExternalSecret).
-            sources = ", ".join(str(ref) for ref in built.unknown_sources)
+            sources = ", ".join(str(s) for s in built.unknown_sources)
             built.findings.append(
                 Finding(
-                    origin,
+                    item.file,
                     "flux-undefined-variable",
-                    raw_ref,
+                    ref,
                     f"${{{name}}} is not defined in the repository; {ks.source_file} also substitutes from "
-                    f"{sources}, which the repository does not contain, so it may be defined there. Pass --vars "
+                    f"{sources}, which the repository does not create, so it may be defined there. Pass --vars "
                     f"with its variables to check it",
                     severity=Severity.WARNING,
                 )
@@ -211,12 +366,12 @@ def _substituted(
             continue
         built.findings.append(
             Finding(
-                origin,
+                item.file,
                 "flux-undefined-variable",
-                raw_ref,
-                f"${{{name}}} is defined neither in {ks.source_file} postBuild.substitute nor in the cluster "
-                f"variables (the repository's substituteFrom sources and --vars): Flux would silently substitute an "
-                f"empty string. Define it, give a default (${{{name}:=value}}), or escape it as $${{{name}}}",
+                ref,
+                f"${{{name}}} is defined neither in {ks.source_file} postBuild.substitute nor in its substituteFrom "
+                f"sources (nor --vars): Flux would silently substitute an empty string. Define it, give a default "
+                f"(${{{name}:=value}}), or escape it as $${{{name}}}",
             )
         )
     try:
@@ -224,8 +379,29 @@ def _substituted(
     except yaml.YAMLError as exc:
         built.findings.append(
             Finding(
-                origin, "flux-substitution", raw_ref, f"the object is no longer valid YAML after substitution: {exc}"
+                item.file, "flux-substitution", ref, f"the object is no longer valid YAML after substitution: {exc}"
             )
         )
         return raw
-    return substituted[0] if substituted and isinstance(substituted[0], dict) else raw
+    if not substituted or not isinstance(substituted[0], dict):
+        return raw
+    _strip_origin(substituted[0], keep=item.keep_origin)
+    return substituted[0]
+
+
+def _paths_using(obj: Any, names: Sequence[str], prefix: str = "") -> set[str]:
+    """The paths of string values (and keys) that use one of the variables."""
+    found: set[str] = set()
+    markers = tuple(f"${{{name}" for name in names)
+    if isinstance(obj, Mapping):
+        for key, value in obj.items():
+            path = f"{prefix}/{key}" if prefix else str(key)
+            if any(m in str(key) for m in markers):
+                found.add(path)
+            found |= _paths_using(value, names, path)
+    elif isinstance(obj, list):
+        for index, value in enumerate(obj):
+            found |= _paths_using(value, names, f"{prefix}/{index}" if prefix else str(index))
+    elif isinstance(obj, str) and any(m in obj for m in markers):
+        found.add(prefix)
+    return found

@@ -1,8 +1,9 @@
-"""Flux Kustomizations of the tree: every `ks.yaml` under `kubernetes/apps/`, read strictly."""
+"""Flux Kustomization objects: the fields kustomize-controller acts on, read from the object as the cluster holds it
+(after the build that created it: its namespace, the patches its parent applied, the parent's substitution)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,27 +16,99 @@ from ocw.yamlio import YamlError, load_all_strict
 KIND = "Kustomization"
 API_GROUP = "kustomize.toolkit.fluxcd.io/"
 APPS_DIR = Path("kubernetes/apps")
+DEFAULT_NAMESPACE = "default"
+
+
+def is_flux_kustomization(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and obj.get("kind") == KIND and str(obj.get("apiVersion", "")).startswith(API_GROUP)
+
+
+@dataclass(frozen=True)
+class SourceReference:
+    """`spec.sourceRef`: kind, namespace (the Kustomization's own when left out) and name."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}"
 
 
 @dataclass(frozen=True)
 class FluxKustomization:
     name: str
     namespace: str
-    path: str  # as written in spec.path, relative to the repository root
+    path: str  # as written in spec.path, relative to the root of its source's artifact
     target_namespace: str | None
     substitute: dict[str, str]
     depends_on: tuple[str, ...]
-    source_file: Path  # relative to the repository root
+    source_file: Path  # the file holding the object, relative to the repository root
     spec: dict[str, Any] = field(repr=False, hash=False, compare=False)
     substitute_from: tuple[SourceRef, ...] = ()
+    source: SourceReference | None = None
+    # Who applies it: "namespace/name" of the Kustomization whose build yields it; None for an entry point.
+    applied_by: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.namespace}/{self.name}"
 
     @property
     def build_dir(self) -> Path:
-        return Path(self.path.removeprefix("./"))
+        return Path(self.path.removeprefix("./") or ".")
+
+    @property
+    def has_post_build(self) -> bool:
+        """Flux substitutes only when spec.postBuild is set (even empty)."""
+        return isinstance(self.spec.get("postBuild"), Mapping)
+
+    @property
+    def depends_on_refs(self) -> tuple[tuple[str, str], ...]:
+        """(namespace, name) of each dependsOn entry; the namespace defaults to the Kustomization's own."""
+        return tuple(
+            (str(d.get("namespace") or self.namespace), str(d.get("name")))
+            for d in self.spec.get("dependsOn") or []
+            if isinstance(d, Mapping) and d.get("name")
+        )
+
+    @classmethod
+    def from_object(
+        cls, doc: Mapping[str, Any], file: Path, *, applied_by: str | None = None, namespace: str | None = None
+    ) -> FluxKustomization:
+        metadata = doc.get("metadata") or {}
+        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        assert isinstance(spec, dict)  # noqa: S101 - narrowed above
+        post_build = spec.get("postBuild") if isinstance(spec.get("postBuild"), Mapping) else {}
+        assert isinstance(post_build, Mapping)  # noqa: S101 - narrowed above
+        own_namespace = str(metadata.get("namespace") or namespace or DEFAULT_NAMESPACE)
+        source = spec.get("sourceRef") if isinstance(spec.get("sourceRef"), Mapping) else None
+        return cls(
+            name=str(metadata.get("name", "")),
+            namespace=own_namespace,
+            path=str(spec.get("path") or ""),
+            target_namespace=spec.get("targetNamespace"),
+            substitute={str(k): "" if v is None else str(v) for k, v in (post_build.get("substitute") or {}).items()},
+            depends_on=tuple(str(d.get("name")) for d in spec.get("dependsOn") or [] if isinstance(d, dict)),
+            source_file=file,
+            spec=dict(spec),
+            substitute_from=tuple(substitute_from(doc)),
+            source=(
+                SourceReference(
+                    str(source.get("kind", "GitRepository")),
+                    str(source.get("namespace") or own_namespace),
+                    str(source.get("name", "")),
+                )
+                if source is not None
+                else None
+            ),
+            applied_by=applied_by,
+        )
 
 
 def discover(repo: Path) -> tuple[list[FluxKustomization], list[Finding]]:
-    """Every Flux Kustomization in the `ks.yaml` files under kubernetes/apps, and the problems reading them."""
+    """The Flux Kustomizations written in `ks.yaml` files under kubernetes/apps: the layout `ocw install` adds
+    workspaces to. (`ocw check` follows Flux's own graph instead: ocw.flux.graph.)"""
     found: list[FluxKustomization] = []
     findings: list[Finding] = []
     apps = repo / APPS_DIR
@@ -49,32 +122,12 @@ def discover(repo: Path) -> tuple[list[FluxKustomization], list[Finding]]:
         except YamlError as exc:
             findings.append(Finding(str(rel), "yaml-strict", "-", exc.message, line=exc.line))
             continue
-        for doc in docs:
-            if (
-                isinstance(doc, dict)
-                and doc.get("kind") == KIND
-                and str(doc.get("apiVersion", "")).startswith(API_GROUP)
-            ):
-                found.append(_from_document(doc, rel))
+        found.extend(
+            FluxKustomization.from_object(doc, rel, namespace="flux-system")
+            for doc in docs
+            if is_flux_kustomization(doc)
+        )
     return found, findings
-
-
-def _from_document(doc: dict[str, Any], rel: Path) -> FluxKustomization:
-    metadata = doc.get("metadata") or {}
-    spec = doc.get("spec") or {}
-    post_build = spec.get("postBuild") or {}
-    substitute = {str(k): "" if v is None else str(v) for k, v in (post_build.get("substitute") or {}).items()}
-    return FluxKustomization(
-        name=str(metadata.get("name", "")),
-        namespace=str(metadata.get("namespace", "flux-system")),
-        path=str(spec.get("path", "")),
-        target_namespace=spec.get("targetNamespace"),
-        substitute=substitute,
-        depends_on=tuple(str(d.get("name")) for d in spec.get("dependsOn") or [] if isinstance(d, dict)),
-        source_file=rel,
-        spec=spec,
-        substitute_from=tuple(substitute_from(doc)),
-    )
 
 
 def select(kustomizations: Sequence[FluxKustomization], terms: Sequence[str]) -> list[FluxKustomization]:

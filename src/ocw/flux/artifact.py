@@ -1,0 +1,221 @@
+"""Source artifacts on disk, as kustomize-controller sees them: the files of a source, and nothing else, under one
+root that a build may not leave.
+
+source-controller hands kustomize-controller a tarball of the repository's files minus the ignored ones; the
+controller extracts it to a fresh folder and builds `spec.path` inside it. Here the artifact is a folder of symlinks
+to the repository's own files (kustomize reads a file through a symlink but resolves folders to where they are, so
+folders are real and files are links): cheap to make, and a file that source-controller leaves out is not there.
+
+A build that changes a folder's kustomization (Flux appends its `targetNamespace`, `patches`, `components`, ...)
+gets its own overlay: the artifact's folders on the way to that folder are real, everything else links into the
+artifact, and the changed kustomization file sits in place of the original.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ocw import toolchain
+from ocw.flux.sourceignore import ArtifactFilter
+
+GIT_TIMEOUT_SECONDS = 60
+_PRUNED = frozenset({".git"})
+
+
+def repository_files(repo: Path) -> list[PurePosixPath]:
+    """The files a commit of the repository would hold: tracked files and new ones git does not ignore, when repo is
+    a git work tree (so `.venv/`, `node_modules/` and other ignored local files are left out); else every file."""
+    listed = _git_files(repo)
+    if listed is not None:
+        return listed
+    found: list[PurePosixPath] = []
+    for folder, dirs, files in os.walk(repo):
+        dirs[:] = sorted(d for d in dirs if d not in _PRUNED)
+        base = Path(folder)
+        for name in sorted(files):
+            path = base / name
+            if path.is_file() and not path.is_symlink():
+                found.append(PurePosixPath(path.relative_to(repo).as_posix()))
+    return found
+
+
+def _git_files(repo: Path) -> list[PurePosixPath] | None:
+    if not (repo / ".git").exists():
+        return None
+    try:
+        completed = subprocess.run(
+            [str(toolchain.git()), "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired, Exception):
+        return None
+    if completed.returncode != 0:
+        return None
+    names = sorted({name for name in completed.stdout.decode(errors="replace").split("\0") if name})
+    return [PurePosixPath(name) for name in names if (repo / name).is_file() and not (repo / name).is_symlink()]
+
+
+class Workspace:
+    """A scratch folder for one run: artifacts and build overlays. Remove it with close()."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo.resolve()
+        # Resolved: kustomize resolves folders through symlinks (macOS's /var is /private/var) in its messages.
+        self.root = Path(tempfile.mkdtemp(prefix="ocw-flux-")).resolve()
+        self._scratch = re.compile(re.escape(str(self.root)) + r"/(?:artifact|build)-\d+/?")
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+
+    def new_folder(self, kind: str) -> Path:
+        with self._lock:
+            folder = self.root / f"{kind}-{next(self._counter)}"
+        folder.mkdir()
+        return folder
+
+    def repository_paths(self, text: str) -> str:
+        """text (a kustomize message) with paths in the artifacts and overlays as repository paths."""
+        return self._scratch.sub("", text).replace(str(self.repo) + "/", "")
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One `copy` operation of an ArtifactGenerator: `from: "@alias/<glob>"`, `to: "@artifact/<path>"`."""
+
+    pattern: str  # the glob after the alias, relative to the source's root
+    to: str  # the path after @artifact/ ("" for the root; a trailing / for a folder)
+    exclude: tuple[str, ...] = ()
+
+    def select(self, files: Iterable[PurePosixPath]) -> Iterator[tuple[PurePosixPath, PurePosixPath]]:
+        parts = PurePosixPath(self.pattern).parts
+        static = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))
+        prefix = PurePosixPath(*parts[:static]) if static else PurePosixPath(".")
+        regex = _glob_regex(self.pattern)
+        folder = self.to.endswith("/") or self.to == ""
+        for file in files:
+            text = str(file)
+            if static == len(parts):  # no glob: one file, or a folder taken whole
+                if file != prefix and not file.is_relative_to(prefix):
+                    continue
+            elif not regex.fullmatch(text):
+                continue
+            if any(_glob_regex(pattern).fullmatch(text) for pattern in self.exclude):
+                continue
+            if static == len(parts) and file == prefix:
+                yield file, PurePosixPath(self.to.rstrip("/") or ".") / file.name if folder else PurePosixPath(self.to)
+            else:
+                base = prefix if static < len(parts) else prefix.parent
+                yield file, PurePosixPath(self.to.rstrip("/") or ".") / file.relative_to(base)
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob where `**` crosses folders and `*`, `?` do not."""
+    out: list[str] = []
+    index = 0
+    while index < len(pattern):
+        if pattern.startswith("**/", index):
+            out.append("(?:.*/)?")
+            index += 3
+        elif pattern.startswith("**", index):
+            out.append(".*")
+            index += 2
+        elif pattern[index] == "*":
+            out.append("[^/]*")
+            index += 1
+        elif pattern[index] == "?":
+            out.append("[^/]")
+            index += 1
+        else:
+            out.append(re.escape(pattern[index]))
+            index += 1
+    return re.compile("".join(out))
+
+
+class Artifact:
+    """One source's files under one root."""
+
+    def __init__(self, root: Path, origin: Path, origins: dict[PurePosixPath, PurePosixPath] | None = None) -> None:
+        self.root = root
+        self.origin = origin  # the repository folder the artifact's root stands for
+        # Where each file of a generated artifact comes from in the repository (None: the same path).
+        self._origins = origins
+
+    def repository_file(self, path: str) -> str:
+        """The repository file an artifact path stands for."""
+        if self._origins is None:
+            return path
+        return str(self._origins.get(PurePosixPath(path), path))
+
+    @classmethod
+    def of_repository(
+        cls, workspace: Workspace, repo: Path, files: Iterable[PurePosixPath], ignore: ArtifactFilter
+    ) -> Artifact:
+        root = workspace.new_folder("artifact")
+        made: set[PurePosixPath] = set()
+        for relative in ignore.select(files):
+            parent = relative.parent
+            if parent not in made:
+                (root / parent).mkdir(parents=True, exist_ok=True)
+                made.update(parent.parents)
+                made.add(parent)
+            (root / relative).symlink_to(repo / relative)
+        return cls(root, repo)
+
+    @classmethod
+    def of_copies(
+        cls, workspace: Workspace, repo: Path, files: Iterable[PurePosixPath], copies: Iterable[Copy]
+    ) -> Artifact:
+        """An ArtifactGenerator's artifact: the files each copy operation takes from this repository's artifact."""
+        root = workspace.new_folder("artifact")
+        available = list(files)
+        origins: dict[PurePosixPath, PurePosixPath] = {}
+        for copy in copies:
+            for source, target in copy.select(available):
+                destination = root / target
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                if destination.is_symlink():
+                    destination.unlink()
+                destination.symlink_to(repo / source)
+                origins[PurePosixPath(os.path.normpath(target))] = source
+        return cls(root, repo, origins)
+
+    def has_dir(self, relative: PurePosixPath) -> bool:
+        return (self.root / relative).is_dir()
+
+    def overlay(self, workspace: Workspace, folder: PurePosixPath, file_name: str, text: str) -> Path:
+        """A view of the artifact where folder's `file_name` holds text; returns the folder's path in the view."""
+        view = workspace.new_folder("build")
+        real_source = self.root
+        real_target = view
+        for part in (*folder.parts, None):
+            keep = part
+            for entry in real_source.iterdir():
+                if entry.name == keep or (part is None and entry.name == file_name):
+                    continue
+                (real_target / entry.name).symlink_to(entry)
+            if part is None:
+                break
+            real_source = real_source / part
+            real_target = real_target / part
+            real_target.mkdir()
+        (real_target / file_name).write_text(text)
+        return real_target
