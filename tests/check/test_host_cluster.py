@@ -21,6 +21,10 @@ spec:
     kind: GitRepository
     name: home-kubernetes
   interval: 30m
+  # What the cluster's root Kustomization patches into every app: substitution from the cluster's variables.
+  postBuild:
+    substituteFrom:
+      - {kind: ConfigMap, name: cluster-settings, optional: true}
 """
 ENVOY_GATEWAY = """---
 apiVersion: gateway.networking.k8s.io/v1

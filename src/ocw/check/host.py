@@ -62,7 +62,8 @@ def load_host(path: Path = HOST_DESCRIPTION) -> HostCluster:
     try:
         docs = load_all_strict(path.read_text())
     except (OSError, YamlError) as exc:
-        raise OcwError(f"cannot read the host cluster description {path}: {exc}", hint="reinstall ocw") from exc
+        hint = "reinstall ocw" if path == HOST_DESCRIPTION else "pass --host a readable description"
+        raise OcwError(f"cannot read the host cluster description {path}: {exc}", hint=hint) from exc
     data = docs[0] if docs and isinstance(docs[0], dict) else {}
     objects = tuple(
         (str(entry["app"]), dict(entry["object"])) for entry in data.get("objects") or [] if isinstance(entry, dict)

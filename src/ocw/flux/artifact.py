@@ -66,6 +66,25 @@ def _git_files(repo: Path) -> list[PurePosixPath] | None:
     return [PurePosixPath(name) for name in names if (repo / name).is_file() and not (repo / name).is_symlink()]
 
 
+def _clean_folders(repo: Path, kept: set[PurePosixPath]) -> set[PurePosixPath]:
+    """The folders (other than the root) whose every entry on disk, recursively, is a kept regular file or a clean
+    folder: those the artifact can link whole."""
+    folders_with_kept = {parent for file in kept for parent in file.parents if str(parent) != "."}
+    clean: set[PurePosixPath] = set()
+    for folder in sorted(folders_with_kept, key=lambda f: -len(f.parts)):
+        try:
+            entries = list((repo / folder).iterdir())
+        except OSError:
+            continue
+        if all(
+            (entry.is_dir() and not entry.is_symlink() and (folder / entry.name) in clean)
+            or (entry.is_file() and not entry.is_symlink() and (folder / entry.name) in kept)
+            for entry in entries
+        ):
+            clean.add(folder)
+    return clean
+
+
 class Workspace:
     """A scratch folder for one run: artifacts and build overlays. Remove it with close()."""
 
@@ -88,7 +107,8 @@ class Workspace:
         return self._scratch.sub("", text).replace(str(self.repo) + "/", "")
 
     def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Remove the scratch folder, in the background: nothing reads it any more, and the check goes on."""
+        threading.Thread(target=shutil.rmtree, args=(self.root,), kwargs={"ignore_errors": True}).start()
 
     def __enter__(self) -> Workspace:
         return self
@@ -169,15 +189,21 @@ class Artifact:
     def of_repository(
         cls, workspace: Workspace, repo: Path, files: Iterable[PurePosixPath], ignore: ArtifactFilter
     ) -> Artifact:
+        """The artifact of this repository under ignore. A folder whose files on disk are all in the artifact is one
+        symlink to the repository's folder; only folders holding something left out are made file by file."""
         root = workspace.new_folder("artifact")
+        kept = set(ignore.select(files))
+        clean = _clean_folders(repo, kept)
         made: set[PurePosixPath] = set()
-        for relative in ignore.select(files):
-            parent = relative.parent
-            if parent not in made:
-                (root / parent).mkdir(parents=True, exist_ok=True)
-                made.update(parent.parents)
-                made.add(parent)
-            (root / relative).symlink_to(repo / relative)
+        for relative in sorted(kept):
+            # The highest folder above the file that is clean stands for it, linked once.
+            linked = next((f for f in reversed(relative.parents) if f in clean), None)
+            target = linked if linked is not None else relative
+            if target in made:
+                continue
+            (root / target.parent).mkdir(parents=True, exist_ok=True)
+            (root / target).symlink_to(repo / target)
+            made.add(target)
         return cls(root, repo)
 
     @classmethod
