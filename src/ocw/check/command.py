@@ -16,8 +16,8 @@ def register(subparsers: Any) -> None:
         help="validate the GitOps tree offline as Flux would build it",
         description=(
             "Follow Flux's graph in the repository offline, the way Flux applies it: from its bootstrap (a "
-            "clusters/<name>/flux-system/gotk-sync.yaml, a FluxInstance's sync.path, or a Kustomization with its source "
-            "under kubernetes/flux/), build each Flux Kustomization as kustomize-controller does (kubectl kustomize: "
+            "clusters/<name>/flux-system/gotk-sync.yaml, a FluxInstance's sync.path, or a Kustomization with its "
+            "source under kubernetes/flux/), build each Flux Kustomization as kustomize-controller does (kubectl kustomize: "
             "the pinned kubectl, else kubectl >= 1.27 or kustomize >= 5.0 on PATH), follow the Kustomizations each "
             "build yields, then validate the objects against their schemas, cross-check references and apply the "
             "project's rules to the workspace apps. Variables come from the repository's own substituteFrom sources, "
@@ -63,8 +63,7 @@ def register(subparsers: Any) -> None:
         "--path",
         type=Path,
         metavar="DIR",
-        help="start from this folder of the repository, as if a Flux Kustomization built it (instead of the "
-        "bootstrap)",
+        help="start from this folder of the repository, as if a Flux Kustomization built it (instead of the bootstrap)",
     )
     parser.add_argument(
         "--host",

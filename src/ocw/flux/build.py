@@ -229,22 +229,53 @@ _PATH_IN_MESSAGE = re.compile(r"[\w.-]+(?:/[\w.-]+)+")
 
 
 def _failing_file(message: str, item: Prepared) -> str:
-    """The kustomization file a build error is about: the innermost folder the message names that holds one (the
-    kustomization that lists a missing file, say), else the Kustomization's own file."""
-    deepest: PurePosixPath | None = None
-    for match in _PATH_IN_MESSAGE.finditer(message):
-        candidate = PurePosixPath(posixpath.normpath(match.group(0)))
-        for folder in (candidate, *candidate.parents):
-            if str(folder) == "." or folder.parts[:1] == ("..",):
-                break
-            file = kustomization_file(item.artifact.root / folder)
-            if file is not None:
-                if deepest is None or len(folder.parts) > len(deepest.parts):
-                    deepest = folder / file.name
-                break
-    if deepest is None or deepest.parent == item.folder:
-        return str(item.kustomization.source_file)
-    return item.artifact.repository_file(str(deepest))
+    """The file a build error is about: the kustomization (or the Flux Kustomization, for its spec.components) that
+    lists a path the message names and the artifact lacks; else the innermost kustomization the message names; else
+    the Flux Kustomization's own file."""
+    root = item.artifact.root
+    paths = [PurePosixPath(posixpath.normpath(m.group(0))) for m in _PATH_IN_MESSAGE.finditer(message)]
+    paths = [p for p in paths if p.parts[:1] != ("..",)]
+    holders: list[PurePosixPath] = []
+    for path in paths:
+        for folder in (path, *path.parents):
+            if str(folder) != "." and folder not in holders and kustomization_file(root / folder) is not None:
+                holders.append(folder)
+    holders.sort(key=lambda folder: -len(folder.parts))
+    for missing in (p for p in paths if not (root / p).exists()):
+        for folder in [*holders, item.folder]:
+            file = kustomization_file(root / folder)
+            if file is not None and missing in _listed(file, folder):
+                return item.artifact.repository_file(str(folder / file.name))
+        components = [str(c) for c in item.kustomization.spec.get("components") or []]
+        if missing in {PurePosixPath(posixpath.normpath(str(item.folder / c))) for c in components}:
+            return str(item.kustomization.source_file)
+    if holders:
+        file = kustomization_file(root / holders[0])
+        assert file is not None  # noqa: S101 - holders have one
+        return item.artifact.repository_file(str(holders[0] / file.name))
+    return str(item.kustomization.source_file)
+
+
+def _listed(file: Path, folder: PurePosixPath) -> set[PurePosixPath]:
+    """The paths a kustomization file (as written in the artifact) lists, relative to the artifact's root."""
+    try:
+        documents = load_all_fast(file.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return set()
+    spec = documents[0] if documents and isinstance(documents[0], dict) else {}
+    entries: list[str] = []
+    for key in ("resources", "components", "bases", "crds", "patchesStrategicMerge", "configurations"):
+        entries.extend(str(e) for e in spec.get(key) or [] if isinstance(e, str))
+    for key in ("patches", "patchesJson6902"):
+        entries.extend(str(e["path"]) for e in spec.get(key) or [] if isinstance(e, dict) and e.get("path"))
+    for key in ("configMapGenerator", "secretGenerator"):
+        for generator in spec.get(key) or []:
+            if isinstance(generator, dict):
+                for source in [*(generator.get("files") or []), *(generator.get("envs") or [])]:
+                    entries.append(str(source).split("=", 1)[-1])
+                if generator.get("env"):
+                    entries.append(str(generator["env"]))
+    return {PurePosixPath(posixpath.normpath(str(folder / entry))) for entry in entries}
 
 
 def _strip_origin(obj: dict[str, Any], *, keep: bool) -> None:
@@ -337,14 +368,24 @@ def _substituted(
     item: RawObject, raw: dict[str, Any], variables: Mapping[str, str], built: BuiltKustomization
 ) -> dict[str, Any]:
     ks = built.kustomization
-    ref = _ref(raw)
     # Substitution works on the text kustomize emitted, as kustomize-controller does: a `${VAR}` that becomes
     # `false` or `5` is then a boolean or a number, exactly as it will be in the cluster.
     try:
         result = substitute(item.text, variables)
     except SubstitutionError as exc:
-        built.findings.append(Finding(item.file, "flux-substitution", ref, str(exc)))
+        built.findings.append(Finding(item.file, "flux-substitution", _ref(raw), str(exc)))
         return raw
+    try:
+        loaded = load_all_fast(result.text)
+    except yaml.YAMLError as exc:
+        message = f"the object is no longer valid YAML after substitution: {exc}"
+        built.findings.append(Finding(item.file, "flux-substitution", _ref(raw), message))
+        return raw
+    if not loaded or not isinstance(loaded[0], dict):
+        return raw
+    substituted: dict[str, Any] = loaded[0]
+    _strip_origin(substituted, keep=item.keep_origin)
+    ref = _ref(substituted)  # what the object is called in the cluster
     undefined = sorted(set(result.undefined))
     if undefined:
         built.blanks[(item.file, ref)] = _paths_using(raw, undefined)
@@ -374,19 +415,7 @@ def _substituted(
                 f"(${{{name}:=value}}), or escape it as $${{{name}}}",
             )
         )
-    try:
-        substituted = load_all_fast(result.text)
-    except yaml.YAMLError as exc:
-        built.findings.append(
-            Finding(
-                item.file, "flux-substitution", ref, f"the object is no longer valid YAML after substitution: {exc}"
-            )
-        )
-        return raw
-    if not substituted or not isinstance(substituted[0], dict):
-        return raw
-    _strip_origin(substituted[0], keep=item.keep_origin)
-    return substituted[0]
+    return substituted
 
 
 def _paths_using(obj: Any, names: Sequence[str], prefix: str = "") -> set[str]:
