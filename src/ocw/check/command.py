@@ -18,8 +18,8 @@ def register(subparsers: Any) -> None:
             "Follow Flux's graph in the repository offline, the way Flux applies it: from its bootstrap (a "
             "clusters/<name>/flux-system/gotk-sync.yaml, a FluxInstance's sync.path, or a Kustomization with its "
             "source under kubernetes/flux/), build each Flux Kustomization as kustomize-controller does (kubectl "
-            "kustomize: the pinned kubectl, else kubectl >= 1.27 or kustomize >= 5.0 on PATH), follow the Kustomizations each "
-            "build yields, then validate the objects against their schemas, cross-check references and apply the "
+            "kustomize: the pinned kubectl, else kubectl >= 1.27 or kustomize >= 5.0 on PATH), follow the "
+            "Kustomizations each build yields, then validate the objects against their schemas, cross-check references and apply the "
             "project's rules to the workspace apps. Variables come from the repository's own substituteFrom sources, "
             "then --vars. Rules: docs/check-rules.md."
         ),
