@@ -19,9 +19,9 @@ def register(subparsers: Any) -> None:
             "clusters/<name>/flux-system/gotk-sync.yaml, a FluxInstance's sync.path, or a Kustomization with its "
             "source under kubernetes/flux/), build each Flux Kustomization as kustomize-controller does (kubectl "
             "kustomize: the pinned kubectl, else kubectl >= 1.27 or kustomize >= 5.0 on PATH), follow the "
-            "Kustomizations each build yields, then validate the objects against their schemas, cross-check references and apply the "
-            "project's rules to the workspace apps. Variables come from the repository's own substituteFrom sources, "
-            "then --vars. Rules: docs/check-rules.md."
+            "Kustomizations each build yields, then validate the objects against their schemas, cross-check "
+            "references and apply the project's rules to the workspace apps. Variables come from the repository's "
+            "own substituteFrom sources, then --vars. Rules: docs/check-rules.md."
         ),
         epilog=(
             "Exit codes: 0 no errors, 1 errors found, 2 could not run (missing tool, schema directory or input, "
