@@ -166,6 +166,17 @@ def test_the_git_repositorys_ignore_rules_shape_the_generated_kustomization(tmp_
     assert refs(tree, "site") == ["ConfigMap/web/site"]  # draft.yaml is not in the artifact
 
 
+def test_a_generated_kustomization_takes_every_folder_of_the_artifact(tmp_path: Path) -> None:
+    """An image beside the namespace folders is left out of the artifact (a default exclusion): the folders around
+    it are still all there for the generated kustomization."""
+    blog = {
+        "kubernetes/apps/blog/kustomization.yaml": "resources: [./namespace.yaml]\n",
+        "kubernetes/apps/blog/namespace.yaml": NAMESPACE.replace("web", "blog"),
+    }
+    tree = load_tree(bootstrapped(tmp_path, {**web_app(), **blog, "kubernetes/apps/logo.png": "png"}))
+    assert refs(tree, "apps") == ["Kustomization/flux-system/site", "Namespace/blog", "Namespace/web"]
+
+
 def test_a_generated_kustomization_refuses_a_yaml_file_that_is_no_manifest(tmp_path: Path) -> None:
     repo = bootstrapped(tmp_path, {**web_app(), "kubernetes/apps/web/site/app/config.yaml": "port: 8080\n"})
     (repo / "kubernetes/apps/web/site/app/kustomization.yaml").unlink()

@@ -110,7 +110,7 @@ def _scan(folder: Path, relative: PurePosixPath) -> dict[str, Any]:
     def walk(current: Path, prefix: PurePosixPath) -> None:
         for path in sorted(current.iterdir(), key=lambda p: p.name):
             shown = prefix / path.name
-            if path.is_dir() and not path.is_symlink():
+            if path.is_dir():  # the artifact links folders it holds whole: follow them
                 if kustomization_file(path) is not None:
                     resources.append(f"./{shown}")
                 else:
