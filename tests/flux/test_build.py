@@ -51,7 +51,10 @@ def test_build_applies_target_namespace_common_metadata_and_substitution(tmp_pat
     assert all(m.namespace == "opencode" for m in built.manifests)
     # Each object is attributed to the file that holds it, the component's included.
     assert helmrelease.file == "kubernetes/components/opencode-workspace/helmrelease.yaml"
+    # What ocw adds to tell where objects come from is gone again, the pod template's annotations included.
     assert "config.kubernetes.io/origin" not in str(helmrelease.obj)
+    assert "ocw" not in str(helmrelease.obj["metadata"].get("annotations", {}))
+    assert all("build.ocw.invalid" not in str(m.obj) for m in tree.manifests())
 
 
 def test_an_undefined_variable_is_a_finding_naming_the_file(tmp_path: Path) -> None:

@@ -25,9 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ocw import toolchain
+from ocw.flux.generator import OVERLAY_PREFIX
 from ocw.flux.sourceignore import ArtifactFilter
 
 GIT_TIMEOUT_SECONDS = 60
+_OVERLAY = re.compile(re.escape(OVERLAY_PREFIX) + r"\d+-(.+)$")
+
+
+def _overlaid(part: str) -> str:
+    match = _OVERLAY.match(part)
+    return match.group(1) if match else part
 _PRUNED = frozenset({".git"})
 
 
@@ -96,6 +103,10 @@ class Workspace:
         self._counter = itertools.count()
         self._lock = threading.Lock()
 
+    def number(self) -> int:
+        with self._lock:
+            return next(self._counter)
+
     def new_folder(self, kind: str) -> Path:
         with self._lock:
             folder = self.root / f"{kind}-{next(self._counter)}"
@@ -104,7 +115,8 @@ class Workspace:
 
     def repository_paths(self, text: str) -> str:
         """text (a kustomize message) with paths in the artifacts and overlays as repository paths."""
-        return self._scratch.sub("", text).replace(str(self.repo) + "/", "")
+        text = self._scratch.sub("", text).replace(str(self.repo) + "/", "")
+        return re.sub(re.escape(OVERLAY_PREFIX) + r"\d+-", "", text)
 
     def close(self) -> None:
         """Remove the scratch folder, in the background: nothing reads it any more, and the check goes on."""
@@ -181,9 +193,10 @@ class Artifact:
 
     def repository_file(self, path: str) -> str:
         """The repository file an artifact path stands for."""
+        folder = self.folder_of(PurePosixPath(path))
         if self._origins is None:
-            return path
-        return str(self._origins.get(PurePosixPath(path), path))
+            return str(folder)
+        return str(self._origins.get(folder, folder))
 
     @classmethod
     def of_repository(
@@ -228,20 +241,41 @@ class Artifact:
         return (self.root / relative).is_dir()
 
     def overlay(self, workspace: Workspace, folder: PurePosixPath, file_name: str, text: str) -> Path:
-        """A view of the artifact where folder's `file_name` holds text; returns the folder's path in the view."""
+        """A folder standing for `folder` with `file_name` holding text: beside it in the artifact (so that relative
+        paths resolve from it as from folder), holding links to folder's other entries. The artifact's root has no
+        place beside it: a view of the whole artifact stands for it instead."""
+        if str(folder) == ".":
+            return self._view(workspace, file_name, text)
+        self._unfold(folder.parent)
+        overlay = self.root / folder.parent / f"{OVERLAY_PREFIX}{workspace.number()}-{folder.name}"
+        overlay.mkdir()
+        for entry in (self.root / folder).iterdir():
+            if entry.name != file_name:
+                (overlay / entry.name).symlink_to(self.root / folder / entry.name)
+        (overlay / file_name).write_text(text)
+        return overlay
+
+    def _view(self, workspace: Workspace, file_name: str, text: str) -> Path:
         view = workspace.new_folder("build")
-        real_source = self.root
-        real_target = view
-        for part in (*folder.parts, None):
-            keep = part
-            for entry in real_source.iterdir():
-                if entry.name == keep or (part is None and entry.name == file_name):
-                    continue
-                (real_target / entry.name).symlink_to(entry)
-            if part is None:
-                break
-            real_source = real_source / part
-            real_target = real_target / part
-            real_target.mkdir()
-        (real_target / file_name).write_text(text)
-        return real_target
+        for entry in self.root.iterdir():
+            if entry.name != file_name:
+                (view / entry.name).symlink_to(entry)
+        (view / file_name).write_text(text)
+        return view
+
+    def _unfold(self, folder: PurePosixPath) -> None:
+        """Make folder and the folders above it real folders of the artifact (a linked folder becomes a folder of
+        links), so that an overlay can sit in it without touching the repository."""
+        current = self.root
+        for part in folder.parts:
+            current = current / part
+            if current.is_symlink():
+                target = Path(os.readlink(current))
+                current.unlink()
+                current.mkdir()
+                for entry in target.iterdir():
+                    (current / entry.name).symlink_to(target / entry.name)
+
+    def folder_of(self, path: PurePosixPath) -> PurePosixPath:
+        """An artifact path with any overlay folder in it named as the folder it stands for."""
+        return PurePosixPath(*(_overlaid(part) for part in path.parts))

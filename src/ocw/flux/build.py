@@ -29,6 +29,8 @@ from ocw.flux.substitution import SubstitutionError, is_disabled, substitute
 from ocw.yamlio import load_all_fast
 
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+# Put on every object of a build (and taken off again): tells which Kustomization of a batch build made it.
+MARKER = "build.ocw.invalid/kustomization"
 # Kinds the API server serves cluster-wide whatever kustomize stamps on them. Kept for callers that place objects by
 # hand; a built object's scope comes from ocw.flux.scopes.
 CLUSTER_SCOPED_KINDS = frozenset(
@@ -118,8 +120,9 @@ class Prepared:
     kustomization: FluxKustomization
     artifact: Artifact
     folder: PurePosixPath  # spec.path in the artifact
-    view: Path  # the folder in the overlay
+    view: Path  # the overlay folder standing for it
     keep_origin: bool
+    marker: str  # the value of the MARKER annotation its build puts on every object
 
 
 def prepare(ks: FluxKustomization, artifact: Artifact, workspace: Workspace) -> Prepared | RawBuild:
@@ -131,8 +134,9 @@ def prepare(ks: FluxKustomization, artifact: Artifact, workspace: Workspace) -> 
             _finding(ks, "flux-path", f"spec.path {ks.path!r} is not a folder of its source ({ks.source})")
         )
         return result
+    marker = str(workspace.number())
     try:
-        generated = generate(artifact.root / relative, ks.spec, relative)
+        generated = generate(artifact.root / relative, ks.spec, relative, (MARKER, marker))
     except GeneratorError as exc:
         file = artifact.repository_file(exc.file) if exc.file else str(ks.source_file)
         result.findings.append(Finding(file, "kustomize-build", _object(ks), f"kustomize build failed: {exc}"))
@@ -149,7 +153,7 @@ def prepare(ks: FluxKustomization, artifact: Artifact, workspace: Workspace) -> 
         )
         return result
     view = artifact.overlay(workspace, relative, generated.file_name, generated.text)
-    return Prepared(ks, artifact, relative, view, generated.origin_requested)
+    return Prepared(ks, artifact, relative, view, generated.origin_requested, marker)
 
 
 def kustomize_build(ks: FluxKustomization, artifact: Artifact, workspace: Workspace) -> RawBuild:
@@ -178,14 +182,18 @@ def build_many(prepared: Sequence[Prepared], workspace: Workspace) -> list[RawBu
     except kustomize.KustomizeError:
         half = len(prepared) // 2
         return [*build_many(prepared[:half], workspace), *build_many(prepared[half:], workspace)]
-    by_overlay = {item.view.relative_to(workspace.root).parts[0]: item for item in prepared}
+    by_marker = {item.marker: item for item in prepared}
     results = {item.kustomization.id: RawBuild(item.kustomization) for item in prepared}
     for text, obj, origin in _documents(stream):
-        parts = PurePosixPath(origin or "").parts
-        item = by_overlay.get(parts[1]) if len(parts) > 2 and parts[0] == ".." else None
-        if item is None:  # an object without a local origin cannot be told apart: build each alone
+        item = by_marker.get(str(_strip_marker(obj)))
+        if item is None:  # an object the batch cannot attribute: build each alone
             return [_build_one(one, workspace) for one in prepared]
-        file = item.artifact.repository_file(posixpath.normpath("/".join(parts[2:])))
+        path = PurePosixPath(posixpath.normpath(str(wrapper / origin))) if origin else None
+        file = str(item.kustomization.source_file)
+        if path is not None and path.is_relative_to(item.artifact.root):
+            file = item.artifact.repository_file(str(path.relative_to(item.artifact.root)))
+        elif path is not None and path.is_relative_to(item.view):  # the artifact's root, seen through a view
+            file = item.artifact.repository_file(str(path.relative_to(item.view)))
         _append(results[item.kustomization.id], item, text, obj, file)
     return [results[item.kustomization.id] for item in prepared]
 
@@ -202,11 +210,32 @@ def _build_one(item: Prepared, workspace: Workspace) -> RawBuild:
         )
         return result
     for text, obj, origin in _documents(stream):
+        _strip_marker(obj)
         file = str(item.kustomization.source_file)
         if origin:
             file = item.artifact.repository_file(posixpath.normpath(str(item.folder / origin)))
         _append(result, item, text, obj, file)
     return result
+
+
+def _strip_marker(node: Any) -> str | None:
+    """Take the batch marker off every annotations map of the object (commonAnnotations puts it on pod templates
+    too); returns its value."""
+    found: str | None = None
+    if isinstance(node, dict):
+        annotations = node.get("annotations")
+        if isinstance(annotations, dict) and MARKER in annotations:
+            found = str(annotations.pop(MARKER))
+            if not annotations:
+                del node["annotations"]
+        for value in node.values():
+            inner = _strip_marker(value)
+            found = found or inner
+    elif isinstance(node, list):
+        for value in node:
+            inner = _strip_marker(value)
+            found = found or inner
+    return found
 
 
 def _documents(stream: str) -> Iterator[tuple[str, dict[str, Any], str | None]]:
@@ -385,6 +414,7 @@ def _substituted(
         return raw
     substituted: dict[str, Any] = loaded[0]
     _strip_origin(substituted, keep=item.keep_origin)
+    _strip_marker(substituted)
     ref = _ref(substituted)  # what the object is called in the cluster
     undefined = sorted(set(result.undefined))
     if undefined:

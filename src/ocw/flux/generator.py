@@ -23,6 +23,7 @@ import yaml
 
 from ocw.yamlio import YamlError, load_all_fast
 
+OVERLAY_PREFIX = ".ocw-overlay-"  # ocw.flux.artifact's overlays, beside the folders they stand for
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN_ANNOTATIONS = "originAnnotations"
 EMPTY_NAMESPACE = "_placeholder"
@@ -63,8 +64,11 @@ def is_local_relative(path: str) -> bool:
     return not (Path(path).is_absolute() or Path(lowered.removeprefix("file://")).is_absolute())
 
 
-def generate(folder: Path, spec: Mapping[str, Any], relative: PurePosixPath) -> Generated:
-    """The kustomization Flux builds in folder (relative: the folder's path in the artifact, for messages)."""
+def generate(
+    folder: Path, spec: Mapping[str, Any], relative: PurePosixPath, marker: tuple[str, str] | None = None
+) -> Generated:
+    """The kustomization Flux builds in folder (relative: the folder's path in the artifact, for messages). A marker
+    (annotation key, value) is added to every object it builds, for a batch build to tell whose each object is."""
     existing = kustomization_file(folder)
     if existing is not None:
         file_name = existing.name
@@ -78,6 +82,8 @@ def generate(folder: Path, spec: Mapping[str, Any], relative: PurePosixPath) -> 
     result.setdefault("apiVersion", "kustomize.config.k8s.io/v1beta1")
     result.setdefault("kind", "Kustomization")
     _apply_spec(result, spec, folder)
+    if marker is not None:
+        result["commonAnnotations"] = {**(result.get("commonAnnotations") or {}), marker[0]: marker[1]}
     requested = list(result.get("buildMetadata") or [])
     origin_requested = ORIGIN_ANNOTATIONS in requested
     if not origin_requested:
@@ -110,6 +116,8 @@ def _scan(folder: Path, relative: PurePosixPath) -> dict[str, Any]:
     def walk(current: Path, prefix: PurePosixPath) -> None:
         for path in sorted(current.iterdir(), key=lambda p: p.name):
             shown = prefix / path.name
+            if path.name.startswith(OVERLAY_PREFIX):
+                continue  # a build's own overlay, not part of the source
             if path.is_dir():  # the artifact links folders it holds whole: follow them
                 if kustomization_file(path) is not None:
                     resources.append(f"./{shown}")
