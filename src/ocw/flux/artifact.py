@@ -35,6 +35,8 @@ _OVERLAY = re.compile(re.escape(OVERLAY_PREFIX) + r"\d+-(.+)$")
 def _overlaid(part: str) -> str:
     match = _OVERLAY.match(part)
     return match.group(1) if match else part
+
+
 _PRUNED = frozenset({".git"})
 
 

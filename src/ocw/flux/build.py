@@ -179,7 +179,14 @@ def build_many(prepared: Sequence[Prepared], workspace: Workspace) -> list[RawBu
     (wrapper / "kustomization.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     try:
         stream = kustomize.build(wrapper)
-    except kustomize.KustomizeError:
+    except kustomize.KustomizeError as exc:
+        # kustomize names the entry it failed on: build that one alone and the others again; else halve.
+        entries = dict(zip(document["resources"], prepared, strict=True))
+        failed = next((entries[m.group(1)] for m in _FAILED_ENTRY.finditer(str(exc)) if m.group(1) in entries), None)
+        if failed is not None:
+            others = [item for item in prepared if item is not failed]
+            built = {r.kustomization.id: r for r in [*build_many(others, workspace), _build_one(failed, workspace)]}
+            return [built[item.kustomization.id] for item in prepared]
         half = len(prepared) // 2
         return [*build_many(prepared[:half], workspace), *build_many(prepared[half:], workspace)]
     by_marker = {item.marker: item for item in prepared}
@@ -196,6 +203,9 @@ def build_many(prepared: Sequence[Prepared], workspace: Workspace) -> list[RawBu
             file = item.artifact.repository_file(str(path.relative_to(item.view)))
         _append(results[item.kustomization.id], item, text, obj, file)
     return [results[item.kustomization.id] for item in prepared]
+
+
+_FAILED_ENTRY = re.compile(r"accumulating resources from '([^']+)'")
 
 
 def _build_one(item: Prepared, workspace: Workspace) -> RawBuild:

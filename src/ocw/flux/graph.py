@@ -409,9 +409,7 @@ class _Walk:
                 results[ks.id] = item
             else:
                 prepared.append(item)
-        shares = max(1, min(len(prepared), os.cpu_count() or 1))
-        chunks = [prepared[index::shares] for index in range(shares)]
-        for chunk in self._pool.map(lambda chunk: build_many(chunk, self.workspace), chunks):
+        for chunk in self._pool.map(lambda chunk: build_many(chunk, self.workspace), _batches(prepared)):
             results.update((raw.kustomization.id, raw) for raw in chunk)
         return [results[ks.id] for ks, _ in ready]
 
@@ -421,6 +419,24 @@ class _Walk:
             return False
         self._queued.add(ks.id)
         return True
+
+
+def _batches(prepared: Sequence[Prepared]) -> list[list[Prepared]]:
+    """The builds of a round in batches for one kustomize process each: at least one per CPU, and never two
+    Kustomizations of the same targetNamespace in one batch (templates give their objects the same names before
+    substitution, `${APP}`, which kustomize refuses to hold twice)."""
+    by_namespace: dict[str | None, list[Prepared]] = {}
+    for item in prepared:
+        by_namespace.setdefault(item.kustomization.target_namespace, []).append(item)
+    alone = by_namespace.pop(None, [])
+    count = max([1, min(len(prepared), os.cpu_count() or 1), *(len(group) for group in by_namespace.values())])
+    batches: list[list[Prepared]] = [[] for _ in range(count)]
+    for group in by_namespace.values():
+        for index, item in enumerate(group):
+            batches[index].append(item)
+    for item in alone:
+        min(batches, key=len).append(item)
+    return [batch for batch in batches if batch]
 
 
 def _unbuilt(ks: FluxKustomization, reason: str) -> RawBuild:
