@@ -272,7 +272,7 @@ class Artifact:
         for part in folder.parts:
             current = current / part
             if current.is_symlink():
-                target = Path(os.readlink(current))
+                target = current.readlink()
                 current.unlink()
                 current.mkdir()
                 for entry in target.iterdir():

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,10 +138,15 @@ def select(kustomizations: Sequence[FluxKustomization], terms: Sequence[str]) ->
     for term in terms:
         matched = [ks for ks in kustomizations if term in _names(ks)]
         if not matched:
-            known = sorted({name for ks in kustomizations for name in _names(ks)})
+            groups = sorted({name for ks in kustomizations for name in _names(ks) - {ks.name}})
+            names = sorted({ks.name for ks in kustomizations} - set(groups))
+            close = difflib.get_close_matches(term, [*groups, *names], n=5)
             raise OcwError(
                 f"--only {term!r} names no Flux Kustomization, namespace or folder under {APPS_DIR}",
-                hint=f"use one of: {', '.join(known[:40])}{' ...' if len(known) > 40 else ''}",
+                hint=(f"did you mean {', '.join(close)}? " if close else "")
+                + f"namespaces and folders: {', '.join(groups) or 'none'}; Kustomizations: "
+                + ", ".join(names[:30])
+                + (f" and {len(names) - 30} more" if len(names) > 30 else ""),
             )
         selected.extend(ks for ks in matched if ks not in selected)
     return selected
