@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from check.tree_copy import TreeCopy, errors
+from ocw.check import run_check
 from ocw.check.host import load_host
 
 GATEWAY_APP = "kubernetes/apps/network/envoy-gateway"
@@ -88,3 +89,16 @@ def test_the_description_names_the_contracts_objects() -> None:
         host.kustomizations
     )
     assert {step.mode for step in host.install} == {"resource", "json6902"}
+
+
+def test_the_description_applies_only_when_named_or_the_repository_is_that_cluster(tree: TreeCopy) -> None:
+    """A copy of the tree is neither ocw's own checkout nor the described cluster: without --host the workspaces'
+    references to the cluster's store, issuer and gateway have nothing to point at."""
+    alone = run_check(tree.root)
+    assert alone.host is None
+    assert "secretStoreRef names ClusterSecretStore doppler-secrets, which does not exist" in [
+        f.message for f in errors(alone, "link-secret-store")
+    ]
+    described = tree.check()  # --host src/ocw/data/host-cluster.yaml
+    assert described.host == "https://github.com/jbaker48/k8s-cluster"
+    assert not errors(described, "link-secret-store")

@@ -9,6 +9,7 @@ apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
 metadata: {name: home, namespace: flux-system}
 spec:
+  interval: 1h
   url: https://github.com/example/home
   ref: {branch: main}
 """
@@ -31,6 +32,7 @@ metadata:
     name: {name}
     namespace: {namespace}
 {meta}spec:
+    interval: 1h
     path: {path}
     prune: true
     sourceRef: {{kind: GitRepository, name: home, namespace: flux-system}}
