@@ -20,9 +20,10 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ocw import toolchain
 from ocw.flux.generator import OVERLAY_PREFIX
@@ -159,6 +160,40 @@ class Copy:
             else:
                 base = prefix if static < len(parts) else prefix.parent
                 yield file, PurePosixPath(self.to.rstrip("/") or ".") / file.relative_to(base)
+
+
+@dataclass(frozen=True)
+class GeneratedArtifact:
+    """An ExternalArtifact an ArtifactGenerator (source-watcher) makes: the sources its copies read, by alias, and
+    the copies."""
+
+    sources: dict[str, tuple[str, str, str]]  # alias -> (kind, namespace, name)
+    copies: tuple[Copy, ...]
+    file: str  # the repository file holding the generator
+
+
+def generated_artifacts(obj: Mapping[str, Any], namespace: str, file: str) -> Iterator[tuple[str, GeneratedArtifact]]:
+    """Each artifact of an ArtifactGenerator object, by the name of the ExternalArtifact it becomes."""
+    spec = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
+    assert isinstance(spec, Mapping)  # noqa: S101 - narrowed above
+    aliases = {
+        str(s["alias"]): (str(s.get("kind", "")), str(s.get("namespace") or namespace), str(s.get("name", "")))
+        for s in spec.get("sources") or []
+        if isinstance(s, Mapping) and s.get("alias")
+    }
+    for artifact in spec.get("artifacts") or []:
+        if not isinstance(artifact, Mapping) or not artifact.get("name"):
+            continue
+        copies: list[Copy] = []
+        used: dict[str, tuple[str, str, str]] = {}
+        for entry in artifact.get("copy") or []:
+            if not isinstance(entry, Mapping):
+                continue
+            alias, _, pattern = str(entry.get("from", "")).removeprefix("@").partition("/")
+            used[alias] = aliases.get(alias, ("", namespace, alias))
+            target = str(entry.get("to", "")).removeprefix("@artifact").lstrip("/")
+            copies.append(Copy(pattern, target, tuple(str(e) for e in entry.get("exclude") or [])))
+        yield str(artifact["name"]), GeneratedArtifact(used, tuple(copies), file)
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:

@@ -17,14 +17,13 @@ entry points of their own (see `fallback_entries`), and `--path DIR` names an en
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ocw.errors import OcwError
-from ocw.flux.generator import KUSTOMIZATION_FILES
+from ocw.flux.generator import kustomization_file, listed_paths
 from ocw.flux.kustomization import FluxKustomization, is_flux_kustomization
 from ocw.yamlio import YamlError, load_all_strict
 
@@ -304,18 +303,8 @@ class _Listings:
         return self._cache[folder]
 
     def _read(self, folder: PurePosixPath) -> set[PurePosixPath]:
-        for name in KUSTOMIZATION_FILES:
-            path = self.repo / folder / name
-            if not path.is_file():
-                continue
-            try:
-                documents = load_all_strict(path.read_text())
-            except (OSError, UnicodeDecodeError, YamlError):
-                return set()
-            spec = documents[0] if documents and isinstance(documents[0], dict) else {}
-            entries = [e for key in ("resources", "components") for e in spec.get(key) or [] if isinstance(e, str)]
-            return {PurePosixPath(posixpath.normpath(str(folder / entry))) for entry in entries}
-        return set()
+        file = kustomization_file(self.repo / folder)
+        return listed_paths(file, folder) if file is not None else set()
 
     def outermost(self, path: PurePosixPath) -> PurePosixPath:
         """Climb to the kustomization folder that lists path (or a folder listing it), as far as it goes."""

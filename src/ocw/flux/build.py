@@ -2,8 +2,9 @@
 kustomize in the source's artifact, then, object by object, decryption, postBuild substitution (only when
 `spec.postBuild` is set) and `commonMetadata`.
 
-The two halves are separate: `kustomize_build` (a kustomize process, run in parallel) needs nothing but the
-artifact; `post_build` needs the variables, which come from ConfigMaps and Secrets other builds create.
+The two halves are separate: `prepare` and `build_many` (kustomize processes, several Kustomizations each) need
+nothing but the artifact; `post_build` needs the variables, which come from ConfigMaps and Secrets other builds
+create.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import yaml
 from ocw import kustomize
 from ocw.findings import Finding, Severity
 from ocw.flux.artifact import Artifact, Workspace
-from ocw.flux.generator import GeneratorError, generate, kustomization_file
+from ocw.flux.generator import GeneratorError, generate, kustomization_file, listed_paths
 from ocw.flux.kustomization import FluxKustomization
 from ocw.flux.repo_vars import SourceRef
 from ocw.flux.sops import is_sops_encrypted, without_sops
@@ -156,12 +157,6 @@ def prepare(ks: FluxKustomization, artifact: Artifact, workspace: Workspace) -> 
     return Prepared(ks, artifact, relative, view, generated.origin_requested, marker)
 
 
-def kustomize_build(ks: FluxKustomization, artifact: Artifact, workspace: Workspace) -> RawBuild:
-    """kustomize's output for ks in artifact, each object with the file it came from."""
-    prepared = prepare(ks, artifact, workspace)
-    return prepared if isinstance(prepared, RawBuild) else build_many([prepared], workspace)[0]
-
-
 def build_many(prepared: Sequence[Prepared], workspace: Workspace) -> list[RawBuild]:
     """Build several Kustomizations with one kustomize process: starting kubectl costs far more than a build. A
     wrapper kustomization lists their overlays (with no transformer of its own, so each builds exactly as alone);
@@ -283,7 +278,7 @@ def _failing_file(message: str, item: Prepared) -> str:
     for missing in (p for p in paths if not (root / p).exists()):
         for folder in [*holders, item.folder]:
             file = kustomization_file(root / folder)
-            if file is not None and missing in _listed(file, folder):
+            if file is not None and missing in listed_paths(file, folder):
                 return item.artifact.repository_file(str(folder / file.name))
         components = [str(c) for c in item.kustomization.spec.get("components") or []]
         if missing in {PurePosixPath(posixpath.normpath(str(item.folder / c))) for c in components}:
@@ -293,28 +288,6 @@ def _failing_file(message: str, item: Prepared) -> str:
         assert file is not None  # noqa: S101 - holders have one
         return item.artifact.repository_file(str(holders[0] / file.name))
     return str(item.kustomization.source_file)
-
-
-def _listed(file: Path, folder: PurePosixPath) -> set[PurePosixPath]:
-    """The paths a kustomization file (as written in the artifact) lists, relative to the artifact's root."""
-    try:
-        documents = load_all_fast(file.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return set()
-    spec = documents[0] if documents and isinstance(documents[0], dict) else {}
-    entries: list[str] = []
-    for key in ("resources", "components", "bases", "crds", "patchesStrategicMerge", "configurations"):
-        entries.extend(str(e) for e in spec.get(key) or [] if isinstance(e, str))
-    for key in ("patches", "patchesJson6902"):
-        entries.extend(str(e["path"]) for e in spec.get(key) or [] if isinstance(e, dict) and e.get("path"))
-    for key in ("configMapGenerator", "secretGenerator"):
-        for generator in spec.get(key) or []:
-            if isinstance(generator, dict):
-                for source in [*(generator.get("files") or []), *(generator.get("envs") or [])]:
-                    entries.append(str(source).split("=", 1)[-1])
-                if generator.get("env"):
-                    entries.append(str(generator["env"]))
-    return {PurePosixPath(posixpath.normpath(str(folder / entry))) for entry in entries}
 
 
 def _strip_origin(obj: dict[str, Any], *, keep: bool) -> None:

@@ -14,6 +14,7 @@ the build takes the annotation off again unless the Kustomization asked for it.
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -203,3 +204,26 @@ def _merge_image(result: dict[str, Any], image: Mapping[str, Any]) -> None:
             existing.pop("digest", None)
             existing.update({k: image[k] for k in ("newTag", "digest") if image.get(k)})
     result["images"] = images
+
+
+def listed_paths(file: Path, folder: PurePosixPath) -> set[PurePosixPath]:
+    """The paths a kustomization file in folder lists (resources, components, patches, generator sources),
+    relative to the root folder is given from."""
+    try:
+        documents = load_all_fast(file.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return set()
+    spec = documents[0] if documents and isinstance(documents[0], dict) else {}
+    entries: list[str] = []
+    for key in ("resources", "components", "bases", "crds", "patchesStrategicMerge", "configurations"):
+        entries.extend(str(e) for e in spec.get(key) or [] if isinstance(e, str))
+    for key in ("patches", "patchesJson6902"):
+        entries.extend(str(e["path"]) for e in spec.get(key) or [] if isinstance(e, dict) and e.get("path"))
+    for key in ("configMapGenerator", "secretGenerator"):
+        for generator in spec.get(key) or []:
+            if isinstance(generator, dict):
+                for source in [*(generator.get("files") or []), *(generator.get("envs") or [])]:
+                    entries.append(str(source).split("=", 1)[-1])
+                if generator.get("env"):
+                    entries.append(str(generator["env"]))
+    return {PurePosixPath(posixpath.normpath(str(folder / entry))) for entry in entries}

@@ -24,7 +24,7 @@ from typing import Any
 from ocw import toolchain
 from ocw.apis import RepositoryCRDs, group_of, scope_of
 from ocw.findings import Finding, Severity
-from ocw.flux.artifact import Artifact, Copy, Workspace, repository_files
+from ocw.flux.artifact import Artifact, GeneratedArtifact, Workspace, generated_artifacts, repository_files
 from ocw.flux.bootstrap import (
     LOOKED_FOR,
     THIS_REPOSITORY,
@@ -168,10 +168,9 @@ class _Sources:
             if url and normalise_url(url) not in self.urls:
                 self.urls.append(normalise_url(url))
         self._artifacts: dict[str | None, Artifact] = {}
-        # ExternalArtifacts an ArtifactGenerator makes: (namespace, name) -> (generator's sources, copies, file)
-        self.generated: dict[tuple[str, str], tuple[dict[str, tuple[str, str]], list[Copy], str]] = {}
+        # The ExternalArtifacts ArtifactGenerators make, by namespace and name, and their artifacts once made.
+        self.generated: dict[tuple[str, str], GeneratedArtifact] = {}
         self._generated_artifacts: dict[tuple[str, str], Artifact] = {}
-        self._generator_namespaces: dict[tuple[str, str], dict[str, str]] = {}
         self.findings: list[Finding] = []
         self._warned: dict[tuple[str, str, str], Finding] = {}
         self._skipped: dict[tuple[str, str, str], list[str]] = {}
@@ -181,33 +180,8 @@ class _Sources:
 
     def add_generator(self, obj: Mapping[str, Any], namespace: str, file: str) -> None:
         """An ArtifactGenerator: each of its artifacts becomes an ExternalArtifact of that name."""
-        spec = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
-        assert isinstance(spec, Mapping)  # noqa: S101 - narrowed above
-        aliases = {
-            str(s.get("alias")): (str(s.get("kind", "")), str(s.get("namespace") or namespace), str(s.get("name", "")))
-            for s in spec.get("sources") or []
-            if isinstance(s, Mapping) and s.get("alias")
-        }
-        for artifact in spec.get("artifacts") or []:
-            if not isinstance(artifact, Mapping) or not artifact.get("name"):
-                continue
-            copies = [
-                (str(c.get("from", "")), str(c.get("to", "")), tuple(str(e) for e in c.get("exclude") or []))
-                for c in artifact.get("copy") or []
-                if isinstance(c, Mapping)
-            ]
-            used = {frm.split("/", 1)[0].removeprefix("@") for frm, _, _ in copies}
-            sources = {alias: aliases.get(alias, ("", "", alias)) for alias in used}
-            parsed = [
-                Copy(frm.split("/", 1)[1] if "/" in frm else "", to.removeprefix("@artifact").lstrip("/"), exclude)
-                for frm, to, exclude in copies
-            ]
-            self.generated.setdefault(
-                (namespace, str(artifact["name"])), ({a: (k, n) for a, (k, _, n) in sources.items()} | {}, parsed, file)
-            )
-            self._generator_namespaces[(namespace, str(artifact["name"]))] = {
-                a: ns for a, (_, ns, _) in sources.items()
-            }
+        for name, generated in generated_artifacts(obj, namespace, file):
+            self.generated.setdefault((namespace, name), generated)
 
     def artifact(self, ignore: str | None) -> Artifact:
         if ignore not in self._artifacts:
@@ -244,7 +218,7 @@ class _Sources:
                 f"checked as if it were this repository",
             )
             return self.artifact(None)
-        if source.kind == "GitRepository" and (not self.urls or normalise_url(source.url) in self.urls):
+        if self._is_this_repository(source):
             ignore = source.spec.get("ignore")
             return self.artifact(str(ignore) if isinstance(ignore, str) else None)
         self._skipped.setdefault(key, []).append(ks.id)
@@ -258,33 +232,37 @@ class _Sources:
         )
         return "its source is not this repository"
 
+    def _is_this_repository(self, source: Source | None) -> bool:
+        """A GitRepository of this repository's URL (any GitRepository when the URL is unknown)."""
+        return (
+            source is not None
+            and source.kind == "GitRepository"
+            and (not self.urls or normalise_url(source.url) in self.urls)
+        )
+
     def _external_artifact(self, ks: FluxKustomization, key: tuple[str, str]) -> Artifact | str:
         """The artifact an ArtifactGenerator makes from this repository's sources."""
         if key in self._generated_artifacts:
             return self._generated_artifacts[key]
-        aliases, copies, file = self.generated[key]
-        namespaces = self._generator_namespaces[key]
+        generated = self.generated[key]
         ignores: set[str | None] = set()
-        for alias, (kind, name) in aliases.items():
-            source = self.known.get((kind, namespaces[alias], name))
-            if (
-                source is None
-                or source.kind != "GitRepository"
-                or (self.urls and normalise_url(source.url) not in self.urls)
-            ):
+        for kind, namespace, name in generated.sources.values():
+            source = self.known.get((kind, namespace, name))
+            if not self._is_this_repository(source):
                 self._skipped.setdefault(("ExternalArtifact", *key), []).append(ks.id)
                 self._warn_once(
                     ("ExternalArtifact", *key),
                     ks,
-                    f"ExternalArtifact {key[0]}/{key[1]} copies from {kind} {namespaces[alias]}/{name}, which is not "
-                    f"this repository, so the Kustomizations built from it cannot be followed here",
-                    file=file,
+                    f"ExternalArtifact {key[0]}/{key[1]} copies from {kind} {namespace}/{name}, which is not this "
+                    f"repository, so the Kustomizations built from it cannot be followed here",
+                    file=generated.file,
                 )
                 return "its source is not this repository"
+            assert source is not None  # noqa: S101 - _is_this_repository says so
             ignore = source.spec.get("ignore")
             ignores.add(str(ignore) if isinstance(ignore, str) else None)
         selected = ArtifactFilter.for_repository(self.repo, self.files, next(iter(ignores), None)).select(self.files)
-        artifact = Artifact.of_copies(self.workspace, self.repo, selected, copies)
+        artifact = Artifact.of_copies(self.workspace, self.repo, selected, generated.copies)
         self._generated_artifacts[key] = artifact
         return artifact
 
