@@ -434,3 +434,31 @@ spec:
     [base] = [m for m in tree.manifests() if m.kind == "ConfigMap"]
     assert (base.kustomization, base.file) == ("apps", "apps/base/configmap.yaml")
     assert not tree.all_findings()
+
+
+def test_fields_of_the_wrong_shape_are_no_crash(tmp_path: Path) -> None:
+    """A Kustomization whose spec fields are strings, numbers or lists where maps and lists belong: Flux refuses
+    it (the schema check says why); following the graph goes on."""
+    weird = kustomization(
+        "weird",
+        "5",
+        spec="""    sourceRef: home
+    targetNamespace: [a]
+    postBuild: {substitute: [1, 2], substituteFrom: x}
+    patches: z
+    components: 7
+    images: [1]
+    dependsOn: [1, {name: 2}]
+    commonMetadata: {labels: [1]}
+""",
+    ).replace("    sourceRef: {kind: GitRepository, name: home, namespace: flux-system}\n", "")
+    listed = "resources: [./namespace.yaml, ./site/ks.yaml, ./weird.yaml]\n"
+    tree = load_tree(
+        bootstrapped(
+            tmp_path,
+            {**web_app(), "kubernetes/apps/web/weird.yaml": weird, "kubernetes/apps/web/kustomization.yaml": listed},
+        )
+    )
+    [weird_ks] = [ks for ks in tree.kustomizations if ks.name == "weird"]
+    assert weird_ks.target_namespace is None and weird_ks.substitute == {} and weird_ks.source is None
+    assert [(f.rule, f.object) for f in tree.all_findings()] == [("flux-source", "Kustomization/flux-system/weird")]

@@ -22,6 +22,7 @@ from ocw.check.inventory import Inventory
 from ocw.findings import Finding, Severity
 from ocw.flux.artifact import repository_files
 from ocw.flux.build import Manifest
+from ocw.flux.fields import mapping
 
 # Kinds ocw models itself (what they make is known) or that make no Secrets and ConfigMaps.
 _MODELLED_GROUPS = frozenset(
@@ -60,7 +61,7 @@ def makers(inventory: Inventory) -> list[Maker]:
     for manifest in inventory.tree:
         group = group_of(manifest.api_version)
         if manifest.kind == "HelmRelease" and manifest.ref not in rendered:
-            values = (manifest.obj.get("spec") or {}).get("values")
+            values = mapping(manifest.obj, "spec").get("values")
             found.append(Maker(None, f"HelmRelease {manifest.ref}'s chart", text=json.dumps(values)))
         elif manifest.kind == "ResourceSet":
             found.append(Maker(None, f"ResourceSet {manifest.ref}", text=json.dumps(manifest.obj.get("spec"))))
@@ -159,10 +160,7 @@ def app_template_objects(inventory_releases: Iterable[Any]) -> list[Manifest]:
     made: list[Manifest] = []
     for release in inventory_releases:
         helmrelease: Manifest = release.helmrelease
-        spec = helmrelease.obj.get("spec") or {}
-        values = spec.get("values") or {}
-        if not isinstance(values, Mapping):
-            continue
+        values = mapping(helmrelease.obj, "spec", "values")
         fullname = _fullname(helmrelease, values)
         for section, kind in (("configMaps", "ConfigMap"), ("secrets", "Secret")):
             items = {
@@ -190,7 +188,7 @@ def _fullname(helmrelease: Manifest, values: Mapping[str, Any]) -> str:
     assert isinstance(glob, Mapping)  # noqa: S101 - narrowed above
     if isinstance(glob.get("fullnameOverride"), str):
         return str(glob["fullnameOverride"])
-    return str((helmrelease.obj.get("spec") or {}).get("releaseName") or helmrelease.name)
+    return str(mapping(helmrelease.obj, "spec").get("releaseName") or helmrelease.name)
 
 
 def _literal(value: Any) -> str | None:

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ocw.errors import OcwError
+from ocw.flux.fields import mapping
 from ocw.flux.generator import kustomization_file, listed_paths
 from ocw.flux.kustomization import FluxKustomization, is_flux_kustomization
 from ocw.yamlio import YamlError, load_all_strict
@@ -121,9 +122,8 @@ def scan(repo: Path, files: Iterable[PurePosixPath]) -> list[Document]:
 def source_of(doc: Mapping[str, Any], file: str, namespace: str | None = None) -> Source | None:
     if doc.get("kind") not in SOURCE_KINDS or not str(doc.get("apiVersion", "")).startswith(SOURCE_GROUP):
         return None
-    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), Mapping) else {}
-    assert isinstance(metadata, Mapping)  # noqa: S101 - narrowed above
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    metadata = mapping(doc, "metadata")
+    spec = mapping(doc, "spec")
     return Source(
         str(doc["kind"]),
         str(metadata.get("namespace") or namespace or "default"),
@@ -180,20 +180,17 @@ def _gotk_sync(documents: Sequence[Document], files: Iterable[PurePosixPath]) ->
 def _flux_instances(documents: Sequence[Document]) -> Iterable[Bootstrap]:
     for doc in documents:
         obj = doc.obj
-        metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-        assert isinstance(metadata, Mapping)  # noqa: S101 - narrowed above
-        namespace = str(metadata.get("namespace") or "flux-system")
+        namespace = str(mapping(obj, "metadata").get("namespace") or "flux-system")
         if obj.get("kind") == "FluxInstance" and str(obj.get("apiVersion", "")).startswith(FLUX_INSTANCE_GROUP):
-            sync = (obj.get("spec") or {}).get("sync")
+            sync = mapping(obj, "spec", "sync")
         elif obj.get("kind") == "HelmRelease" and _is_flux_instance_chart(obj):
-            values = (obj.get("spec") or {}).get("values") or {}
-            sync = ((values.get("instance") or {}) if isinstance(values, Mapping) else {}).get("sync")
-        elif "kind" not in obj and isinstance(obj.get("instance"), Mapping):
+            sync = mapping(obj, "spec", "values", "instance", "sync")
+        elif "kind" not in obj:
             # The flux-instance chart's values file (its valuesFrom ConfigMap, or a bootstrap's helmfile values).
-            sync = obj["instance"].get("sync")
+            sync = mapping(obj, "instance", "sync")
         else:
             continue
-        if not isinstance(sync, Mapping) or not sync.get("path"):
+        if not sync.get("path"):
             continue
         name = str(sync.get("name") or namespace)
         kind = str(sync.get("kind") or "GitRepository")
@@ -210,12 +207,8 @@ def _flux_instances(documents: Sequence[Document]) -> Iterable[Bootstrap]:
 
 
 def _is_flux_instance_chart(obj: Mapping[str, Any]) -> bool:
-    spec = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
-    assert isinstance(spec, Mapping)  # noqa: S101 - narrowed above
-    chart = (
-        ((spec.get("chart") or {}).get("spec") or {}).get("chart") if isinstance(spec.get("chart"), Mapping) else None
-    )
-    reference = (spec.get("chartRef") or {}).get("name") if isinstance(spec.get("chartRef"), Mapping) else None
+    chart = mapping(obj, "spec", "chart", "spec").get("chart")
+    reference = mapping(obj, "spec", "chartRef").get("name")
     return "flux-instance" in (str(chart or ""), str(reference or "")) or str(reference or "").endswith("flux-instance")
 
 

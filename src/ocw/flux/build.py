@@ -22,6 +22,7 @@ import yaml
 from ocw import kustomize
 from ocw.findings import Finding, Severity
 from ocw.flux.artifact import Artifact, Workspace
+from ocw.flux.fields import items, mapping
 from ocw.flux.generator import GeneratorError, generate, kustomization_file, listed_paths
 from ocw.flux.kustomization import FluxKustomization
 from ocw.flux.repo_vars import SourceRef
@@ -280,7 +281,7 @@ def _failing_file(message: str, item: Prepared) -> str:
             file = kustomization_file(root / folder)
             if file is not None and missing in listed_paths(file, folder):
                 return item.artifact.repository_file(str(folder / file.name))
-        components = [str(c) for c in item.kustomization.spec.get("components") or []]
+        components = [str(c) for c in items(item.kustomization.spec, "components")]
         if missing in {PurePosixPath(posixpath.normpath(str(item.folder / c))) for c in components}:
             return str(item.kustomization.source_file)
     if holders:
@@ -324,7 +325,7 @@ def post_build(
     ks = raw.kustomization
     built = BuiltKustomization(ks, variables=dict(variables), unknown_sources=list(unknown_sources))
     built.findings.extend(raw.findings)
-    strategy = str((ks.spec.get("postBuild") or {}).get("substituteStrategy") or "WithVariables")
+    strategy = str(mapping(ks.spec, "postBuild").get("substituteStrategy") or "WithVariables")
     substitutes = ks.has_post_build and (bool(variables) or strategy == "Always")
     for item in raw.objects:
         obj = item.obj
@@ -364,14 +365,14 @@ def _ref(obj: Mapping[str, Any]) -> str:
 
 
 def _with_common_metadata(raw: dict[str, Any], ks: FluxKustomization) -> dict[str, Any]:
-    common = ks.spec.get("commonMetadata")
-    if not isinstance(common, Mapping):
+    common = mapping(ks.spec, "commonMetadata")
+    if not common:
         return raw
     obj = dict(raw)
-    metadata = dict(obj.get("metadata") or {})
+    metadata = mapping(obj, "metadata")
     for section in ("labels", "annotations"):
-        if isinstance(common.get(section), Mapping) and common[section]:
-            metadata[section] = {**(metadata.get(section) or {}), **common[section]}
+        if mapping(common, section):
+            metadata[section] = {**mapping(metadata, section), **mapping(common, section)}
     obj["metadata"] = metadata
     return obj
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from ocw.flux.fields import items, mapping
 from ocw.yamlio import YamlError, load_all_fast
 
 OVERLAY_PREFIX = ".ocw-overlay-"  # ocw.flux.artifact's overlays, beside the folders they stand for
@@ -84,15 +85,15 @@ def generate(
     result.setdefault("kind", "Kustomization")
     _apply_spec(result, spec, folder)
     if marker is not None:
-        result["commonAnnotations"] = {**(result.get("commonAnnotations") or {}), marker[0]: marker[1]}
-    requested = list(result.get("buildMetadata") or [])
+        result["commonAnnotations"] = {**mapping(result, "commonAnnotations"), marker[0]: marker[1]}
+    requested = items(result, "buildMetadata")
     origin_requested = ORIGIN_ANNOTATIONS in requested
     if not origin_requested:
         result["buildMetadata"] = [*requested, ORIGIN_ANNOTATIONS]
     remote = tuple(
         entry
         for key in ("resources", "components")
-        for entry in result.get(key) or []
+        for entry in items(result, key)
         if isinstance(entry, str) and not is_local_relative(entry)
     )
     return Generated(file_name, yaml.safe_dump(result, sort_keys=False), created, origin_requested, remote)
@@ -164,31 +165,31 @@ def _apply_spec(result: dict[str, Any], spec: Mapping[str, Any], folder: Path) -
     for field, key in (("targetNamespace", "namespace"), ("namePrefix", "namePrefix"), ("nameSuffix", "nameSuffix")):
         if isinstance(spec.get(field), str):
             result[key] = spec[field]
-    for patch in spec.get("patches") or []:
+    for patch in items(spec, "patches"):
         if isinstance(patch, dict):
             entry: dict[str, Any] = {"patch": patch.get("patch", "")}
             if isinstance(patch.get("target"), dict):
                 entry["target"] = patch["target"]
             result["patches"] = [*(result.get("patches") or []), entry]
     ignore_missing = bool(spec.get("ignoreMissingComponents"))
-    for entry in spec.get("components") or []:
+    for entry in items(spec, "components"):
         component = str(entry)
         if not is_local_relative(component):
             raise GeneratorError(f"component path '{component}' must be local and relative")
         if ignore_missing and not (folder / component).exists():
             continue
         result["components"] = [*(result.get("components") or []), component]
-    for patch in spec.get("patchesStrategicMerge") or []:
+    for patch in items(spec, "patchesStrategicMerge"):
         result["patchesStrategicMerge"] = [*(result.get("patchesStrategicMerge") or []), json.dumps(patch)]
-    for patch in spec.get("patchesJson6902") or []:
+    for patch in items(spec, "patchesJson6902"):
         if isinstance(patch, dict):
-            entry = {"patch": json.dumps(patch.get("patch")), "target": patch.get("target") or {}}
+            entry = {"patch": json.dumps(patch.get("patch")), "target": mapping(patch, "target")}
             result["patchesJson6902"] = [*(result.get("patchesJson6902") or []), entry]
-    for image in spec.get("images") or []:
+    for image in items(spec, "images"):
         if isinstance(image, dict):
             _merge_image(result, image)
-    if spec.get("buildMetadata"):
-        result["buildMetadata"] = list(spec["buildMetadata"])
+    if items(spec, "buildMetadata"):
+        result["buildMetadata"] = [str(option) for option in items(spec, "buildMetadata")]
 
 
 def _merge_image(result: dict[str, Any], image: Mapping[str, Any]) -> None:

@@ -38,6 +38,7 @@ from ocw.flux.bootstrap import (
     source_of,
 )
 from ocw.flux.build import BuiltKustomization, Manifest, Prepared, RawBuild, build_many, post_build, prepare
+from ocw.flux.fields import mapping
 from ocw.flux.kustomization import FluxKustomization, is_flux_kustomization
 from ocw.flux.repo_vars import RepoVars, SourceRef
 from ocw.flux.sourceignore import ArtifactFilter
@@ -345,7 +346,7 @@ class _Walk:
         self._pool.shutdown()
 
     def reached(self, document: Document) -> bool:
-        name = str((document.obj.get("metadata") or {}).get("name", ""))
+        name = str(mapping(document.obj, "metadata").get("name", ""))
         return (str(document.file), name) in self._written
 
     def run(self, roots: Iterable[FluxKustomization]) -> None:
@@ -370,7 +371,7 @@ class _Walk:
                     child = FluxKustomization.from_object(
                         manifest.obj, Path(manifest.file), applied_by=raw.kustomization.id
                     )
-                    written = str(((manifest.raw or {}).get("metadata") or {}).get("name", child.name))
+                    written = str(mapping(manifest.raw, "metadata").get("name", child.name))
                     if self._queue(child, written):
                         pending.append(child)
 
@@ -432,7 +433,7 @@ def _register(raw: RawBuild, sources: _Sources, repo_vars: RepoVars, crds: Repos
     """What the build creates that other builds read: sources, substituteFrom ConfigMaps and Secrets, CRDs."""
     for item in raw.objects:
         obj = item.obj
-        namespace = (obj.get("metadata") or {}).get("namespace")
+        namespace = mapping(obj, "metadata").get("namespace")
         crds.add(obj, item.file)
         if (
             namespace
@@ -470,7 +471,7 @@ def _apply_scopes(built: Iterable[BuiltKustomization], crds: RepositoryCRDs) -> 
         for manifest in item.manifests:
             scope = scope_of(manifest.api_version, manifest.kind, crds)
             if scope == "Cluster" and manifest.namespace is not None:
-                metadata = dict(manifest.obj.get("metadata") or {})
+                metadata = mapping(manifest.obj, "metadata")
                 metadata.pop("namespace", None)
                 manifest.obj = {**manifest.obj, "metadata": metadata}
             elif scope == "Namespaced" and not manifest.namespace:
@@ -525,7 +526,7 @@ def _unreached(missed_documents: Sequence[Document], entry: Entry) -> list[Findi
     ]
     if not missed:
         return []
-    listed = [f"{(d.obj.get('metadata') or {}).get('name')} ({d.file})" for d in missed]
+    listed = [f"{mapping(d.obj, 'metadata').get('name')} ({d.file})" for d in missed]
     more = f" and {len(listed) - MAX_LISTED} more" if len(listed) > MAX_LISTED else ""
     return [
         Finding(

@@ -11,6 +11,7 @@ from typing import Any
 
 from ocw.errors import OcwError
 from ocw.findings import Finding
+from ocw.flux.fields import items, mapping
 from ocw.flux.repo_vars import SourceRef, substitute_from
 from ocw.yamlio import YamlError, load_all_strict
 
@@ -69,7 +70,7 @@ class FluxKustomization:
         """(namespace, name) of each dependsOn entry; the namespace defaults to the Kustomization's own."""
         return tuple(
             (str(d.get("namespace") or self.namespace), str(d.get("name")))
-            for d in self.spec.get("dependsOn") or []
+            for d in items(self.spec, "dependsOn")
             if isinstance(d, Mapping) and d.get("name")
         )
 
@@ -77,22 +78,21 @@ class FluxKustomization:
     def from_object(
         cls, doc: Mapping[str, Any], file: Path, *, applied_by: str | None = None, namespace: str | None = None
     ) -> FluxKustomization:
-        metadata = doc.get("metadata") or {}
-        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-        assert isinstance(spec, dict)  # noqa: S101 - narrowed above
-        post_build = spec.get("postBuild") if isinstance(spec.get("postBuild"), Mapping) else {}
-        assert isinstance(post_build, Mapping)  # noqa: S101 - narrowed above
+        metadata = mapping(doc, "metadata")
+        spec = mapping(doc, "spec")
+        post_build = mapping(spec, "postBuild")
         own_namespace = str(metadata.get("namespace") or namespace or DEFAULT_NAMESPACE)
-        source = spec.get("sourceRef") if isinstance(spec.get("sourceRef"), Mapping) else None
+        source = mapping(spec, "sourceRef") if isinstance(spec.get("sourceRef"), Mapping) else None
+        target = spec.get("targetNamespace")
         return cls(
             name=str(metadata.get("name", "")),
             namespace=own_namespace,
             path=str(spec.get("path") or ""),
-            target_namespace=spec.get("targetNamespace"),
-            substitute={str(k): "" if v is None else str(v) for k, v in (post_build.get("substitute") or {}).items()},
-            depends_on=tuple(str(d.get("name")) for d in spec.get("dependsOn") or [] if isinstance(d, dict)),
+            target_namespace=str(target) if isinstance(target, str | int) and target != "" else None,
+            substitute={str(k): "" if v is None else str(v) for k, v in mapping(post_build, "substitute").items()},
+            depends_on=tuple(str(d.get("name")) for d in items(spec, "dependsOn") if isinstance(d, dict)),
             source_file=file,
-            spec=dict(spec),
+            spec=spec,
             substitute_from=tuple(substitute_from(doc)),
             source=(
                 SourceReference(

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ocw.flux.fields import items, mapping
 from ocw.flux.sops import is_sops_encrypted
 from ocw.flux.substitution import VARIABLE_NAME
 
@@ -53,7 +54,7 @@ class RepoVars:
         kind = str(obj.get("kind", ""))
         if kind not in SOURCE_KINDS:
             return
-        name = str((obj.get("metadata") or {}).get("name", ""))
+        name = str(mapping(obj, "metadata").get("name", ""))
         self.sources.setdefault((kind, namespace, name), _source(kind, namespace, name, file, obj))
 
     def used_variables(self) -> dict[str, str]:
@@ -88,10 +89,8 @@ def placeholder(name: str) -> str:
 
 def substitute_from(doc: Mapping[str, Any]) -> list[SourceRef]:
     """The `postBuild.substituteFrom` entries of a Flux Kustomization object."""
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-    post_build = (spec or {}).get("postBuild") or {}
     refs: list[SourceRef] = []
-    for entry in post_build.get("substituteFrom") or [] if isinstance(post_build, dict) else []:
+    for entry in items(doc, "spec", "postBuild", "substituteFrom"):
         if isinstance(entry, dict) and entry.get("kind") in SOURCE_KINDS and entry.get("name"):
             refs.append(SourceRef(str(entry["kind"]), str(entry["name"]), bool(entry.get("optional", False))))
     return refs
