@@ -91,14 +91,37 @@ def test_the_description_names_the_contracts_objects() -> None:
     assert {step.mode for step in host.install} == {"resource", "json6902"}
 
 
-def test_the_description_applies_only_when_named_or_the_repository_is_that_cluster(tree: TreeCopy) -> None:
-    """A copy of the tree is neither ocw's own checkout nor the described cluster: without --host the workspaces'
-    references to the cluster's store, issuer and gateway have nothing to point at."""
-    alone = run_check(tree.root)
-    assert alone.host is None
+def test_the_description_applies_to_its_cluster_and_to_the_tree_on_its_own_only(tree: TreeCopy) -> None:
+    """Installed into another cluster's repository (its bootstrap names another URL), the workspaces' references to
+    the described cluster's store, issuer and gateway have nothing to point at; --host applies the description."""
+    on_its_own = run_check(tree.root)
+    assert on_its_own.host == "https://github.com/jbaker48/k8s-cluster"
+    tree.write("kubernetes/flux/config/cluster.yaml", OTHER_CLUSTER)
+    tree.write("kubernetes/flux/apps.yaml", OTHER_APPS)
+    elsewhere = run_check(tree.root)
+    assert elsewhere.host is None
     assert "secretStoreRef names ClusterSecretStore doppler-secrets, which does not exist" in [
-        f.message for f in errors(alone, "link-secret-store")
+        f.message for f in errors(elsewhere, "link-secret-store")
     ]
     described = tree.check()  # --host src/ocw/data/host-cluster.yaml
     assert described.host == "https://github.com/jbaker48/k8s-cluster"
     assert not errors(described, "link-secret-store")
+
+
+OTHER_CLUSTER = """---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: home, namespace: flux-system}
+spec: {interval: 1h, url: "https://github.com/example/another-cluster", ref: {branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: cluster, namespace: flux-system}
+spec: {interval: 1h, path: ./kubernetes/flux, prune: true, sourceRef: {kind: GitRepository, name: home}}
+"""
+OTHER_APPS = """---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec: {interval: 1h, path: ./kubernetes/apps/opencode, prune: true, sourceRef: {kind: GitRepository, name: home}}
+"""

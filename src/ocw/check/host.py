@@ -46,7 +46,7 @@ NO_HOST = HostCluster((), (), ())
 
 def applies(host: HostCluster, repository_urls: Iterable[str], is_own_tree: bool) -> bool:
     """The description is of this repository's cluster: the repository's Flux source is the described repository, or
-    the repository is the tree ocw ships (made for that cluster)."""
+    the repository is the tree ocw ships on its own (made for that cluster)."""
     wanted = normalise_url(host.repository) if host.repository else None
     return is_own_tree or (wanted is not None and wanted in set(repository_urls))
 

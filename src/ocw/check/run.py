@@ -21,6 +21,7 @@ from ocw.check.schemas import SchemaValidation
 from ocw.errors import OcwError
 from ocw.findings import Finding, Severity
 from ocw.flux.build import BuiltKustomization
+from ocw.install.manifests import COMPONENT
 from ocw.install.manifests import locate as locate_tree
 from ocw.tree import Tree, load_tree
 
@@ -68,7 +69,7 @@ def run_check(
         file_findings = sources.check_files(files)
         tree = building.result()
     validation = SchemaValidation(SchemaCatalog(schemas_dir), kubernetes_version, tree.crds)
-    if host_description is None and not applies(host, tree.repository_urls, _is_own_tree(tree.repo)):
+    if host_description is None and not applies(host, tree.repository_urls, _is_ocws_tree(tree)):
         host = NO_HOST
     manifests = list(tree.manifests())
     installed = host_objects(host, tree.repo, tree.cluster_vars, manifests, [b.kustomization.name for b in tree.built])
@@ -126,12 +127,16 @@ def run_check(
     )
 
 
-def _is_own_tree(repo: Path) -> bool:
-    """The tree ocw ships (its checkout), made for the cluster the built-in description describes."""
+def _is_ocws_tree(tree: Tree) -> bool:
+    """The tree ocw ships, on its own: ocw's checkout, or a repository holding the workspace component with no
+    cluster's bootstrap around it (a copy or clone of the tree). It is made for the cluster the built-in
+    description describes."""
     try:
-        return locate_tree().root.resolve() == repo.resolve()
+        if locate_tree().root.resolve() == tree.repo:
+            return True
     except OcwError:
-        return False
+        pass
+    return tree.bootstrap is None and (tree.repo / COMPONENT).is_dir()
 
 
 def _entry(tree: Tree) -> str:
