@@ -277,11 +277,19 @@ def test_without_bootstrap_or_kustomization_nothing_is_checked(tmp_path: Path) -
 
 
 def test_path_names_the_entry_point(tmp_path: Path) -> None:
-    write(tmp_path, {"deploy/configmap.yaml": configmap("web", namespace="default")})
+    """Kustomizations outside the folder named are none of its business: not "unreached"."""
+    write(
+        tmp_path,
+        {
+            "deploy/configmap.yaml": configmap("web", namespace="default"),
+            "elsewhere/ks.yaml": kustomization("elsewhere", "./elsewhere/app"),
+        },
+    )
     tree = load_tree(tmp_path, path=Path("deploy"))
     assert [(ks.name, [m.ref for m in b.manifests]) for ks, b in zip(tree.kustomizations, tree.built, strict=True)] == [
         ("deploy", ["ConfigMap/default/web"])
     ]
+    assert not tree.all_findings()
     with pytest.raises(OcwError, match="expected a folder"):
         load_tree(tmp_path, path=Path("nowhere"))
 

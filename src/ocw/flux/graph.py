@@ -67,6 +67,8 @@ class Entry:
     lenient_sources: bool = False
     # Entry points for folders, built only when the graph reaches none of the Kustomizations written in them.
     deferred: list[FluxKustomization] = field(default_factory=list)
+    # With --path, what the check looks after: Kustomizations elsewhere are not "unreached".
+    within: PurePosixPath | None = None
 
 
 @dataclass
@@ -122,7 +124,7 @@ def entry_for(
     if path is not None:
         if not (repo / path).is_dir():
             raise NothingToFollow(f"--path {path}: expected a folder of the repository, found none at {repo / path}")
-        return Entry([entry_point(path)], lenient_sources=True)
+        return Entry([entry_point(path)], lenient_sources=True, within=path)
     chosen = choose(bootstraps, cluster)
     if chosen is not None:
         others = [p for b in bootstraps if b is not chosen for p in b.paths]
@@ -522,7 +524,9 @@ def _unreached(missed_documents: Sequence[Document], entry: Entry) -> list[Findi
     missed = [
         d
         for d in missed_documents
-        if is_flux_kustomization(d.obj) and not any(d.file.is_relative_to(p) for p in entry.elsewhere)
+        if is_flux_kustomization(d.obj)
+        and not any(d.file.is_relative_to(p) for p in entry.elsewhere)
+        and (entry.within is None or d.file.is_relative_to(entry.within))
     ]
     if not missed:
         return []
