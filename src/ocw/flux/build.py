@@ -388,6 +388,8 @@ def _substituted(
     except SubstitutionError as exc:
         built.findings.append(Finding(item.file, "flux-substitution", _ref(raw), str(exc)))
         return raw
+    if result.text == item.text:
+        return raw  # nothing to substitute: the object as parsed already
     try:
         loaded = load_all_fast(result.text)
     except yaml.YAMLError as exc:
