@@ -13,7 +13,7 @@ from ocw.check import json_patch
 from ocw.errors import OcwError
 from ocw.findings import Finding
 from ocw.flux.build import CLUSTER_SCOPED_KINDS, Manifest
-from ocw.flux.graph import normalise_url
+from ocw.flux.sources import normalise_url
 from ocw.flux.substitution import SubstitutionError, substitute
 from ocw.paths import DATA_DIR
 from ocw.yamlio import YamlError, dump, load_all_strict
