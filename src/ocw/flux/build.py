@@ -1,10 +1,6 @@
-"""Build one Flux Kustomization as kustomize-controller does (its `build()`): the generated kustomization built by
-kustomize in the source's artifact, then, object by object, decryption, postBuild substitution (only when
-`spec.postBuild` is set) and `commonMetadata`.
-
-The two halves are separate: `prepare` and `build_many` (kustomize processes, several Kustomizations each) need
-nothing but the artifact; `post_build` needs the variables, which come from ConfigMaps and Secrets other builds
-create.
+"""Build Flux Kustomizations as kustomize-controller does (its `build()`): the kustomization it generates, built by
+kustomize in the source's artifact, each object with the file it came from. What follows the build, object by
+object, is ocw.flux.postbuild: it needs the variables, which come from ConfigMaps and Secrets other builds create.
 """
 
 from __future__ import annotations
@@ -12,7 +8,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,12 +18,10 @@ import yaml
 from ocw import kustomize
 from ocw.findings import Finding, Severity
 from ocw.flux.artifact import Artifact, Workspace
-from ocw.flux.fields import items, mapping
+from ocw.flux.fields import items
 from ocw.flux.generator import GeneratorError, generate, kustomization_file, listed_paths
 from ocw.flux.kustomization import FluxKustomization
 from ocw.flux.repo_vars import SourceRef
-from ocw.flux.sops import is_sops_encrypted, without_sops
-from ocw.flux.substitution import SubstitutionError, is_disabled, substitute
 from ocw.yamlio import load_all_fast
 
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
@@ -188,7 +182,7 @@ def build_many(prepared: Sequence[Prepared], workspace: Workspace) -> list[RawBu
     by_marker = {item.marker: item for item in prepared}
     results = {item.kustomization.id: RawBuild(item.kustomization) for item in prepared}
     for text, obj, origin in _documents(stream):
-        item = by_marker.get(str(_strip_marker(obj)))
+        item = by_marker.get(str(strip_marker(obj)))
         if item is None:  # an object the batch cannot attribute: build each alone
             return [_build_one(one, workspace) for one in prepared]
         path = PurePosixPath(posixpath.normpath(str(wrapper / origin))) if origin else None
@@ -216,7 +210,7 @@ def _build_one(item: Prepared, workspace: Workspace) -> RawBuild:
         )
         return result
     for text, obj, origin in _documents(stream):
-        _strip_marker(obj)
+        strip_marker(obj)
         file = str(item.kustomization.source_file)
         if origin:
             file = item.artifact.repository_file(posixpath.normpath(str(item.folder / origin)))
@@ -224,7 +218,7 @@ def _build_one(item: Prepared, workspace: Workspace) -> RawBuild:
     return result
 
 
-def _strip_marker(node: Any) -> str | None:
+def strip_marker(node: Any) -> str | None:
     """Take the batch marker off every annotations map of the object (commonAnnotations puts it on pod templates
     too); returns its value."""
     found: str | None = None
@@ -235,11 +229,11 @@ def _strip_marker(node: Any) -> str | None:
             if not annotations:
                 del node["annotations"]
         for value in node.values():
-            inner = _strip_marker(value)
+            inner = strip_marker(value)
             found = found or inner
     elif isinstance(node, list):
         for value in node:
-            inner = _strip_marker(value)
+            inner = strip_marker(value)
             found = found or inner
     return found
 
@@ -252,7 +246,7 @@ def _documents(stream: str) -> Iterator[tuple[str, dict[str, Any], str | None]]:
 
 
 def _append(result: RawBuild, item: Prepared, text: str, obj: dict[str, Any], file: str) -> None:
-    _strip_origin(obj, keep=item.keep_origin)
+    strip_origin(obj, keep=item.keep_origin)
     result.objects.append(RawObject(text, obj, file, item.keep_origin))
 
 
@@ -291,7 +285,7 @@ def _failing_file(message: str, item: Prepared) -> str:
     return str(item.kustomization.source_file)
 
 
-def _strip_origin(obj: dict[str, Any], *, keep: bool) -> None:
+def strip_origin(obj: dict[str, Any], *, keep: bool) -> None:
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else None
     annotations = (metadata or {}).get("annotations")
     if metadata is not None and isinstance(annotations, dict) and not keep:
@@ -314,139 +308,3 @@ def _origin_path(obj: dict[str, Any]) -> str | None:
         if isinstance(where, str) and where:
             return where
     return None
-
-
-def post_build(
-    raw: RawBuild,
-    variables: Mapping[str, str],
-    unknown_sources: Sequence[SourceRef] = (),
-) -> BuiltKustomization:
-    """Decryption, substitution and commonMetadata on every object, as kustomize-controller applies them."""
-    ks = raw.kustomization
-    built = BuiltKustomization(ks, variables=dict(variables), unknown_sources=list(unknown_sources))
-    built.findings.extend(raw.findings)
-    strategy = str(mapping(ks.spec, "postBuild").get("substituteStrategy") or "WithVariables")
-    substitutes = ks.has_post_build and (bool(variables) or strategy == "Always")
-    for item in raw.objects:
-        obj = item.obj
-        ref = _ref(obj)
-        if not obj.get("apiVersion") or not obj.get("kind") or not (obj.get("metadata") or {}).get("name"):
-            built.findings.append(
-                Finding(item.file, "kustomize-build", ref, "failed to decode Kubernetes apiVersion, kind and name")
-            )
-            continue
-        if is_sops_encrypted(obj):
-            if not ks.spec.get("decryption"):
-                built.findings.append(
-                    Finding(
-                        item.file,
-                        "flux-decryption",
-                        ref,
-                        f"the object is SOPS-encrypted but {ks.source_file} (Kustomization {ks.name}) sets no "
-                        f"spec.decryption: Flux applies it as written and the API server refuses its `sops` field. "
-                        f"Add spec.decryption (provider: sops) to the Kustomization",
-                    )
-                )
-            obj = without_sops(obj)
-        elif substitutes and not is_disabled(obj):
-            obj = _substituted(item, obj, variables, built)
-        built.manifests.append(
-            Manifest(obj=_with_common_metadata(obj, ks), kustomization=ks.name, file=item.file, raw=item.obj)
-        )
-    return built
-
-
-def _ref(obj: Mapping[str, Any]) -> str:
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-    assert isinstance(metadata, Mapping)  # noqa: S101 - narrowed above
-    namespace = metadata.get("namespace")
-    name = metadata.get("name")
-    return f"{obj.get('kind')}/{namespace}/{name}" if namespace else f"{obj.get('kind')}/{name}"
-
-
-def _with_common_metadata(raw: dict[str, Any], ks: FluxKustomization) -> dict[str, Any]:
-    common = mapping(ks.spec, "commonMetadata")
-    if not common:
-        return raw
-    obj = dict(raw)
-    metadata = mapping(obj, "metadata")
-    for section in ("labels", "annotations"):
-        if mapping(common, section):
-            metadata[section] = {**mapping(metadata, section), **mapping(common, section)}
-    obj["metadata"] = metadata
-    return obj
-
-
-def _substituted(
-    item: RawObject, raw: dict[str, Any], variables: Mapping[str, str], built: BuiltKustomization
-) -> dict[str, Any]:
-    ks = built.kustomization
-    # Substitution works on the text kustomize emitted, as kustomize-controller does: a `${VAR}` that becomes
-    # `false` or `5` is then a boolean or a number, exactly as it will be in the cluster.
-    try:
-        result = substitute(item.text, variables)
-    except SubstitutionError as exc:
-        built.findings.append(Finding(item.file, "flux-substitution", _ref(raw), str(exc)))
-        return raw
-    if result.text == item.text:
-        return raw  # nothing to substitute: the object as parsed already
-    try:
-        loaded = load_all_fast(result.text)
-    except yaml.YAMLError as exc:
-        message = f"the object is no longer valid YAML after substitution: {exc}"
-        built.findings.append(Finding(item.file, "flux-substitution", _ref(raw), message))
-        return raw
-    if not loaded or not isinstance(loaded[0], dict):
-        return raw
-    substituted: dict[str, Any] = loaded[0]
-    _strip_origin(substituted, keep=item.keep_origin)
-    _strip_marker(substituted)
-    ref = _ref(substituted)  # what the object is called in the cluster
-    undefined = sorted(set(result.undefined))
-    if undefined:
-        built.blanks[(item.file, ref)] = _paths_using(raw, undefined)
-    for name in undefined:
-        if built.unknown_sources:
-            # The variable may well come from a source the cluster creates (e.g. through an ExternalSecret).
-            sources = ", ".join(str(s) for s in built.unknown_sources)
-            built.findings.append(
-                Finding(
-                    item.file,
-                    "flux-undefined-variable",
-                    ref,
-                    f"${{{name}}} is not defined in the repository; {ks.source_file} also substitutes from "
-                    f"{sources}, which the repository does not create, so it may be defined there. Pass --vars "
-                    f"with its variables to check it",
-                    severity=Severity.WARNING,
-                )
-            )
-            continue
-        built.findings.append(
-            Finding(
-                item.file,
-                "flux-undefined-variable",
-                ref,
-                f"${{{name}}} is defined neither in {ks.source_file} postBuild.substitute nor in its substituteFrom "
-                f"sources (nor --vars): Flux would silently substitute an empty string. Define it, give a default "
-                f"(${{{name}:=value}}), or escape it as $${{{name}}}",
-            )
-        )
-    return substituted
-
-
-def _paths_using(obj: Any, names: Sequence[str], prefix: str = "") -> set[str]:
-    """The paths of string values (and keys) that use one of the variables."""
-    found: set[str] = set()
-    markers = tuple(f"${{{name}" for name in names)
-    if isinstance(obj, Mapping):
-        for key, value in obj.items():
-            path = f"{prefix}/{key}" if prefix else str(key)
-            if any(m in str(key) for m in markers):
-                found.add(path)
-            found |= _paths_using(value, names, path)
-    elif isinstance(obj, list):
-        for index, value in enumerate(obj):
-            found |= _paths_using(value, names, f"{prefix}/{index}" if prefix else str(index))
-    elif isinstance(obj, str) and any(m in obj for m in markers):
-        found.add(prefix)
-    return found

@@ -29,9 +29,10 @@ from ocw.flux.bootstrap import (
     find,
     source_of,
 )
-from ocw.flux.build import BuiltKustomization, Manifest, Prepared, RawBuild, build_many, post_build, prepare
+from ocw.flux.build import BuiltKustomization, Manifest, Prepared, RawBuild, build_many, prepare
 from ocw.flux.fields import mapping
 from ocw.flux.kustomization import FluxKustomization, is_flux_kustomization
+from ocw.flux.postbuild import post_build
 from ocw.flux.repo_vars import RepoVars, SourceRef
 from ocw.flux.sources import Sources
 
