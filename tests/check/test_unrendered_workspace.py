@@ -20,7 +20,8 @@ def test_one_warning_and_no_guess(tree: TreeCopy) -> None:
     [bootstrap, chart] = report.causes
     assert (bootstrap.rule, chart.rule) == ("flux-bootstrap", "helm-chart")
     assert chart.severity == "warning"
-    assert [p.object for p in chart.places] == ["HelmRelease/opencode/opencode-flux", "HelmRelease/opencode/opencode-ha"]
+    releases = [place.object for place in chart.places]
+    assert releases == ["HelmRelease/opencode/opencode-flux", "HelmRelease/opencode/opencode-ha"]
     assert "app-template 5.0.1" in chart.message and "`ocw charts pull`" in chart.message
     workspace = find_workspace(load_workspaces(tree.root), "flux")
     assert workspace.doppler_keys == {
