@@ -36,7 +36,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the real-repository targets and their judged records live with the tests
 
-from check.real_repo import TARGETS, Target, accuracy  # noqa: E402
+from check.real_repo import TARGETS, Target, accuracy, stand_ins  # noqa: E402
 from ocw import toolchain  # noqa: E402
 from ocw.helm.capabilities import cluster_capabilities, render_tree  # noqa: E402
 from ocw.install.apply import install  # noqa: E402
@@ -243,12 +243,12 @@ def measure_tree(label: str, repo: Path, workspaces: int, scratch: Path, *args: 
     return TreeRow(label, workspaces, len(commands), warm, cold, cold_cpu, round(bare, 3), round(helm, 3))
 
 
-def _as_causes(document: dict[str, Any], stand_ins: dict[str, str]) -> list[dict[str, Any]]:
+def _as_causes(document: dict[str, Any], replaced: dict[str, str]) -> list[dict[str, Any]]:
     """The JSON report's causes in the form the judged records keep them."""
     found = []
     for entry in document["findings"]:
         message = str(entry["message"])
-        for path, stand_in in stand_ins.items():
+        for path, stand_in in replaced.items():
             message = message.replace(path, stand_in)
         found.append(
             {key: entry[key] for key in ("rule", "severity", "file", "object", "count")} | {"message": message}
@@ -262,8 +262,7 @@ def measure_repository(target: Target, scratch: Path, cache: Path) -> RepoRow:
     seconds, cpu, run = median_check(root, cache, *args)
     if run.document is None:
         return RepoRow(target.label, seconds, cpu, run.code, 0, 0, 0, 0)
-    stand_ins = {str(root): "<repo>", str(cache / "ocw" / "schemas"): "<cache>"}
-    found = _as_causes(run.document, stand_ins)
+    found = _as_causes(run.document, stand_ins(root, cache / "ocw"))
     true, errors = accuracy(found, target)
     warnings = sum(1 for c in found if c["severity"] == "warning")
     kustomizations = run.document["summary"]["kustomizations"]
@@ -273,8 +272,7 @@ def measure_repository(target: Target, scratch: Path, cache: Path) -> RepoRow:
 def user_repository_verdict(root: Path, cache: Path) -> dict[str, bool]:
     run = ocw_check(root, cache)
     errors = {(f["rule"], f["file"]) for f in (run.document or {}).get("findings", []) if f["severity"] == "error"}
-    stand_ins = {str(root): "<repo>", str(cache / "ocw" / "schemas"): "<cache>"}
-    found = _as_causes(run.document, stand_ins) if run.document else []
+    found = _as_causes(run.document, stand_ins(root, cache / "ocw")) if run.document else []
     true, total = accuracy(found, USER_REPOSITORY)
     return {"keeps_its_two_true_errors": errors >= USER_TRUE_ERRORS, "no_false_errors": true == total}
 

@@ -77,6 +77,12 @@ def install_tree(root: Path) -> None:
     install(root)
 
 
+def stand_ins(root: Path, cache: Path) -> dict[str, str]:
+    """What replaces run-specific paths in recorded messages: the copy of the repository, and the user cache's
+    schemas and charts (`cache` is ocw's folder of the user cache)."""
+    return {str(root): "<repo>", str(cache / "schemas"): "<cache>", str(cache / "charts"): "<chart-cache>"}
+
+
 def causes(report: CheckReport, stand_ins: dict[str, str]) -> list[dict[str, Any]]:
     """The report's causes as recorded: places and messages with run-specific paths replaced by stand-ins."""
 
