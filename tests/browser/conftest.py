@@ -4,6 +4,10 @@ started with `ocw up`, as a user on a new device would meet it.
 Every page gets a fresh browser context, which is a fresh profile: no cookies, no local storage, no cached
 credentials. When a test fails, a screenshot of each of its pages is kept under the artefacts folder
 (`$OCW_TEST_ARTIFACTS`, default `<repo>/test-artifacts`), named after the test.
+
+`gated` puts the workspace behind the stand-in gateway serving the route the tree builds (support/gateway.py), at
+`https://flux.opencode.example.test`, with a browser that resolves that host, and the attacker hosts beside it, to
+this machine (`--host-resolver-rules`, port included: the page's Origin carries no port, as in the cluster).
 """
 
 from __future__ import annotations
@@ -12,18 +16,24 @@ import json
 import os
 import re
 import shutil
+import ssl
+import threading
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 
+from ocw.workspace import Workspace, find_workspace, load_workspaces
 from support import model_standin
+from support.gateway import Deployed, deployed, serve_gateway
 from support.image import workspace_image  # noqa: F401 - the session fixture
 from support.local_workspace import WORKSPACE
+from support.pki import Pki, make_pki
 from up.helpers import REPO, Local, free_port, ocw
 
 CHROMIUM_ARGS = [
@@ -190,3 +200,81 @@ def process_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Brow
     """As processes on this machine, where the working directory is translated under the state dir."""
     with running(tmp_path_factory.mktemp("browser-process"), "process") as started:
         yield started
+
+
+DOMAIN = "example.test"
+WORKSPACE_HOST = f"flux.opencode.{DOMAIN}"
+# Pages that must not drive the workspace: another app of the user's domain, another workspace-like host of the
+# same site, and a site of someone else.
+ATTACKERS = {"same-site": f"app.{DOMAIN}", "sibling": f"other.opencode.{DOMAIN}", "cross-site": "attacker.invalid"}
+ATTACKER_PAGE = Path(__file__).parent / "attacker" / "attacks.html"
+
+
+@dataclass
+class Gated:
+    """The workspace (in its image) behind the gateway stand-in applying the tree's route, and a browser that reaches
+    it and the attackers' pages by name."""
+
+    workspace: BrowserWorkspace
+    tree: Workspace  # the workspace as the tree builds it, for the cluster's domain
+    route: Deployed  # what the gateway serves (tests may swap the route for another version of it)
+    browser: Browser
+    url: str = f"https://{WORKSPACE_HOST}"
+
+    def context(self, **options: Any) -> BrowserContext:
+        """A fresh profile; the throwaway CA is not in Chromium's store (`ocw verify` checks certificate chains)."""
+        context = self.browser.new_context(ignore_https_errors=True, viewport=VIEWPORT, **options)  # type: ignore[arg-type]
+        context.set_default_timeout(60_000)
+        return context
+
+
+@contextmanager
+def _serve_attacker(pki: Pki) -> Iterator[int]:
+    page = ATTACKER_PAGE.read_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_: Any) -> None:
+            return None
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.send_header("content-length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki.cert, pki.key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def gated(
+    workspace: BrowserWorkspace, playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gated]:
+    executable = chromium_executable()
+    if not Path(executable).is_file():
+        pytest.skip(f"no Chromium at {executable}: `make setup` installs Debian's chromium (TEST_SYSTEM_PACKAGES)")
+    folder = tmp_path_factory.mktemp("gated")
+    variables = folder / "cluster-vars.yaml"
+    variables.write_text(f"SECRET_DOMAIN: {DOMAIN}\n")
+    tree = find_workspace(load_workspaces(REPO, [variables]), WORKSPACE)
+    assert tree.hostname == WORKSPACE_HOST
+    pki = make_pki(folder / "pki", f"*.opencode.{DOMAIN}", *ATTACKERS.values())
+    route = deployed(tree, workspace.local.port)
+    with serve_gateway(pki, route) as gateway, _serve_attacker(pki) as attacker_port:
+        rules = [f"MAP {WORKSPACE_HOST} 127.0.0.1:{gateway.port}"]
+        rules += [f"MAP {host} 127.0.0.1:{attacker_port}" for host in ATTACKERS.values()]
+        args = [*CHROMIUM_ARGS, "--host-resolver-rules=" + ", ".join(rules)]
+        instance = playwright.chromium.launch(executable_path=executable, args=args)
+        try:
+            yield Gated(workspace, tree, route, instance)
+        finally:
+            instance.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from check.tree_copy import COMPONENT, FLUX_KS, HELMRELEASE, REPO, TreeCopy, error_rules, errors
+from check.tree_copy import COMPONENT, FLUX_KS, HELMRELEASE, REPO, TreeCopy, assert_broken, errors
 
 PVC = f"{COMPONENT}/pvc.yaml"
 EXTERNALSECRET = f"{COMPONENT}/externalsecret.yaml"
@@ -268,12 +268,7 @@ CASES: list[tuple[str, list[Edit], str]] = [
     ("rule", "edits", "expected"), CASES, ids=[f"{rule}-{index}" for index, (rule, _, _) in enumerate(CASES)]
 )
 def test_a_broken_tree_fails_with_the_rule(tree: TreeCopy, rule: str, edits: list[Edit], expected: str) -> None:
-    for relative, old, new in edits:
-        tree.replace(relative, old, new)
-    report = tree.check()
-    found = errors(report, rule)
-    assert found, f"expected a {rule} error, found errors of {sorted(error_rules(report))}"
-    assert any(expected in f.message for f in found), [f.message for f in found]
+    report = assert_broken(tree, rule, edits, expected)
     assert not report.ok
 
 

@@ -72,3 +72,14 @@ def strict_helmrelease_schema(schemas_dir: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(schema))
     return target
+
+
+def assert_broken(tree: TreeCopy, rule: str, edits: list[tuple[str, str, str]], expected: str) -> CheckReport:
+    """Apply the edits, check, and require an error of `rule` whose message holds `expected`; returns the report."""
+    for relative, old, new in edits:
+        tree.replace(relative, old, new)
+    report = tree.check()
+    found = errors(report, rule)
+    assert found, f"expected a {rule} error, found errors of {sorted(error_rules(report))}"
+    assert any(expected in f.message for f in found), [f.message for f in found]
+    return report

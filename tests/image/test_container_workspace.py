@@ -74,10 +74,15 @@ def test_opencode_sees_the_clone_as_a_git_project(workspace: Local) -> None:
 
 def test_tini_is_pid_1_and_opencode_runs_as_uid_1000(workspace: Local, workspace_image: WorkspaceImage) -> None:
     name = _container(workspace)
-    result = workspace_image.run("exec", name, "sh", "-c", "tr '\\0' ' ' </proc/1/cmdline; echo; id -u; id -g")
+    script = (
+        "tr '\\0' ' ' </proc/1/cmdline; echo; child=$(cut -d ' ' -f 1 /proc/1/task/1/children); "
+        "tr '\\0' ' ' </proc/$child/cmdline; echo; id -u; id -g"
+    )
+    result = workspace_image.run("exec", name, "sh", "-c", script)
     assert result.returncode == 0, result.stderr
-    cmdline, uid, gid = result.stdout.splitlines()
-    assert cmdline.startswith("/usr/bin/tini -g -- opencode serve")
+    cmdline, child, uid, gid = result.stdout.splitlines()
+    assert cmdline.startswith("/usr/bin/tini -g -- /bin/sh /opt/opencode-workspace/opencode-serve --hostname")
+    assert child.startswith("opencode serve --hostname")  # the password check exec'd OpenCode: no shell between
     assert (uid, gid) == ("1000", "1000")
 
 

@@ -39,3 +39,17 @@ def test_no_podman_means_processes_with_a_note(tmp_path: Path, monkeypatch: pyte
 def test_process_is_taken_as_asked_without_probing() -> None:
     choice = engine_choice.choose_engine("process")
     assert (choice.engine, choice.image, choice.note) == (None, None, "")
+
+
+@pytest.mark.parametrize("requested", ["process", "auto"])
+def test_on_macos_processes_are_refused_in_one_line_naming_the_container_way(
+    requested: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ocw up follows local processes through /proc, which macOS has not: there the workspace runs in its image."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no podman either: auto would fall back to processes
+    with pytest.raises(OcwError) as refused:
+        engine_choice.choose_engine(requested, platform="darwin")
+    assert refused.value.exit_code == EXIT_CANNOT_RUN
+    assert "\n" not in refused.value.message
+    assert "podman machine" in refused.value.message and "--engine container" in refused.value.message
+    assert engine_choice.choose_engine("process", platform="linux").engine is None

@@ -1,7 +1,8 @@
 """The workspace's Probe, end to end with the real tools: Debian's blackbox exporter running the user's own `http_2xx`
-module probes a workspace started by `ocw up`, through a TLS stand-in for the gateway, exactly as the rendered Probe
-asks (the gateway's address, the workspace's host as `hostname`); a real Prometheus scrapes it with the job Prometheus
-Operator generates from that Probe and sees probe_success go from 1 to 0 when the workspace stops."""
+module probes a workspace started by `ocw up`, through the stand-in gateway applying the workspace's built route,
+exactly as the rendered Probe asks (the gateway's address, the workspace's host as `hostname`); a real Prometheus
+scrapes it with the job Prometheus Operator generates from that Probe and sees probe_success go from 1 to 0 when the
+workspace stops."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from monitoring.operator import probe_scrape_config
 from monitoring.rendered import REPO, workspace_object
 from monitoring.servers import blackbox_exporter, prometheus, wait_for
 from ocw.tree import load_tree
+from ocw.workspace import find_workspace, workspaces_in
+from support.gateway import deployed, serve_gateway
+from support.pki import make_pki
 from up.helpers import fake_tokens, running_workspace
-from verify.tls_proxy import make_pki, tls_relay
 
 DOMAIN = "example.test"
 APP = "opencode-flux"
@@ -37,14 +40,21 @@ def rendered_probe(tmp_path: Path, gateway: str) -> dict[str, Any]:
     return workspace_object(list(load_tree(REPO, [variables]).manifests()), "Probe", APP)
 
 
+def route_vars(tmp_path: Path) -> Path:
+    variables = tmp_path / "route-vars.yaml"
+    variables.write_text(f"SECRET_DOMAIN: {DOMAIN}\nSVC_INTERNAL_GW_ADDR: 127.0.0.1\n")
+    return variables
+
+
 def test_blackbox_and_prometheus_see_a_local_workspace_come_and_go(tmp_path: Path) -> None:
     pki = make_pki(tmp_path / "pki", f"*.opencode.{DOMAIN}")
     (tmp_path / "workspace").mkdir()
+    flux = find_workspace(workspaces_in(load_tree(REPO, [route_vars(tmp_path)])), APP)
     with (
         running_workspace(tmp_path / "workspace", fake_tokens()) as workspace,
-        tls_relay(pki, workspace.port) as gateway_port,
+        serve_gateway(pki, deployed(flux, workspace.port)) as gateway,
     ):
-        probe = rendered_probe(tmp_path, f"127.0.0.1:{gateway_port}")
+        probe = rendered_probe(tmp_path, f"127.0.0.1:{gateway.port}")
         assert probe["spec"]["module"] == "http_2xx"
         with blackbox_exporter(users_blackbox_config(), tmp_path / "blackbox", ca_file=pki.ca) as exporter:
             params = {p["name"]: p["values"][0] for p in probe["spec"]["params"]}

@@ -19,6 +19,7 @@ import pytest
 
 from runtime.workspace_pod import Pod, Shell, Upstream, token_shaped
 from support.git_http_server import GitHttpServer, TlsFiles, make_self_signed_certificate
+from support.image import workspace_image  # noqa: F401 - the session fixture
 from support.prerequisites import require_command
 
 

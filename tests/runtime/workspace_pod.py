@@ -3,6 +3,7 @@ environment; the upstream repository it clones; who it runs as."""
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import shutil
@@ -14,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ocw.up.container import resource_flags
+from ocw.workspace import Workspace, find_workspace, load_workspaces
 from support.git_http_server import GitHttpServer
+from support.image import WorkspaceImage
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS_DIR = PROJECT_ROOT / "kubernetes" / "components" / "opencode-workspace" / "scripts"
@@ -49,6 +53,18 @@ def copilot_auth_document(refresh: str | None = None, access: str | None = None)
         '{\n  "github-copilot": {\n    "type": "oauth",\n'
         f'    "refresh": "{refresh}",\n    "access": "{access}",\n    "expires": 0\n  }}\n}}\n'
     )
+
+
+@functools.cache
+def flux_workspace() -> Workspace:
+    """The flux workspace as this project's tree builds it: the init container and scripts the pod gets."""
+    return find_workspace(load_workspaces(PROJECT_ROOT), "flux")
+
+
+def scripts_config_map() -> dict[str, str]:
+    """The scripts ConfigMap as the tree builds it (file name -> content): what the pod mounts, nothing more."""
+    found = next(m for m in flux_workspace().built.manifests if m.kind == "ConfigMap" and m.name.endswith("-scripts"))
+    return {str(name): str(text) for name, text in (found.obj.get("data") or {}).items()}
 
 
 # ------------------------------------------------------------------------------------------ who runs the step
@@ -198,8 +214,11 @@ class Pod:
         upstream: Upstream,
         ca_file: Path,
         token: str,
+        image: WorkspaceImage | None = None,
     ) -> None:
         self.identity = pod_identity()
+        self.image = image  # run the step in the workspace image, as the pod does, instead of with dash here
+        self.root = root
         self.shell = shell
         self.upstream = upstream
         self.server = upstream.server
@@ -225,9 +244,9 @@ class Pod:
 
         self.scripts = root / "scripts"
         self.scripts.mkdir()
-        for script in (INIT_SCRIPT, CREDENTIAL_HELPER):
-            shutil.copyfile(script, self.scripts / script.name)
-            (self.scripts / script.name).chmod(0o555)
+        for name, text in scripts_config_map().items():  # as the pod mounts it (defaultMode 0555)
+            (self.scripts / name).write_text(text)
+            (self.scripts / name).chmod(0o555)
         self.scripts.chmod(0o555)
         self.init_script = self.scripts / INIT_SCRIPT.name
         self.helper = self.scripts / CREDENTIAL_HELPER.name
@@ -266,6 +285,15 @@ class Pod:
         return {key: value for key, value in env.items() if value is not None}
 
     def start(self, *, pull: str = "disabled", env: Mapping[str, str | None] | None = None) -> subprocess.Popen[str]:
+        if self.image is not None:
+            return subprocess.Popen(
+                self.image_command(self.environment(pull, env)),
+                env=self.image.engine.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
         return subprocess.Popen(
             [*self.shell.command, str(self.init_script)],
             env=self.environment(pull, env),
@@ -276,6 +304,30 @@ class Pod:
             start_new_session=True,
             **self.identity.popen_kwargs(),
         )
+
+    def image_command(self, env: Mapping[str, str]) -> list[str]:
+        """`podman run` of the init container as the manifests define it: the image, `/bin/sh init.sh` as its
+        command, the pod's user, read-only root, no capabilities, no new privileges, the init container's CPU and
+        memory limits, and its mounts (the volume, the Secret and the scripts read-only, /tmp an empty dir) at the
+        paths the environment names. The environment comes from a file; PATH is the image's."""
+        assert self.image is not None
+        tmp = self.root / "tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        self.identity.own(tmp)
+        env_file = self.root / "init.env"
+        env_file.write_text("".join(f"{name}={value}\n" for name, value in env.items() if name != "PATH"))
+        mounts = [(self.home, self.home, False), (self.secret_dir, self.secret_dir, True)]
+        mounts += [(self.scripts, self.scripts, True), (self.ca_file, self.ca_file, True), (tmp, Path("/tmp"), False)]
+        options = [f"type=bind,source={s},destination={d}" + (",ro=true" if ro else "") for s, d, ro in mounts]
+        init = flux_workspace().init_container
+        assert init is not None and init.command == ["/bin/sh", "/opt/opencode-workspace/init.sh"], init
+        return self.image.engine.command(
+            "run", "--rm", "--network", "host", "--user", f"{self.identity.uid}:{self.identity.gid}",
+            "--read-only", "--read-only-tmpfs=false", "--cap-drop", "all", "--security-opt", "no-new-privileges",
+            *resource_flags(init), "--env-file", str(env_file), *(x for o in options for x in ("--mount", o)),
+            "--entrypoint", "/bin/sh", self.image.name, str(self.init_script),
+        )  # fmt: skip
 
     def run(
         self, *, pull: str = "disabled", env: Mapping[str, str | None] | None = None, timeout: float = 120

@@ -199,3 +199,34 @@ def test_status_lists_the_shared_variables_the_workspaces_read(
     assert "MINIO_ROOT_USER (shared with the cluster, read by opencode-flux, opencode-ha): missing" in text
     assert "3 of 10 variable(s) need attention" in text
     assert_nowhere(restic_password, result)
+
+
+def test_init_replaces_a_stored_password_the_workspace_would_refuse_and_status_flags_it(
+    doppler: Doppler, cli_env: dict[str, str], login: CopilotLogin, tmp_path: Path
+) -> None:
+    """An empty Doppler value renders an empty key, with which OpenCode serves everyone: the container refuses to
+    start with fewer than 16 characters, so init never keeps such a value (and says so)."""
+    short, empty = token_like("", 15), ""
+    doppler.api.add_config(PROJECT, CONFIG, {"OPENCODE_FLUX_PASSWORD": short, "OPENCODE_HA_PASSWORD": empty})
+    status = run_watched(ocw("status", "--json"), cli_env, cwd=tmp_path)
+    problems = {v["name"]: v["problems"] for v in json.loads(status.stdout)["variables"]}
+    assert "the password is shorter than 16 characters" in problems["OPENCODE_FLUX_PASSWORD"][0]
+    assert "the password is empty" in problems["OPENCODE_HA_PASSWORD"][0]
+    assert status.returncode == 1
+
+    dry = run_watched(ocw("init", "--dry-run", "--json"), cli_env, cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    planned = {v["name"]: v["outcome"] for v in json.loads(dry.stdout)["variables"]}
+    assert planned["OPENCODE_FLUX_PASSWORD"] == planned["OPENCODE_HA_PASSWORD"] == "would-replace"
+    assert doppler.stored()["OPENCODE_FLUX_PASSWORD"] == short
+
+    result = run_watched(ocw("init", "--json"), cli_env, cwd=tmp_path, stdin=token_like("ghp_") + "\n")
+    assert result.returncode == 0, result.stderr
+    stored = doppler.stored()
+    assert len(stored["OPENCODE_FLUX_PASSWORD"]) == len(stored["OPENCODE_HA_PASSWORD"]) == 32
+    outcomes = {v["name"]: v["outcome"] for v in json.loads(result.stdout)["variables"]}
+    assert outcomes["OPENCODE_FLUX_PASSWORD"] == outcomes["OPENCODE_HA_PASSWORD"] == "replaced"
+    assert "OPENCODE_FLUX_PASSWORD (opencode-flux) is shorter than 16 characters" in result.stderr
+    assert_nowhere(short, result)
+    after = json.loads(run_watched(ocw("status", "--json"), cli_env, cwd=tmp_path).stdout)["variables"]
+    assert [v["problems"] for v in after if v["role"] == "PASSWORD"] == [[], []]

@@ -120,8 +120,9 @@ def test_the_local_opencode_binary_is_never_taken_for_a_container_path(
         secrets = {workspace.secret_name or "": {"OPENCODE_SERVER_PASSWORD": "pw", "GITHUB_TOKEN": "t"}}
         toolbox = build_toolbox(tmp_path / "bin")
         spec = process_spec(app, {}, secrets, table, path=str(toolbox.folder))
-        # The image's command runs as is and is found on the toolbox PATH, which links to the pinned binary.
-        assert spec.argv[:3] == ["opencode", "serve", "--hostname"]
+        # The image's command runs as is: the password check, which execs `opencode` found on the toolbox PATH, which
+        # links to the pinned binary.
+        assert spec.argv[:3] == ["/bin/sh", "/opt/opencode-workspace/opencode-serve", "--hostname"]
         assert spec.env["PATH"] == str(toolbox.folder)
         found = shutil.which("opencode", path=spec.env["PATH"])
         assert found is not None and Path(found).resolve() == binary.resolve()

@@ -30,10 +30,10 @@ from ocw.tree import load_tree  # noqa: E402
 from ocw.verify.github import repository_slug  # noqa: E402
 from ocw.workspace import Workspace, workspaces_in  # noqa: E402
 from support.fake_kube import FakeKube  # noqa: E402
+from support.gateway import Deployed, deployed, serve_gateway  # noqa: E402
 from support.github_api import GitHubApi, Repository  # noqa: E402
-from support.route import route_landing  # noqa: E402
+from support.pki import Pki, make_pki  # noqa: E402
 
-from .tls_proxy import Pki, make_pki, tls_relay  # noqa: E402
 from .world import DOMAIN, WorkspaceSecrets, populate  # noqa: E402
 
 OPENCODE = REPO / "tools" / "node_modules" / ".bin" / "opencode"
@@ -96,8 +96,8 @@ class Server:
     tls_port: int
     secrets: WorkspaceSecrets = field(repr=False)
     home: Path
-    # Where the stand-in gateway redirects exactly `/`: the rendered route's RequestRedirect (None: no redirect).
-    landing: str | None = None
+    # What the stand-in gateway serves: the rendered route (tests may swap it for another version of it).
+    route: Deployed
 
 
 def _git_clone_dir(path: Path, origin: str) -> None:
@@ -156,7 +156,7 @@ def servers(tree: Tree, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> I
                     stderr=subprocess.DEVNULL,
                 )
             )
-            result[ws.name] = Server(ws.name, port, 0, values, home, route_landing(ws))
+            result[ws.name] = Server(ws.name, port, 0, values, home, deployed(ws, port))
         for server in result.values():
             deadline = time.monotonic() + 60
             while True:
@@ -178,11 +178,11 @@ def servers(tree: Tree, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> I
                 assert time.monotonic() < deadline, f"opencode for {server.workspace} did not start"
                 time.sleep(0.2)
         with (
-            tls_relay(pki, result["opencode-flux"].port, lambda: result["opencode-flux"].landing) as flux_tls,
-            tls_relay(pki, result["opencode-ha"].port, lambda: result["opencode-ha"].landing) as ha_tls,
+            serve_gateway(pki, result["opencode-flux"].route) as flux_gateway,
+            serve_gateway(pki, result["opencode-ha"].route) as ha_gateway,
         ):
-            result["opencode-flux"].tls_port = flux_tls
-            result["opencode-ha"].tls_port = ha_tls
+            result["opencode-flux"].tls_port = flux_gateway.port
+            result["opencode-ha"].tls_port = ha_gateway.port
             yield result
     finally:
         for process in started:

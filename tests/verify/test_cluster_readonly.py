@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from ocw.gatewayapi.httproute import Route
 from ocw.verify.registry import CRITERIA
 from support.fake_kube import FakeKube, rfc3339
+from support.gateway import has_filter, without_rules
 
 from .conftest import Cluster, Run
 from .world import CERT_NAME, NAMESPACE
@@ -249,7 +252,7 @@ def test_tls_certificate_not_covering_the_hostname_fails(cluster: Cluster, run_o
 
 
 def test_untrusted_certificate_fails(cluster: Cluster, run_ocw: RunOcw, no_doppler: None, tmp_path: Any) -> None:
-    from .tls_proxy import make_pki
+    from support.pki import make_pki
 
     other = make_pki(tmp_path / "other", "*.opencode.example.test")
     args = [
@@ -306,26 +309,97 @@ def test_access_check_follows_the_landing_redirect_and_reports_where_it_leads(
     )
 
 
+def _verify_with_route(cluster: Cluster, run_ocw: RunOcw, variant: Callable[[Route], Route], phase: str) -> Run:
+    """`ocw verify --phase <phase>` while the gateway serves `variant` of the flux workspace's built route."""
+    served = cluster.servers["opencode-flux"].route
+    as_built = list(served.routes)
+    served.routes = [variant(route) for route in as_built]
+    try:
+        return run_ocw(cluster.args("--json", "--phase", phase))
+    finally:
+        served.routes = as_built
+
+
+def _landing_elsewhere(route: Route) -> Route:
+    """The route of a workspace whose WORKSPACE_PROJECT_PATH belongs to another directory (/elsewhere)."""
+    elsewhere = {"type": "ReplaceFullPath", "replaceFullPath": "/L2Vsc2V3aGVyZQ/session"}
+
+    def moved(rule: dict[str, Any]) -> dict[str, Any]:
+        if not has_filter("RequestRedirect")(rule):
+            return rule
+        redirect = {**rule["filters"][0]["requestRedirect"], "path": elsewhere}
+        return {**rule, "filters": [{"type": "RequestRedirect", "requestRedirect": redirect}]}
+
+    return replace(route, rules=tuple(moved(dict(rule)) for rule in route.rules))
+
+
 @pytest.mark.parametrize(
-    ("landing", "seen"),
+    ("variant", "seen"),
     [
-        (None, "HTTP 200 without a redirect"),  # a route without the landing rule: `/` reaches OpenCode's home
-        ("/L2Vsc2V3aGVyZQ/session", "(the project /elsewhere)"),  # WORKSPACE_PROJECT_PATH of another directory
+        # a route without the landing rule: `/` reaches OpenCode's home
+        (lambda route: without_rules(route, has_filter("RequestRedirect")), "HTTP 200 without a redirect"),
+        (_landing_elsewhere, "(the project /elsewhere)"),  # WORKSPACE_PROJECT_PATH of another directory
     ],
 )
 def test_access_check_fails_when_root_does_not_lead_to_the_manifests_project(
-    cluster: Cluster, run_ocw: RunOcw, no_doppler: None, landing: str | None, seen: str
+    cluster: Cluster, run_ocw: RunOcw, no_doppler: None, variant: Callable[[Route], Route], seen: str
 ) -> None:
-    server = cluster.servers["opencode-flux"]
-    deployed = server.landing
-    server.landing = landing
-    try:
-        run = run_ocw(cluster.args("--json", "--phase", "2"))
-    finally:
-        server.landing = deployed
+    run = _verify_with_route(cluster, run_ocw, variant, "2")
     assert run.code == 1
     result = run.results()[("P2.1", "opencode-flux")]
     assert result["status"] == "fail"
     assert seen in str(result["seen"]), result["seen"]
     assert "/session, the project page of" in str(result["expected"])
     assert "WORKSPACE_" in str(result["next"]) or "landing-redirect" in str(result["next"])
+
+
+def _refusing(rule: dict[str, Any]) -> bool:
+    return has_filter("ExtensionRef")(rule)
+
+
+def _refusing_first(route: Route) -> Route:
+    """The route with its refusing rule moved before the own-Origin rule: rule order then refuses the UI too."""
+    refusing = [rule for rule in route.rules if _refusing(dict(rule))]
+    return replace(route, rules=(*refusing, *(rule for rule in route.rules if not _refusing(dict(rule)))))
+
+
+@pytest.mark.parametrize(
+    ("variant", "want"),
+    [
+        (
+            lambda route: without_rules(route, _refusing),
+            (
+                "HTTP 401 (OpenCode's own answer: the request reached it)",
+                "Origin: https://other.opencode.example.test (a page of another host of the same site)",
+            ),
+        ),
+        (_refusing_first, ("HTTP 403", "the workspace's own Origin (https://flux.opencode.example.test)")),
+    ],
+)
+def test_origin_gate_check_fails_when_the_live_route_lets_other_pages_in_or_keeps_its_own_out(
+    cluster: Cluster,
+    run_ocw: RunOcw,
+    no_doppler: None,
+    variant: Callable[[Route], Route],
+    want: tuple[str, str],
+) -> None:
+    seen, expected = want
+    run = _verify_with_route(cluster, run_ocw, variant, "4")
+    result = run.results()[("SEC.3", "opencode-flux")]
+    assert run.code == 1 and result["status"] == "fail", result
+    assert str(result["seen"]) == seen
+    assert expected in str(result["expected"])
+    assert run.results()[("SEC.3", "opencode-ha")]["status"] == "pass"  # the other workspace's route is intact
+
+
+def test_origin_gate_check_passes_through_the_built_route_and_shows_what_it_sent(
+    cluster: Cluster, run_ocw: RunOcw, no_doppler: None
+) -> None:
+    run = run_ocw(cluster.args("--json", "--phase", "4", "--workspace", "flux"))
+    result = run.results()[("SEC.3", "opencode-flux")]
+    assert result["status"] == "pass", result
+    evidence = list(result["evidence"])  # type: ignore[call-overload]
+    assert "Origin: null (a sandboxed frame or a redirected form (Origin: null)): HTTP 403" in evidence
+    assert evidence[-1].startswith("Origin: https://flux.opencode.example.test (the workspace's own pages)")
+    refused = [a for r, a in cluster.servers["opencode-flux"].route.log if r.header("origin") == "null"]
+    assert refused and all(a.status == 403 and not a.forwarded for a in refused)  # the gateway answered, not OpenCode

@@ -18,10 +18,10 @@ from ocw.verify.endpoint import Endpoint
 from ocw.verify.result import Outcome
 from support.connect_proxy import ConnectProxy
 from support.copilot_api import HOST, MODEL, CopilotApi, serve
+from support.pki import make_pki
 from support.processes import opencode_server
 
 from .conftest import _free_port, copilot_document, random_text
-from .tls_proxy import make_pki
 
 PASSWORD = random_text(length=24)
 

@@ -15,6 +15,8 @@ from ocw.helm.render import Capabilities
 from ocw.kube.manifest import Manifest, mapping
 from ocw.kube.pod import Container, Workload, is_workload, workload
 from ocw.kube.route import ROUTE_KINDS, Route
+from ocw.tree import Tree
+from ocw.workspace import Workspace, workspaces_in
 
 APP_TEMPLATE = "app-template"
 
@@ -136,3 +138,10 @@ def _rendered_route(manifest: Manifest, release: Release) -> Route:
         if _hostnames(mapping(entry)) == rendered:
             return Route(manifest, _hostnames(mapping(written.get(identifier))), str(identifier))
     return Route(manifest)
+
+
+def rendered_workspaces(tree: Tree, inventory: Inventory) -> list[Workspace]:
+    """The tree's workspaces from the releases the check already rendered. One whose chart could not be rendered is
+    left out: its helm-chart or helm-render finding says why, and there is no pod or route to check."""
+    releases = controller.Releases([r.outcome for r in inventory.releases], inventory.chart_notes)
+    return [ws for ws in workspaces_in(tree, releases) if ws.release.rendered and ws.release.objects]

@@ -10,15 +10,14 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from ocw.check import dashboards
-from ocw.check.inventory import Inventory
+from ocw.check.inventory import Inventory, rendered_workspaces
 from ocw.findings import Finding, Severity
-from ocw.helm.controller import Releases
 from ocw.kube.manifest import Manifest, mapping
 from ocw.monitoring import promql, promtool
 from ocw.monitoring.stack import PrometheusSelectors, Selection, Stack, find_stack
 from ocw.schedules import UnknownSchedule, schedule_period
 from ocw.tree import Tree
-from ocw.workspace import Workspace, workspaces_in
+from ocw.workspace import Workspace
 
 # A pod of the workspace's Deployment as the ReplicaSet controller names it; a rule's pod regex must match it.
 SAMPLE_POD_SUFFIX = "-5d8c7b9f4-q7x2m"
@@ -28,10 +27,7 @@ MAX_AGE_VARIABLE = "VOLSYNC_BACKUP_MAX_AGE"
 
 def check_monitoring(tree: Tree, inventory: Inventory) -> list[Finding]:
     findings = list(check_rules_with_promtool(m for m in tree.manifests() if m.kind == "PrometheusRule"))
-    # The releases the check already rendered; a workspace whose chart could not be rendered has its helm-chart or
-    # helm-render finding and nothing to aim monitoring at.
-    rendered = Releases([r.outcome for r in inventory.releases], inventory.chart_notes)
-    workspaces = [ws for ws in workspaces_in(tree, rendered) if ws.release.rendered and ws.release.objects]
+    workspaces = rendered_workspaces(tree, inventory)
     helmreleases = inventory.of_kind("HelmRelease")
     urls: dict[str, dict[str, str]] = {}
     for source in inventory.of_kind("OCIRepository"):

@@ -73,6 +73,8 @@ _RULES = (
     Rule("hostname-literal-domain", "policy", "route hostnames use ${SECRET_DOMAIN}, never a literal domain"),
     Rule("traffic-policy", "policy", "a BackendTrafficPolicy keeps long streams open on each workspace route"),
     Rule("landing-redirect", "policy", "a workspace route redirects exactly `/` to the project of its workingDir"),
+    Rule("origin-gate", "policy", "a workspace route refuses requests from other origins with 403 before OpenCode"),
+    Rule("network-policy", "policy", "a CiliumNetworkPolicy lets only the gateway in and only DNS and 443/22 out"),
     Rule("env-value-type", "policy", "every env value is a string after Flux substitution"),
     Rule("sa-token-off", "policy", "the workspace pod mounts no service account token"),
     Rule("secret-keys-only", "policy", "each workspace container mounts only the Secret keys it reads"),

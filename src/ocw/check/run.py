@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ocw import toolchain
-from ocw.check import doppler_keys, downstream, made_elsewhere, monitoring, namespaces, scope, sources
+from ocw.check import doppler_keys, downstream, made_elsewhere, monitoring, namespaces, network, scope, sources
 from ocw.check.charts import check_charts, unrendered_charts
 from ocw.check.gateway import check_routes
 from ocw.check.inventory import Inventory, build_inventory
@@ -113,6 +113,7 @@ def run_check(
     findings.extend(check_references(inventory, tree.kustomizations, host))
     findings.extend(check_pods(inventory, toolchain.pinned_opencode_version))
     findings.extend(check_workspaces(inventory))
+    findings.extend(network.check_network(tree, inventory))
     workspace = scope.workspace_area(tree.built, installed.installed_files)
     findings.extend(namespaces.check_prune_guard(tree.repo, tree.built, workspace))
     findings.extend(doppler_keys.check_drift(tree, workspace, files))

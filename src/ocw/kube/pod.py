@@ -104,6 +104,7 @@ class Workload:
     manifest: Manifest
     pod_spec: dict[str, Any] = field(repr=False)
     pod_annotations: dict[str, str]
+    pod_labels: dict[str, str]
     security_context: dict[str, Any]
     init_containers: list[Container]
     containers: list[Container]
@@ -184,6 +185,7 @@ def workload(manifest: Manifest) -> Workload:
         manifest=manifest,
         pod_spec=spec,
         pod_annotations=strings(mapping(template.get("metadata")).get("annotations")),
+        pod_labels=strings(mapping(template.get("metadata")).get("labels")),
         security_context=mapping(spec.get("securityContext")),
         init_containers=[_container(raw, True, volumes) for raw in mappings(spec.get("initContainers"))],
         containers=[_container(raw, False, volumes) for raw in mappings(spec.get("containers"))],

@@ -34,6 +34,7 @@ from ocw.kube.manifest import Manifest
 from ocw.kube.pod import is_workload
 from ocw.schemas.catalog import Missing, SchemaCatalog
 from ocw.schemas.crds import json_schema
+from ocw.schemas.values_amendments import amend
 
 MAX_ERRORS_PER_OBJECT = 20
 MAX_MESSAGE = 240
@@ -152,7 +153,7 @@ def _values_validator(path: Path) -> Draft7Validator:
     base = str(schema.get("$id", path.resolve().as_uri())).rsplit("/", 1)[0] + "/"
     registry: Registry[Any] = Registry()
     for part in sorted((path.parent / "schemas").glob("*.json")):
-        contents = json.loads(part.read_text())
+        contents = amend(part.name, json.loads(part.read_text()), path.parent.name)
         registry = registry.with_resource(f"{base}schemas/{part.name}", DRAFT7.create_resource(contents))
     registry = registry.with_resource(base + path.name, DRAFT7.create_resource(schema))
     resolver = registry.resolver(base + path.name)

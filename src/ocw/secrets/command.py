@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ocw.errors import EXIT_FAILED, EXIT_OK
+from ocw.password import password_problem
 from ocw.paths import project_root
 from ocw.secrets.base import SecretStore
 from ocw.secrets.copilot import default_auth_file, read_auth_file
@@ -169,8 +170,14 @@ def run_init(args: argparse.Namespace) -> int:
     workspaces = select_workspaces(_repo(args), args.workspace)
     store = _open(args)
     existing = store.names()
-    targets = [v for ws in workspaces for v in ws.variables() if args.force or v.name not in existing]
+    refused = _refused_passwords(store, [v for ws in workspaces for v in ws.variables()], existing)
+    targets = [v for ws in workspaces for v in ws.variables() if args.force or v.name not in existing or v in refused]
     kept = [v for ws in workspaces for v in ws.variables() if v not in targets]
+    for variable, problem in refused.items():
+        _progress(
+            f"{variable.name} ({variable.workspace}) {problem}, which the workspace refuses to start with: "
+            f"{'it would be' if args.dry_run else 'it is'} replaced by a generated password"
+        )
     if args.dry_run:
         planned = [(v, "would-replace" if v.name in existing else "would-create") for v in targets]
         _report_init(store, planned, kept, {}, args)
@@ -183,6 +190,14 @@ def run_init(args: argparse.Namespace) -> int:
     passwords = {v.workspace: value for v, value in wanted.items() if v.role == PASSWORD}
     _report_init(store, [(c.variable, outcome[c.before]) for c in changes], kept, passwords, args)
     return EXIT_OK
+
+
+def _refused_passwords(store: SecretStore, variables: list[Variable], existing: set[str]) -> dict[Variable, str]:
+    """Stored passwords the OpenCode container would refuse (empty, too short): init never keeps those."""
+    passwords = [v for v in variables if v.role == PASSWORD and v.name in existing]
+    values = store.get_many(v.name for v in passwords) if passwords else {}
+    problems = {v: password_problem(values.get(v.name)) for v in passwords}
+    return {v: problem for v, problem in problems.items() if problem is not None}
 
 
 def _init_values(targets: list[Variable], args: argparse.Namespace) -> dict[Variable, str]:
@@ -248,6 +263,8 @@ def run_status(args: argparse.Namespace) -> int:
         facts = [f"present, {status.length} characters"]
         if status.last_changed:
             facts.append(f"changed {status.last_changed}")
+        if status.variable.role == PASSWORD and status.content_problem:
+            facts.append(status.content_problem)
         if status.variable.role == COPILOT_AUTH_JSON:
             facts.append(status.content_problem or "github-copilot entry valid")
             if status.token_check:

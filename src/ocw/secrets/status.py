@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocw.errors import OcwError
+from ocw.password import password_problem
 from ocw.secrets.base import SecretStore
 from ocw.secrets.copilot import parse_auth_document
 from ocw.secrets.copilot_check import TokenCheck, check_token
-from ocw.secrets.targets import COPILOT_AUTH_JSON, Variable, WorkspaceVariables, shared_variables
+from ocw.secrets.targets import COPILOT_AUTH_JSON, PASSWORD, Variable, WorkspaceVariables, shared_variables
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ def collect_status(
         value = values.get(variable.name)
         problem: str | None = None
         check: TokenCheck | None = None
+        if value is not None and variable.role == PASSWORD and (weak := password_problem(value)) is not None:
+            problem = f"the password {weak}: the workspace refuses to start with it (ocw secrets init replaces it)"
         if value is not None and variable.role == COPILOT_AUTH_JSON:
             try:
                 auth = parse_auth_document(value, "the stored document")

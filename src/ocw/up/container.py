@@ -8,7 +8,9 @@
 - the environment (Secret and ConfigMap references resolved) in a 0600 file under the run folder, never in argv;
 - every volume mount as a bind mount of its folder (configMap and secret folders read-only where the manifest says);
 - the host network: OpenCode listens where process mode would (127.0.0.1 unless --listen), and a server on this
-  machine's loopback (a private git server, a proxy) is reachable as it is from the host.
+  machine's loopback (a private git server, a proxy) is reachable as it is from the host;
+- with a rootful engine, a user namespace of the pod's own (USERNS_BASE): the pod's uid 1000 is no user of this
+  machine, so a local user with uid 1000 cannot read the containers' environment (the server password) in /proc.
 """
 
 from __future__ import annotations
@@ -32,6 +34,36 @@ from ocw.up import passthrough
 from ocw.up.pod import environment
 from ocw.up.state import WorkspaceDirs
 from ocw.up.volumes import EPHEMERAL, GENERATED, PERSISTENT, MountTable, volume_folder
+
+# Container ids 0-65535 are host ids USERNS_BASE + id: far above the ranges /etc/subuid hands to rootless engines
+# (100000 upwards), whose users could otherwise run a process with the same host uid.
+USERNS_BASE = 0x60000000
+USERNS_SIZE = 65536
+SUBORDINATE_ID_FILES = (Path("/etc/subuid"), Path("/etc/subgid"))
+
+
+def host_id(container_id: int) -> int:
+    """The id on this machine of a container user or group under a rootful engine."""
+    return USERNS_BASE + container_id
+
+
+def userns_flags() -> list[str]:
+    """The pod's user namespace for a rootful engine; refuses when a subordinate id range of this machine overlaps it
+    (a user holding it could act as the pod's users)."""
+    for table in SUBORDINATE_ID_FILES:
+        lines = table.read_text().splitlines() if table.is_file() else []
+        for line in lines:
+            parts = line.split(":")
+            if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+                start, count = int(parts[1]), int(parts[2])
+                if start < USERNS_BASE + USERNS_SIZE and start + count > USERNS_BASE:
+                    raise OcwError(
+                        f"{table} gives {parts[0]} the ids {start}-{start + count - 1}, which overlap the ids ocw "
+                        f"maps the pod's users to ({USERNS_BASE}-{USERNS_BASE + USERNS_SIZE - 1})",
+                        hint=f"move that range in {table}",
+                    )
+    mapping = f"0:{USERNS_BASE}:{USERNS_SIZE}"
+    return ["--uidmap", mapping, "--gidmap", mapping]
 
 
 @dataclass(frozen=True)
@@ -244,6 +276,8 @@ def container_run(
     if rootless:
         # The host user becomes the pod's uid and gid, so the volume folders it owns are the container user's.
         argv += ["--userns", f"keep-id:uid={sec.uid},gid={sec.gid}"]
+    else:
+        argv += userns_flags()
     argv += ["--stop-timeout", str(int(work.grace_seconds)), "--env-file", str(env_file)]
     if container.working_dir:
         argv += ["--workdir", container.working_dir]
@@ -262,18 +296,19 @@ def _fix_owner(path: Path, uid: int, gid: int) -> None:
 
 
 def grant_volumes(dirs: WorkspaceDirs, work: Workload, containers: list[Container]) -> None:
-    """What the kubelet's fsGroup does, for a rootful engine: the pod's user owns its volumes' files, the secret and
-    configMap folders are readable by the fsGroup (their files keep their modes)."""
+    """What the kubelet's fsGroup does, for a rootful engine (whose containers run in the pod's user namespace): the
+    pod's user owns its volumes' files, the secret and configMap folders are readable by the fsGroup (their files
+    keep their modes)."""
     for container in containers:
         sec = security(work, container)
-        group = sec.fs_group if sec.fs_group is not None else sec.gid
+        group = host_id(sec.fs_group if sec.fs_group is not None else sec.gid)
         for mount in container.mounts:
             folder = volume_folder(dirs, mount.volume)
             if mount.volume.type in PERSISTENT or mount.volume.type in EPHEMERAL:
                 for root, subdirs, files in os.walk(folder):
-                    _fix_owner(Path(root), sec.uid, group)
+                    _fix_owner(Path(root), host_id(sec.uid), group)
                     for entry in [*subdirs, *files]:
-                        _fix_owner(Path(root) / entry, sec.uid, group)
+                        _fix_owner(Path(root) / entry, host_id(sec.uid), group)
             elif mount.volume.type in GENERATED:
                 for root, _subdirs, files in os.walk(folder):
                     os.lchown(root, 0, group)

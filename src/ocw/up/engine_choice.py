@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from ocw.errors import EXIT_CANNOT_RUN, OcwError
@@ -18,9 +19,16 @@ class EngineChoice:
     note: str  # why process mode was chosen automatically; empty otherwise
 
 
-def choose_engine(requested: str) -> EngineChoice:
+MACOS_PROCESS_MODE = (
+    "ocw up runs a workspace as processes only on Linux (it follows them through /proc); on macOS run it in the "
+    "workspace image: start podman machine (`podman machine init && podman machine start`), then "
+    "`ocw up --engine container`"
+)
+
+
+def choose_engine(requested: str, platform: str = sys.platform) -> EngineChoice:
     if requested == "process":
-        return EngineChoice(None, None, "")
+        return _processes(platform, "")
     engine, why = probe_engine()
     if engine is not None:
         try:
@@ -38,4 +46,10 @@ def choose_engine(requested: str) -> EngineChoice:
             "or use --engine process",
             exit_code=EXIT_CANNOT_RUN,
         )
-    return EngineChoice(None, None, f"running as processes on this machine: {why}")
+    return _processes(platform, f"running as processes on this machine: {why}")
+
+
+def _processes(platform: str, note: str) -> EngineChoice:
+    if platform == "darwin":
+        raise OcwError(MACOS_PROCESS_MODE, hint="README.md, Running on macOS", exit_code=EXIT_CANNOT_RUN)
+    return EngineChoice(None, None, note)

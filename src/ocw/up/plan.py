@@ -15,12 +15,13 @@ from ocw.externalsecrets.render import fetch, render_secret, secret_source, temp
 from ocw.kube.pod import Mount
 from ocw.opencode.client import DEFAULT_USERNAME
 from ocw.opencode.project_url import project_url
+from ocw.password import MIN_LENGTH, password_problem
 from ocw.up import passthrough
 from ocw.up.container import ContainerRun, container_run
 from ocw.up.pod import ProcessSpec, process_spec, serve_address
 from ocw.up.ports import ANY_PORT, free_port
 from ocw.up.secrets_file import read_secrets_file
-from ocw.up.state import EngineKind, WorkspaceDirs, workspace_dirs
+from ocw.up.state import EngineKind, WorkspaceDirs, read_password_file, workspace_dirs
 from ocw.up.toolbox import process_path
 from ocw.up.volumes import mount_table
 from ocw.workspace import Workspace
@@ -101,11 +102,7 @@ def resolve_source(source: str | None) -> str | None:
 
 
 def _stored_password(dirs: WorkspaceDirs) -> str:
-    try:
-        existing = dirs.password_file.read_text()
-    except FileNotFoundError:
-        existing = ""
-    return existing or secrets.token_urlsafe(24)
+    return read_password_file(dirs.password_file) or secrets.token_urlsafe(24)
 
 
 def pod_secret(workspace: Workspace, options: UpOptions, dirs: WorkspaceDirs) -> tuple[dict[str, str], str, list[str]]:
@@ -169,11 +166,12 @@ def make_plan(workspace: Workspace, options: UpOptions) -> Plan:
         )
     app_spec = ProcessSpec(app_spec.container, [*program, *args], app_spec.env, app_spec.cwd)
     password = app_spec.env.get(PASSWORD_ENV, "")
-    if not password:
+    if (problem := password_problem(password)) is not None:
         raise OcwError(
-            f"container {app.name} of {workspace.name} would start without {PASSWORD_ENV}: "
-            "OpenCode would then answer anyone",
-            hint=f"set {PASSWORD_ENV} from the workspace Secret (and give it a value in --secrets)",
+            f"container {app.name} of {workspace.name} would start with a {PASSWORD_ENV} that {problem}: "
+            "OpenCode would answer anyone, or anyone who guesses it; the container refuses to start with it",
+            hint=f"set {PASSWORD_ENV} from the workspace Secret and give it {MIN_LENGTH} or more characters in "
+            "--secrets (or leave --secrets out: ocw generates one)",
         )
     init_run: ContainerRun | None = None
     app_run: ContainerRun | None = None

@@ -1,6 +1,7 @@
 """Where a locally run workspace keeps its things, and how other commands find a running one.
 
-Layout under the state dir (default `<repo>/.ocw/`, git-ignored), one folder per workspace:
+Layout under the state dir (default `<repo>/.ocw/`, git-ignored; it and each workspace folder mode 0700, owned by
+the user running ocw), one folder per workspace:
 
     <state>/<workspace>/
       volumes/<identifier>/   persistentVolumeClaim and emptyDir volumes (emptyDir is emptied at every start)
@@ -16,8 +17,10 @@ Layout under the state dir (default `<repo>/.ocw/`, git-ignored), one folder per
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -155,9 +158,62 @@ def clear_record(dirs: WorkspaceDirs) -> None:
         dirs.state_file.unlink()
 
 
+def private_dir(path: Path) -> Path:
+    """A folder only the caller can enter: created with mode 0700, or an existing one checked (a real directory the
+    caller owns, not a link to one somewhere else) and made 0700."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise OcwError(
+            f"{path} is {'a symbolic link' if stat.S_ISLNK(info.st_mode) else 'not a directory'}: ocw keeps a "
+            "workspace's password and volumes only in a directory of its own",
+            hint="remove it, or pass another --state-dir",
+        )
+    if info.st_uid != os.geteuid():
+        raise OcwError(
+            f"{path} belongs to uid {info.st_uid}, not to you (uid {os.geteuid()}): another user could read or "
+            "replace what ocw keeps there (the server password among it)",
+            hint="pass a --state-dir of your own",
+        )
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        path.chmod(0o700)
+    return path
+
+
+def ensure_private(dirs: WorkspaceDirs) -> None:
+    """The state dir and the workspace's folder in it, 0700 and the caller's."""
+    private_dir(dirs.root.parent)
+    private_dir(dirs.root)
+
+
+def read_password_file(path: Path) -> str | None:
+    """The password kept at `path`, or None when there is none. Opened without following a link and without waiting on
+    a FIFO; anything but a regular file the caller owns is refused (it could be someone else's file, or a link into
+    one, that ocw would hand to the server)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        what = "a symbolic link" if exc.errno == errno.ELOOP else f"unreadable ({exc.strerror})"
+        raise OcwError(
+            f"the password file {path} is {what}: ocw reads only a regular file of its own there",
+            hint=f"remove {path}; `ocw up` writes a new one",
+        ) from exc
+    with os.fdopen(fd) as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            problem = "not a regular file" if not stat.S_ISREG(info.st_mode) else f"owned by uid {info.st_uid}"
+            raise OcwError(
+                f"the password file {path} is {problem}: ocw reads only a regular file of its own there",
+                hint=f"remove {path}; `ocw up` writes a new one",
+            )
+        return handle.read()
+
+
 def write_password(dirs: WorkspaceDirs, password: str) -> None:
     """Write the password with mode 0600 from the first byte (never briefly readable by others)."""
-    dirs.root.mkdir(parents=True, exist_ok=True)
+    ensure_private(dirs)
     partial = dirs.password_file.with_suffix(".partial")
     with contextlib.suppress(FileNotFoundError):
         partial.unlink()
@@ -168,13 +224,13 @@ def write_password(dirs: WorkspaceDirs, password: str) -> None:
 
 
 def read_password(dirs: WorkspaceDirs) -> str:
-    try:
-        return dirs.password_file.read_text()
-    except FileNotFoundError as exc:
+    password = read_password_file(dirs.password_file)
+    if password is None:
         raise OcwError(
             f"no password file at {dirs.password_file}",
             hint="start the workspace with `ocw up`, which writes it",
-        ) from exc
+        )
+    return password
 
 
 @dataclass(frozen=True)
@@ -199,7 +255,10 @@ class LocalEndpoint:
         return is_alive(self.record)
 
     def password(self) -> str:
-        return self.password_file.read_text()
+        password = read_password_file(self.password_file)
+        if password is None:
+            raise OcwError(f"no password file at {self.password_file}", hint="start the workspace with `ocw up`")
+        return password
 
 
 def local_endpoint(state_dir: Path, workspace_name: str) -> LocalEndpoint:

@@ -30,6 +30,7 @@ from ocw.up.state import (
     RunRecord,
     WorkspaceDirs,
     clear_record,
+    ensure_private,
     is_alive,
     process_start_ticks,
     read_record,
@@ -54,7 +55,7 @@ class StopResult:
 
 @contextlib.contextmanager
 def startup_lock(dirs: WorkspaceDirs) -> Iterator[None]:
-    dirs.root.mkdir(parents=True, exist_ok=True)
+    ensure_private(dirs)
     with (dirs.root / "lock").open("w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

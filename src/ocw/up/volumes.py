@@ -107,15 +107,25 @@ def _write_tree(folder: Path, files: Mapping[str, str], mode: int) -> None:
         target.chmod(mode)
 
 
+def _open_up(path: Path) -> None:
+    """Give the owner rwx on a real directory; a link is never followed (its target may be any file of the user's)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fchmod(fd, stat.S_IRWXU)
+        finally:
+            os.close(fd)
+
+
 def remove_tree(folder: Path) -> None:
-    """Remove a folder even if read-only modes were applied inside it."""
+    """Remove a folder even if read-only modes were applied inside it (the pod's users write there: a link in it
+    is removed, never followed)."""
     if not folder.exists():
         return
 
     def make_writable_and_retry(function: object, path: str, _exc: object) -> None:
-        with contextlib.suppress(OSError):
-            Path(path).parent.chmod(stat.S_IRWXU)
-            Path(path).chmod(stat.S_IRWXU)
+        _open_up(Path(path).parent)
+        _open_up(Path(path))
         if callable(function):
             function(path)
 

@@ -230,6 +230,14 @@ SECURITY_CRITERIA: tuple[Criterion, ...] = (
         "ruleset rule, and the token is not a classic one with repo, workflow or admin scopes",
         "every-workspace",
     ),
+    Criterion(
+        "SEC.3",
+        4,
+        "other web pages cannot drive the workspace",
+        "without credentials: requests carrying another page's Origin (another host of the same site, the site's "
+        "apex, another site, null) get the gateway's 403, and the workspace's own Origin reaches OpenCode",
+        "every-workspace",
+    ),
 )
 # Not roadmap items either: the workspace as the cluster's monitoring sees it (docs/monitoring.md), with phase 4.
 MONITORING_CRITERIA: tuple[Criterion, ...] = (

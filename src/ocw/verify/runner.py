@@ -14,6 +14,7 @@ from ocw.verify.doppler import check_seed_script, check_variables
 from ocw.verify.foundation import check_certificate, check_namespace
 from ocw.verify.github import check_github_guard
 from ocw.verify.init_checks import check_init_fast, check_log_has_no_token
+from ocw.verify.origin_gate import check_origin_gate
 from ocw.verify.pods import container_status, parse_time
 from ocw.verify.reauth import check_reauth
 from ocw.verify.registry import CRITERIA, PHASE2_WORKSPACE, Criterion, phase_of_workspace
@@ -92,6 +93,7 @@ WORKSPACE_CHECKS: dict[str, WorkspaceCheck] = {
     "SEC.2": _github,
     "MON.1": check_alerts,
     "MON.2": _copilot_last_use,
+    "SEC.3": lambda ctx, ws: check_origin_gate(ctx.endpoint(ws)),
 }
 RESTART_IDS = {"P2.4", "P3.4", "P3.5", "P4.1", "P2.6"}
 
