@@ -242,6 +242,37 @@ def test_a_cycle_is_followed_once(tmp_path: Path) -> None:
     assert "flux-system/cluster" in duplicate.message and "flux-system/loop" in duplicate.message
 
 
+@pytest.mark.parametrize(
+    ("metadata", "consequence"),
+    [
+        ("{name: web}", "pruning the Kustomization whose label it carries deletes it from under the other"),
+        (
+            "{name: web, labels: {kustomize.toolkit.fluxcd.io/prune: disabled}}",
+            "its prune guard keeps either from deleting it",
+        ),
+    ],
+)
+def test_a_namespace_two_kustomizations_apply_says_whether_pruning_deletes_it(
+    tmp_path: Path, metadata: str, consequence: str
+) -> None:
+    """The namespace folder creates `web`, and so does the app's own build (as jbaker48/k8s-cluster's arc-runners):
+    both owners rewrite its labels; Flux deletes it on a prune unless it carries the prune guard."""
+    namespace = NAMESPACE.replace("{name: web}", metadata)
+    repo = bootstrapped(
+        tmp_path,
+        {
+            **web_app(),
+            "kubernetes/apps/web/namespace.yaml": namespace,
+            "kubernetes/apps/web/site/app/kustomization.yaml": "resources: [./namespace.yaml, ./configmap.yaml]\n",
+            "kubernetes/apps/web/site/app/namespace.yaml": namespace,
+        },
+    )
+    [duplicate] = [f for f in load_tree(repo).all_findings() if f.rule == "flux-duplicate"]
+    assert duplicate.object == "Namespace/web"
+    assert "flux-system/apps" in duplicate.message and "flux-system/site" in duplicate.message
+    assert consequence in duplicate.message
+
+
 def test_a_source_that_is_another_repository_is_one_warning(tmp_path: Path) -> None:
     other = GIT_SOURCE.replace("name: home", "name: other").replace("example/home", "example/other")
     repo = bootstrapped(

@@ -37,6 +37,8 @@ from ocw.flux.repo_vars import RepoVars, SourceRef
 from ocw.flux.sources import Sources
 
 MAX_LISTED = 12
+PRUNE_KEY = "kustomize.toolkit.fluxcd.io/prune"
+PRUNE_DISABLED = "disabled"
 
 
 class NothingToFollow(Exception):
@@ -334,18 +336,28 @@ def _duplicates(built: Iterable[BuiltKustomization]) -> list[Finding]:
         first = next(iter(distinct.values()))[1]
         names = " and ".join(f"Kustomization {ks.id} ({m.file}, via {ks.source_file})" for ks, m in distinct.values())
         same = all(m.obj == first.obj for _, m in distinct.values())
+        # Flux never deletes an object that carries the prune guard (label or annotation), whoever pruned it.
+        guarded = all(_prune_disabled(m) for _, m in distinct.values())
+        pruning = (
+            "its prune guard keeps either from deleting it"
+            if guarded
+            else "pruning the Kustomization whose label it carries deletes it from under the other"
+        )
         findings.append(
             Finding(
                 first.file,
                 "flux-duplicate",
                 first.ref,
                 f"applied by {names}{' (identical copies)' if same else ''}: each reconcile rewrites its "
-                f"kustomize.toolkit.fluxcd.io/name label{'' if same else ' and its spec'}, and pruning the "
-                f"Kustomization whose label it carries deletes it from under the other. Keep it in one Kustomization "
-                f"that the others dependOn",
+                f"kustomize.toolkit.fluxcd.io/name label{'' if same else ' and its spec'}, and {pruning}. Keep it in "
+                f"one Kustomization that the others dependOn",
             )
         )
     return findings
+
+
+def _prune_disabled(manifest: Manifest) -> bool:
+    return PRUNE_DISABLED in (manifest.labels.get(PRUNE_KEY), manifest.annotations.get(PRUNE_KEY))
 
 
 def _unreached(missed_documents: Sequence[Document], entry: Entry) -> list[Finding]:
