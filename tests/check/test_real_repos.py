@@ -5,6 +5,7 @@ scripts/README.md says."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -151,17 +152,26 @@ def test_a_real_cluster_repository_is_checked_from_its_bootstrap(cluster: Path) 
     assert not [f for f in report.findings if RULES[f.rule].workspace_only], report.to_text()
     # SOPS Secrets are not validated with their sops block.
     assert not [f for f in report.findings if "'sops'" in f.message]
-    # Missing CRD schemas: at most one warning per kind, never an error.
-    missing = [f for f in report.findings if f.rule == "schema-missing"]
-    assert missing and all(f.severity == Severity.WARNING for f in missing)
-    assert len({f.message.split(": ", 1)[1] for f in missing}) == len(missing)
+    # Missing CRD schemas: never an error, and one cause per kind, placed at each object of that kind.
+    missing = [c for c in report.causes if c.rule == "schema-missing"]
+    assert missing and all(c.severity == Severity.WARNING for c in missing)
+    kinds = [re.search(r"no schema for (\S+ \([^)]*\))", c.message) for c in missing]
+    assert len({k.group(1) for k in kinds if k}) == len(missing)
+    assert sum(len(c.places) for c in missing) == len([f for f in report.findings if f.rule == "schema-missing"])
+    assert any(len(c.places) > 1 for c in missing)
     assert {s.name for s in report.per_kustomization} >= {"evcc", "mosquitto", "cloudflared", "envoy-gateway"}
 
 
 def test_the_installed_tree_passes_in_the_real_repository(installed: Path) -> None:
     report = check(installed)
     workspace = [f for f in report.findings if f.owner in WORKSPACE_APPS]
-    assert not workspace, report.to_text()
+    # Their one warning, true and shared with the repository's own releases: the app-template version the tree pins
+    # (the cluster's) is newer than the vendored source, so they are rendered with that until `ocw charts pull`.
+    assert {f.owner for f in workspace} == WORKSPACE_APPS, report.to_text()
+    assert all(f.rule == "helm-chart" and f.severity == Severity.WARNING for f in workspace), report.to_text()
+    assert all(
+        re.match(r"app-template \S+ is neither vendored nor cached: rendered with", f.message) for f in workspace
+    )
     summaries = {s.name: s for s in report.per_kustomization}
     assert summaries["opencode-flux"].objects > 5 and summaries["opencode-flux"].errors == 0
     # SECRET_DOMAIN is encrypted: a placeholder that is obviously not a value keeps the hostnames valid.
@@ -234,7 +244,7 @@ def test_the_command_line_report_keeps_its_shape(installed: Path) -> None:
         "namespace": "opencode",
         "objects": row["objects"],
         "errors": 0,
-        "warnings": 0,
+        "warnings": 1,  # the app-template version it is rendered with (the test above)
     }
     unknown = subprocess.run(
         [sys.executable, "-m", "ocw", "check", "--repo", str(installed), "--only", "nothing-here"],
