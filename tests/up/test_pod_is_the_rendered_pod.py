@@ -26,7 +26,14 @@ from up.helpers import REPO
 
 CHART = DATA_DIR / "charts" / "app-template-4.1.1"
 IMAGE = "localhost/opencode-workspace:test"
-SECRETS = {"GITHUB_PAT": "ghp_" + "x" * 36, "PASSWORD": "pod-password", "COPILOT_AUTH_JSON": '{"github-copilot": {}}'}
+SECRETS = {
+    "GITHUB_PAT": "ghp_" + "x" * 36,
+    "PASSWORD": "pod-password-of-the-test",
+    "COPILOT_AUTH_JSON": '{"github-copilot": {}}',
+}
+# The limits the component sets, as Kubernetes reads them (binary suffixes, millicores): a new limit fails loudly.
+BINARY_BYTES = {"512Mi": 512 << 20, "1Gi": 1 << 30}
+CPUS = {"500m": "0.5"}
 LISTEN_ALL = "0.0.0.0"  # noqa: S104 - what the manifest says; ocw up listens on loopback
 
 
@@ -94,8 +101,10 @@ def test_podman_runs_the_containers_helm_renders(
         args = run.argv[image_at + 1 :]
         if role == "app":
             # The one deliberate difference: OpenCode listens on this machine's loopback, not on every address.
-            assert container["args"][:4] == ["opencode", "serve", "--hostname", LISTEN_ALL]
-            assert args == ["opencode", "serve", "--hostname", "127.0.0.1", "--port", container["args"][5]]
+            listen_at = container["args"].index("--hostname") + 1
+            assert container["args"][listen_at] == LISTEN_ALL
+            local = [*container["args"][:listen_at], "127.0.0.1", *container["args"][listen_at + 1 :]]
+            assert args == local
         else:
             assert args == container.get("args", [])
         assert flag_values(run.argv, "--entrypoint") == (
@@ -114,7 +123,8 @@ def test_podman_runs_the_containers_helm_renders(
         )
         assert flag_values(run.argv, "--stop-timeout") == [str(pod["terminationGracePeriodSeconds"])]
         limits = (container.get("resources") or {}).get("limits") or {}
-        assert flag_values(run.argv, "--memory") == ([str(1 << 30)] if limits.get("memory") == "1Gi" else [])
-        assert flag_values(run.argv, "--cpus") == (["0.5"] if limits.get("cpu") == "500m" else [])
+        memory = [str(BINARY_BYTES[limits["memory"]])] if "memory" in limits else []
+        assert flag_values(run.argv, "--memory") == memory
+        assert flag_values(run.argv, "--cpus") == ([CPUS[limits["cpu"]]] if "cpu" in limits else [])
     # Every volume the pod declares backs a mount of the run, under its own name.
     assert {v["name"] for v in pod["volumes"]} == {m.volume.name for m in plan.mounts}
