@@ -176,7 +176,7 @@ def _cached_render(request: RenderRequest, capabilities: Capabilities, cache: Pa
             os.utime(path)  # used: kept by prune_cache
         return stream, True
     stream = post_render(_run_helm(request, capabilities), request.helmrelease)
-    if secret_values.appears_in(stream):
+    if secret_values.held():
         return stream, False  # a secret value (decrypted, or from a Secret) is never written, not even to the cache
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as handle:
