@@ -201,7 +201,7 @@ def run_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        with supervisor.startup_lock(plan.dirs):
+        with supervisor.startup_lock(plan.dirs, "starting"):
             # stops what it started if interrupted
             process, record = supervisor.start(plan, detached=args.detach, engine=choice.engine)
     except _Stop:
@@ -230,7 +230,12 @@ def run_up(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    supervisor.cleanup(plan.dirs)
+    with supervisor.startup_lock(plan.dirs, "stopping", when_busy="wait"):  # an `ocw down` elsewhere finishes first
+        stopped_elsewhere = read_record(plan.dirs) is None
+        supervisor.cleanup(plan.dirs)
+    if stopped_elsewhere:
+        print(f"\n{workspace.name} was stopped by `ocw down`")
+        return 0
     print(f"OpenCode exited on its own with code {code}; its last output:\n{supervisor.tail(plan.dirs.opencode_log)}")
     return EXIT_FAILED
 
@@ -247,7 +252,7 @@ def run_down(args: argparse.Namespace) -> int:
     state_dir = _state_dir(args)
     name = _workspace_name(args, state_dir)
     dirs = workspace_dirs(state_dir, name)
-    with supervisor.startup_lock(dirs):
+    with supervisor.startup_lock(dirs, "stopping", when_busy="interrupt"):
         result = supervisor.stop(dirs, args.timeout)
     if result is None:
         print(f"{name} is not running (state dir {state_dir})")

@@ -205,6 +205,9 @@ def write_env_file(run: ContainerRun) -> None:
         handle.write(_env_file_text(run.env))
 
 
+CONTAINER_ROLES = ("init", "app")  # a pod's containers as ocw names them
+
+
 def container_name(dirs: WorkspaceDirs, role: str) -> str:
     """Unique per state dir, so workspaces of two checkouts (or two test runs) never collide."""
     tag = hashlib.sha256(str(dirs.root).encode()).hexdigest()[:8]

@@ -8,21 +8,23 @@ database is in WAL mode and survives a kill, so waiting longer buys nothing.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 from ocw.errors import EXIT_FAILED, OcwError
-from ocw.image.engine import Engine, installed_engine
+from ocw.image.engine import Engine, installed_engine, remove_quietly
 from ocw.opencode.client import OpenCodeClient
 from ocw.up import volumes
-from ocw.up.container import ContainerRun, grant_volumes, make_copies, write_env_file
+from ocw.up.container import CONTAINER_ROLES, ContainerRun, container_name, grant_volumes, make_copies, write_env_file
 from ocw.up.plan import Plan
 from ocw.up.pod import ProcessSpec
 from ocw.up.ports import port_is_free
@@ -43,6 +45,9 @@ READY_TIMEOUT = 90.0
 CONTAINER_START_TIMEOUT = 30.0
 DEFAULT_STOP_GRACE = 5.0
 POLL = 0.02
+LOCK_TIMEOUT = 60.0  # for a start under way to stop: it removes its containers
+LockRole = Literal["starting", "stopping"]  # what the holder of a workspace's lock is doing
+WhenBusy = Literal["refuse", "wait", "interrupt"]
 LOG_TAIL_LINES = 15
 
 
@@ -54,17 +59,56 @@ class StopResult:
 
 
 @contextlib.contextmanager
-def startup_lock(dirs: WorkspaceDirs) -> Iterator[None]:
+def startup_lock(dirs: WorkspaceDirs, role: LockRole, *, when_busy: WhenBusy = "refuse") -> Iterator[None]:
+    """One ocw at a time starts or stops a workspace; the lock file names its holder. When another holds it:
+    "refuse" says so; "wait" waits for it; "interrupt" (`ocw down`) stops a start under way with SIGTERM (the starting
+    ocw then removes what it started, without a grace period, as nothing is serving yet), then waits."""
     ensure_private(dirs)
-    with (dirs.root / "lock").open("w") as handle:
+    with (dirs.root / "lock").open("a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise OcwError(
-                f"another ocw is starting or stopping the workspace in {dirs.root}",
-                hint="wait for it to finish, then check with `ocw ps`",
-            ) from exc
-        yield
+            if when_busy == "refuse":
+                raise OcwError(
+                    f"another ocw is starting or stopping the workspace in {dirs.root}",
+                    hint="wait for it to finish, then check with `ocw ps`",
+                ) from exc
+            _wait_for_lock(handle, dirs, interrupt_start=when_busy == "interrupt")
+        handle.truncate(0)
+        handle.write(f"{role} {os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+
+
+def _lock_holder(handle: IO[str]) -> tuple[str, int] | None:
+    handle.seek(0)
+    role, _, pid = handle.read().strip().partition(" ")
+    return (role, int(pid)) if pid.isdigit() else None
+
+
+def _wait_for_lock(handle: IO[str], dirs: WorkspaceDirs, *, interrupt_start: bool) -> None:
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    signalled: set[int] = set()
+    while True:
+        holder = _lock_holder(handle)
+        if interrupt_start and holder is not None and holder[0] == "starting" and holder[1] not in signalled:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(holder[1], signal.SIGTERM)
+            signalled.add(holder[1])
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                who = f"ocw (pid {holder[1]}, {holder[0]})" if holder else "ocw"
+                raise OcwError(
+                    f"another {who} did not let go of the workspace in {dirs.root} within {LOCK_TIMEOUT:.0f} s",
+                    hint="stop that process, then run `ocw down` again",
+                ) from None
+            time.sleep(POLL)
 
 
 def _rotate(log: Path) -> None:
@@ -90,6 +134,16 @@ def run_init(plan: Plan, spec: ProcessSpec) -> float:
     return _run_init(plan, spec.container, spec.argv, spec.env, spec.cwd)
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _end_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the ocw that started it dies, however it dies (Linux). A `podman run`
+    client then passes the SIGTERM to its container, so a killed `ocw up` leaves no init container cloning on."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _run_init(plan: Plan, name: str, argv: list[str], env: dict[str, str], cwd: Path | None) -> float:
     started = time.monotonic()
     with _open_log(plan.dirs.init_log) as log:
@@ -101,6 +155,7 @@ def _run_init(plan: Plan, name: str, argv: list[str], env: dict[str, str], cwd: 
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_end_with_parent if sys.platform == "linux" else None,  # safe: no other thread runs here
         )
     if result.returncode != 0:
         errors = [line for line in tail(plan.dirs.init_log, 50).splitlines() if "error" in line.lower()]
@@ -215,7 +270,7 @@ def _start_container(
 ) -> tuple[subprocess.Popen[bytes], RunRecord]:
     dirs = plan.dirs
     runs = [run for run in (plan.init_run, app) if run is not None]
-    engine.run("rm", "--force", "--ignore", *(run.name for run in runs), check=False)  # left by a crash
+    remove_quietly(engine, [run.name for run in runs])  # left by a crash
     for run in runs:
         make_copies(run)
     if not engine.rootless:
@@ -226,7 +281,7 @@ def _start_container(
         try:
             _run_init(plan, plan.init_run.name, engine.command(*plan.init_run.argv), engine.env, None)
         except BaseException:
-            engine.run("rm", "--force", "--ignore", plan.init_run.name, check=False)  # interrupted midway
+            remove_quietly(engine, [plan.init_run.name])  # interrupted midway
             raise
         finally:
             plan.init_run.env_file.unlink(missing_ok=True)
@@ -243,7 +298,7 @@ def _start_container(
     try:
         pid = _container_pid(engine, app.name, process, dirs.opencode_log)
     except BaseException:
-        engine.run("rm", "--force", "--ignore", app.name, check=False)
+        remove_quietly(engine, [app.name])
         process.wait()
         cleanup(dirs)
         raise
@@ -304,12 +359,12 @@ def stop_container(record: RunRecord, grace: float, engine: Engine | None = None
         )
     started = time.monotonic()
     if not is_alive(record):
-        engine.run("rm", "--force", "--ignore", record.container, check=False)
+        remove_quietly(engine, [record.container])
         return StopResult(record.pid, 0.0, False)
     result = engine.run("stop", "--ignore", "--time", str(int(grace)), record.container, check=False)
     _wait_gone(record, 5.0)
     seconds = time.monotonic() - started
-    engine.run("rm", "--force", "--ignore", record.container, check=False)
+    remove_quietly(engine, [record.container])
     return StopResult(record.pid, seconds, "SIGKILL" in (result.stderr or ""))
 
 
@@ -366,5 +421,15 @@ def stop(dirs: WorkspaceDirs, grace: float | None = None) -> StopResult | None:
         result = stopped if stopped.seconds > 0 else None
     elif record is not None and is_alive(record):
         result = stop_process(record, DEFAULT_STOP_GRACE if grace is None else grace)
+    if record is None or record.engine == "container":
+        remove_leftovers(dirs)
     cleanup(dirs)
     return result
+
+
+def remove_leftovers(dirs: WorkspaceDirs) -> None:
+    """The containers of an `ocw up` that was killed before it could remove them (an init container still cloning):
+    their names are this state dir's, so they are found without a record."""
+    engine = installed_engine()
+    if engine is not None:
+        remove_quietly(engine, [container_name(dirs, role) for role in CONTAINER_ROLES])
