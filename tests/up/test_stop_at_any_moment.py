@@ -19,7 +19,7 @@ import pytest
 
 from support.image import workspace_image  # noqa: F401 - the session fixture
 from support.local_workspace import WORKSPACE
-from up.helpers import REPO, free_port, make_source_repo, ocw
+from up.helpers import REPO, free_port, make_source_repo, ocw, up_in_foreground
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -204,3 +204,16 @@ def test_down_removes_a_container_left_by_an_earlier_run(tmp_path: Path, state: 
     assert seconds < QUICK
     assert app not in containers_using(state)
     assert_nothing_left(state, "container")
+
+
+def test_a_foreground_up_stopped_by_down_from_elsewhere_exits_0(tmp_path: Path, state: Path, engine: str) -> None:
+    source = str(make_source_repo(tmp_path / "source"))
+    args = ["flux", "--engine", engine, "--source", source, "--port", str(free_port()), "--state-dir", str(state)]
+    with up_in_foreground(*args) as up:
+        result, seconds = down(state)
+        output, _ = up.process.communicate(timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert seconds < QUICK, result.stdout
+    assert up.process.returncode == 0, output
+    assert "opencode-flux was stopped by `ocw down`" in output and "Traceback" not in output, output
+    assert_nothing_left(state, engine)
