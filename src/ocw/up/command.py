@@ -29,6 +29,7 @@ from ocw.up.state import (
     read_record,
     workspace_dirs,
 )
+from ocw.up.timings import Timings
 from ocw.workspace import Workspace, find_workspace, load_workspaces
 
 UNCHECKABLE_RULES = frozenset({"schema-missing"})
@@ -73,6 +74,9 @@ def register(subparsers: Any) -> None:
     up.add_argument("--vars", type=Path, action="append", default=[], help="cluster variables file (repeatable)")
     up.add_argument("--show-password", action="store_true", help="print the server password")
     up.add_argument("--skip-check", action="store_true", help="start even if `ocw check` finds errors (listed)")
+    up.add_argument(
+        "--timings", action="store_true", help="print the time each step of the start took (always kept in the logs)"
+    )
     up.add_argument(
         "--stop-timeout",
         type=float,
@@ -179,13 +183,21 @@ def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
     raise _Stop
 
 
+def _progress(step: str) -> None:
+    print(f"ocw up: {step}", file=sys.stderr, flush=True)
+
+
 def run_up(args: argparse.Namespace) -> int:
     repo = _repo(args)
-    workspace = find_workspace(load_workspaces(repo, args.vars), args.workspace)
+    timings = Timings(on_step=_progress)
+    with timings.step("build the workspace from the manifests"):
+        workspace = find_workspace(load_workspaces(repo, args.vars), args.workspace)
     if workspace.chart_note:
         print(f"warning: {workspace.chart_note}", file=sys.stderr, flush=True)
-    _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check)
-    choice = choose_engine(args.engine)
+    with timings.step(f"ocw check of {workspace.name}"):
+        _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check)
+    with timings.step("choose the engine"):
+        choice = choose_engine(args.engine)
     if choice.note:
         print(f"note: {choice.note}", flush=True)
     options = UpOptions(
@@ -197,17 +209,21 @@ def run_up(args: argparse.Namespace) -> int:
         image=choice.image,
         rootless=choice.engine.rootless if choice.engine else False,
     )
-    plan = make_plan(workspace, options)
+    with timings.step("plan the pod"):
+        plan = make_plan(workspace, options)
     started = time.monotonic()
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with supervisor.startup_lock(plan.dirs, "starting"):
             # stops what it started if interrupted
-            process, record = supervisor.start(plan, detached=args.detach, engine=choice.engine)
+            process, record = supervisor.start(plan, detached=args.detach, engine=choice.engine, timings=timings)
     except _Stop:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         raise KeyboardInterrupt from None
+    timings.write(plan.dirs.timings_file)
+    if args.timings:
+        print(f"where the start went:\n{timings.table()}", flush=True)
     if args.detach:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -8,6 +8,7 @@ the user running ocw), one folder per workspace:
       run/<identifier>/       configMap and secret volumes, written at start, removed at stop (mode 0700)
       logs/init.log           the init container's output
       logs/opencode.log       the OpenCode container's output
+      logs/timings.json       the time each step of the last start took
       password                the server password (mode 0600); never printed
       state.json              what is running: pid and start time of OpenCode, URL, username (no secret)
 
@@ -61,6 +62,11 @@ class WorkspaceDirs:
     @property
     def opencode_log(self) -> Path:
         return self.logs / "opencode.log"
+
+    @property
+    def timings_file(self) -> Path:
+        """Where the last start went, step by step (timings.py)."""
+        return self.logs / "timings.json"
 
     @property
     def tools(self) -> Path:

@@ -39,6 +39,7 @@ from ocw.up.state import (
     write_password,
     write_record,
 )
+from ocw.up.timings import Timings
 from ocw.up.toolbox import build_toolbox
 
 READY_TIMEOUT = 90.0
@@ -49,6 +50,11 @@ LOCK_TIMEOUT = 60.0  # for a start under way to stop: it removes its containers
 LockRole = Literal["starting", "stopping"]  # what the holder of a workspace's lock is doing
 WhenBusy = Literal["refuse", "wait", "interrupt"]
 LOG_TAIL_LINES = 15
+# The steps of a start as `ocw up --timings` names them.
+VOLUMES = "prepare the volumes"
+INIT_STEP = "run the init step"
+APP_START = "start OpenCode"
+FIRST_ANSWER = "wait for OpenCode's first answer"
 
 
 @dataclass(frozen=True)
@@ -217,7 +223,9 @@ def refuse_if_running(dirs: WorkspaceDirs) -> None:
         )
 
 
-def start(plan: Plan, detached: bool, engine: Engine | None = None) -> tuple[subprocess.Popen[bytes], RunRecord]:
+def start(
+    plan: Plan, detached: bool, engine: Engine | None = None, timings: Timings | None = None
+) -> tuple[subprocess.Popen[bytes], RunRecord]:
     """Everything up to an answering OpenCode. On failure nothing keeps running and no record is left."""
     dirs = plan.dirs
     refuse_if_running(dirs)
@@ -226,67 +234,76 @@ def start(plan: Plan, detached: bool, engine: Engine | None = None) -> tuple[sub
             f"port {plan.port} on {plan.host} is in use, so OpenCode cannot listen there",
             hint="stop what uses it or pass --port N with a free port",
         )
-    volumes.prepare(dirs, plan.mounts, plan.config_maps, plan.secrets)
-    write_password(dirs, plan.password)
+    timings = timings or Timings()
+    with timings.step(VOLUMES):
+        volumes.prepare(dirs, plan.mounts, plan.config_maps, plan.secrets)
+        write_password(dirs, plan.password)
     try:
         if plan.app_run is not None:
             if engine is None:
                 raise OcwError("a container plan needs a container engine")
-            return _start_container(plan, plan.app_run, engine, detached)
-        toolbox = build_toolbox(dirs.tools)
+            return _start_container(plan, plan.app_run, engine, detached, timings)
+        with timings.step(VOLUMES):
+            toolbox = build_toolbox(dirs.tools)
         if toolbox.note:
             print(f"note: {toolbox.note}", flush=True)
         if toolbox.missing:
             print(f"note: not on this machine, so absent in process mode too: {', '.join(toolbox.missing)}")
         if plan.init is not None:
-            run_init(plan, plan.init)
+            with timings.step(INIT_STEP):
+                run_init(plan, plan.init)
     except BaseException:
         cleanup(dirs)  # a failed start leaves no secret folder behind
         raise
-    process = spawn_opencode(plan)
-    return process, _record_and_wait(plan, process, process.pid, detached, stop_process)
+    with timings.step(APP_START):
+        process = spawn_opencode(plan)
+    return process, _record_and_wait(plan, process, process.pid, detached, stop_process, timings=timings)
 
 
-def _container_pid(engine: Engine, name: str, process: subprocess.Popen[bytes], log: Path) -> int:
-    """The host pid of the container's PID 1, once the engine has started it."""
+def _container_pid(engine: Engine, run: ContainerRun, process: subprocess.Popen[bytes], log: Path) -> int:
+    """The host pid of the container's PID 1, as soon as podman has written it (--pidfile)."""
     deadline = time.monotonic() + CONTAINER_START_TIMEOUT
     while time.monotonic() < deadline:
-        result = engine.run("inspect", "--format", "{{.State.Pid}}", name, check=False)
-        pid = int(result.stdout.strip() or 0) if result.returncode == 0 else 0
-        if pid > 0:
-            return pid
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(run.pid_file.read_text().strip()) if run.pid_file is not None else 0
+            if pid > 0 and process_start_ticks(pid) is not None:
+                return pid
         if process.poll() is not None:
             break
-        time.sleep(0.1)
+        time.sleep(POLL)
     raise OcwError(
-        f"the container {name} did not start; the engine's last output:\n" + tail(log),
-        hint=f"run `{engine.name} logs {name}` if it still exists",
+        f"the container {run.name} did not start; the engine's last output:\n" + tail(log),
+        hint=f"run `{engine.name} logs {run.name}` if it still exists",
         exit_code=EXIT_FAILED,
     )
 
 
 def _start_container(
-    plan: Plan, app: ContainerRun, engine: Engine, detached: bool
+    plan: Plan, app: ContainerRun, engine: Engine, detached: bool, timings: Timings
 ) -> tuple[subprocess.Popen[bytes], RunRecord]:
     dirs = plan.dirs
     runs = [run for run in (plan.init_run, app) if run is not None]
-    remove_quietly(engine, [run.name for run in runs])  # left by a crash
-    for run in runs:
-        make_copies(run)
-    if not engine.rootless:
-        containers = [c for c in (plan.workspace.init_container, plan.workspace.app_container) if c is not None]
-        grant_volumes(dirs, plan.workspace.workload, containers)
+    with timings.step(VOLUMES):
+        remove_quietly(engine, [run.name for run in runs])  # left by a crash
+        for run in runs:
+            make_copies(run)
+            if run.pid_file is not None:
+                run.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        if not engine.rootless:
+            containers = [c for c in (plan.workspace.init_container, plan.workspace.app_container) if c is not None]
+            grant_volumes(dirs, plan.workspace.workload, containers)
     if plan.init_run is not None:
         write_env_file(plan.init_run)
         try:
-            _run_init(plan, plan.init_run.name, engine.command(*plan.init_run.argv), engine.env, None)
+            with timings.step(INIT_STEP):
+                _run_init(plan, plan.init_run.name, engine.command(*plan.init_run.argv), engine.env, None)
         except BaseException:
             remove_quietly(engine, [plan.init_run.name])  # interrupted midway
             raise
         finally:
             plan.init_run.env_file.unlink(missing_ok=True)
     write_env_file(app)
-    with _open_log(dirs.opencode_log) as log:
+    with timings.step(APP_START), _open_log(dirs.opencode_log) as log:
         process = subprocess.Popen(
             engine.command(*app.argv),
             env=engine.env,
@@ -296,7 +313,8 @@ def _start_container(
             start_new_session=True,  # Ctrl-C goes to ocw, which stops the container as the kubelet would
         )
     try:
-        pid = _container_pid(engine, app.name, process, dirs.opencode_log)
+        with timings.step(APP_START):
+            pid = _container_pid(engine, app, process, dirs.opencode_log)
     except BaseException:
         remove_quietly(engine, [app.name])
         process.wait()
@@ -305,7 +323,13 @@ def _start_container(
     finally:
         app.env_file.unlink(missing_ok=True)  # podman has read it: the password leaves the disk
     record = _record_and_wait(
-        plan, process, pid, detached, lambda started: stop_container(started, 0.0, engine), container=app.name
+        plan,
+        process,
+        pid,
+        detached,
+        lambda started: stop_container(started, 0.0, engine),
+        timings=timings,
+        container=app.name,
     )
     return process, record
 
@@ -317,6 +341,7 @@ def _record_and_wait(
     detached: bool,
     stop: Callable[[RunRecord], object],
     *,
+    timings: Timings,
     container: str = "",
 ) -> RunRecord:
     """Record the started OpenCode (what `ocw ps` and `ocw down` find), then wait until it answers. A failed or
@@ -340,7 +365,8 @@ def _record_and_wait(
     )
     write_record(plan.dirs, record)
     try:
-        wait_ready(plan, process)
+        with timings.step(FIRST_ANSWER):
+            wait_ready(plan, process)
     except BaseException:
         stop(record)
         process.wait()
