@@ -7,51 +7,59 @@ With Python's own handler installed here, every program a test starts gets SIGIN
 when started from a terminal.
 
 Parallel workers (`make test` runs pytest-xdist with `--dist loadgroup`): tests are independent (each has its own
-ports, state dir, container names and temporary folders), except those that share an expensive session or module
-fixture (a running workspace, a browser): those run in one worker, so that the fixture starts once. A directory or
-module opts in by name below; `pytest.mark.xdist_group` on a test does the same.
+ports, state dir, container names and temporary folders) and go to whichever worker is free, except those that share
+an expensive fixture, which run in one worker so that it starts once: a directory below whose tests share session
+fixtures (a running workspace, a browser, a fake cluster), and a module that defines a module- or class-scoped
+fixture. (xdist's own `xdist_group` marks are not used: with pytest 9.2 they no longer reach its scheduler.)
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import signal
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
-TESTS = Path(__file__).resolve().parent / "tests"
+ROOT = Path(__file__).resolve().parent
 
-# Directories whose tests share session fixtures (one running workspace, one browser, one fake cluster).
-SHARED_BY_DIRECTORY = ("agent", "browser", "verify")
+# Directories whose tests share session fixtures: one running workspace, one browser, one fake cluster.
+SHARED_BY_DIRECTORY = ("tests/agent", "tests/browser", "tests/verify")
+_SHARED_FIXTURE = re.compile(r"""scope\s*=\s*["'](module|class)["']""")
 
 
-def _restore_ctrl_c() -> None:
+def pytest_configure(config: pytest.Config) -> None:
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    _restore_ctrl_c()
+@functools.cache
+def _defines_shared_fixture(module: str) -> bool:
+    try:
+        return _SHARED_FIXTURE.search((ROOT / module).read_text()) is not None
+    except OSError:
+        return False
 
 
-def _group(item: pytest.Item) -> str | None:
-    path = Path(str(item.path)).resolve()
-    if not path.is_relative_to(TESTS):
+def work_unit(nodeid: str) -> str:
+    """The tests that must run in one worker share this name; any other test is a unit of its own."""
+    module = nodeid.split("::", 1)[0]
+    for directory in SHARED_BY_DIRECTORY:
+        if module.startswith(directory + "/"):
+            return directory
+    return module if _defines_shared_fixture(module) else nodeid
+
+
+class SharedFixtureScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no types
+    """xdist's scheduling by scope, with the scopes above (larger units are handed out first)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return work_unit(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:
+    if config.getoption("dist") != "loadgroup":
         return None
-    relative = path.relative_to(TESTS)
-    if relative.parts[0] in SHARED_BY_DIRECTORY:
-        return relative.parts[0]
-    definitions = getattr(item, "_fixtureinfo", None)
-    if definitions is None:
-        return None
-    for fixturedefs in definitions.name2fixturedefs.values():
-        if any(fixturedef.scope in ("module", "class") for fixturedef in fixturedefs):
-            return str(relative)  # the module's fixture starts once, in one worker
-    return None
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None and (group := _group(item)) is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+    return SharedFixtureScheduling(config, log)

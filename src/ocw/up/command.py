@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import signal
 import sys
@@ -18,6 +17,7 @@ from ocw.image.engine import Engine
 from ocw.opencode.client import OpenCodeClient, OpenCodeError
 from ocw.paths import project_root
 from ocw.up import supervisor
+from ocw.up.check_gate import check_errors
 from ocw.up.engine_choice import ENGINE_CHOICES, choose_engine
 from ocw.up.plan import LOCAL_LISTEN, Plan, UpOptions, make_plan
 from ocw.up.ports import ANY_PORT, port_argument
@@ -31,8 +31,6 @@ from ocw.up.state import (
 )
 from ocw.up.timings import Timings
 from ocw.workspace import Workspace, find_workspace, load_workspaces
-
-UNCHECKABLE_RULES = frozenset({"schema-missing"})
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -113,26 +111,16 @@ def _state_dir(args: argparse.Namespace) -> Path:
     return (args.state_dir or default_state_dir(_repo(args))).resolve()
 
 
-def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Workspace, skip: bool) -> None:
-    """`ocw check`'s errors about this workspace's Kustomization (and the files it shares) stop `up`."""
-    try:
-        check = importlib.import_module("ocw.check")
-    except ModuleNotFoundError:
-        return
-    run_check = getattr(check, "run_check", None)
-    if run_check is None:
-        return
-    report = run_check(repo, list(var_files), None, only=[workspace.name])
-    relevant = report.for_kustomization(workspace.name) if hasattr(report, "for_kustomization") else report.findings
-    # A schema the check could not obtain (offline, no --schemas) is a gap in checking, not a fault of the tree:
-    # `make up` must work on a machine with no network.
-    errors = [f for f in relevant if str(f.severity) == "error" and f.rule not in UNCHECKABLE_RULES]
+def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Workspace, skip: bool) -> bool:
+    """`ocw check`'s errors about this workspace's Kustomization (and the files it shares) stop `up`. Returns whether
+    the verdict came from the cache."""
+    errors, cached = check_errors(repo, var_files, workspace.name)
     if not errors:
-        return
-    listed = "\n".join(f"  {f.file}: {f.message}" for f in errors[:10])
+        return cached
+    listed = "\n".join(f"  {error.file}: {error.message}" for error in errors[:10])
     if skip:
         print(f"warning: ocw check finds {len(errors)} error(s) for {workspace.name}; starting anyway:\n{listed}")
-        return
+        return cached
     raise OcwError(
         f"ocw check finds {len(errors)} error(s) for {workspace.name}; not starting it:\n{listed}",
         hint=f"run `ocw check` and fix them, then `ocw up {workspace.short_name}` (--skip-check starts anyway)",
@@ -194,7 +182,7 @@ def run_up(args: argparse.Namespace) -> int:
         workspace = find_workspace(load_workspaces(repo, args.vars), args.workspace)
     if workspace.chart_note:
         print(f"warning: {workspace.chart_note}", file=sys.stderr, flush=True)
-    with timings.step(f"ocw check of {workspace.name}"):
+    with timings.step("ocw check of the workspace"):
         _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check)
     with timings.step("choose the engine"):
         choice = choose_engine(args.engine)
