@@ -46,6 +46,7 @@ READY_TIMEOUT = 90.0
 CONTAINER_START_TIMEOUT = 30.0
 DEFAULT_STOP_GRACE = 5.0
 POLL = 0.02
+RESEND_TERM = 1.0  # seconds between the SIGTERMs of a process-mode stop
 LOCK_TIMEOUT = 60.0  # for a start under way to stop: it removes its containers
 LockRole = Literal["starting", "stopping"]  # what the holder of a workspace's lock is doing
 WhenBusy = Literal["refuse", "wait", "interrupt"]
@@ -421,8 +422,14 @@ def stop_process(record: RunRecord, grace: float = DEFAULT_STOP_GRACE) -> StopRe
         own_group = os.getpgid(record.pid) == record.pid
     except ProcessLookupError:
         return StopResult(record.pid, 0.0, killed)
-    _signal_group(record.pid, signal.SIGTERM)
-    if not _wait_gone(record, grace):
+    deadline = started + grace
+    while True:  # SIGTERM again every second: one sent while OpenCode's start briefly catches it can be lost
+        _signal_group(record.pid, signal.SIGTERM)
+        if _wait_gone(record, min(RESEND_TERM, max(0.0, deadline - time.monotonic()))):
+            break
+        if time.monotonic() >= deadline:
+            break
+    if is_alive(record):
         killed = True
         _signal_group(record.pid, signal.SIGKILL)
         _wait_gone(record, 5.0)
