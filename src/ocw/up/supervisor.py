@@ -46,7 +46,7 @@ READY_TIMEOUT = 90.0
 CONTAINER_START_TIMEOUT = 30.0
 DEFAULT_STOP_GRACE = 5.0
 POLL = 0.02
-RESEND_TERM = 1.0  # seconds between the SIGTERMs of a process-mode stop
+RESEND_TERM = 1.0  # seconds between the SIGTERMs of a stop
 LOCK_TIMEOUT = 60.0  # for a start under way to stop: it removes its containers
 LockRole = Literal["starting", "stopping"]  # what the holder of a workspace's lock is doing
 WhenBusy = Literal["refuse", "wait", "interrupt"]
@@ -377,7 +377,8 @@ def _record_and_wait(
 
 
 def stop_container(record: RunRecord, grace: float, engine: Engine | None = None) -> StopResult:
-    """As the kubelet stops a pod: SIGTERM to PID 1 (tini), at most `grace` seconds, then SIGKILL."""
+    """As the kubelet stops a pod: SIGTERM to PID 1 (tini, which passes it on), at most `grace` seconds, then
+    SIGKILL; the container is removed either way."""
     engine = engine or installed_engine()
     if engine is None:
         raise OcwError(
@@ -388,11 +389,34 @@ def stop_container(record: RunRecord, grace: float, engine: Engine | None = None
     if not is_alive(record):
         remove_quietly(engine, [record.container])
         return StopResult(record.pid, 0.0, False)
-    result = engine.run("stop", "--ignore", "--time", str(int(grace)), record.container, check=False)
-    _wait_gone(record, 5.0)
+
+    def signal_pid_1(signum: int) -> None:
+        try:
+            os.kill(record.pid, signum)  # tini's pid on this machine
+        except PermissionError:  # a rootless engine's container runs as another uid of this user's
+            engine.run("kill", "--signal", signal.Signals(signum).name, record.container, check=False)
+        except ProcessLookupError:
+            pass
+
+    killed = _terminate(record, grace, signal_pid_1)
     seconds = time.monotonic() - started
     remove_quietly(engine, [record.container])
-    return StopResult(record.pid, seconds, "SIGKILL" in (result.stderr or ""))
+    return StopResult(record.pid, seconds, killed)
+
+
+def _terminate(record: RunRecord, grace: float, send: Callable[[int], None]) -> bool:
+    """SIGTERM, again every RESEND_TERM seconds (OpenCode loses one that arrives while part of its start briefly
+    catches it), for at most `grace` seconds, then SIGKILL. Returns whether SIGKILL was needed."""
+    deadline = time.monotonic() + grace
+    while True:
+        send(signal.SIGTERM)
+        if _wait_gone(record, min(RESEND_TERM, max(0.0, deadline - time.monotonic()))):
+            return False
+        if time.monotonic() >= deadline:
+            break
+    send(signal.SIGKILL)
+    _wait_gone(record, 5.0)
+    return True
 
 
 def _signal_group(pid: int, signum: int) -> None:
@@ -415,24 +439,13 @@ def _wait_gone(record: RunRecord, timeout: float) -> bool:
 def stop_process(record: RunRecord, grace: float = DEFAULT_STOP_GRACE) -> StopResult:
     """SIGTERM to OpenCode's process group, at most `grace` seconds, then SIGKILL."""
     started = time.monotonic()
-    killed = False
     if not is_alive(record):
-        return StopResult(record.pid, 0.0, killed)
+        return StopResult(record.pid, 0.0, False)
     try:
         own_group = os.getpgid(record.pid) == record.pid
     except ProcessLookupError:
-        return StopResult(record.pid, 0.0, killed)
-    deadline = started + grace
-    while True:  # SIGTERM again every second: one sent while OpenCode's start briefly catches it can be lost
-        _signal_group(record.pid, signal.SIGTERM)
-        if _wait_gone(record, min(RESEND_TERM, max(0.0, deadline - time.monotonic()))):
-            break
-        if time.monotonic() >= deadline:
-            break
-    if is_alive(record):
-        killed = True
-        _signal_group(record.pid, signal.SIGKILL)
-        _wait_gone(record, 5.0)
+        return StopResult(record.pid, 0.0, False)
+    killed = _terminate(record, grace, lambda signum: _signal_group(record.pid, signum))
     if own_group:  # whatever the server started (terminals, language servers) goes with it
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(record.pid, signal.SIGKILL)
