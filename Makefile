@@ -107,6 +107,7 @@ test: lint typecheck setup test-prerequisites
 bench: setup
 	$(PY) bench/check.py
 	$(PY) bench/runtime.py
+	$(PY) bench/up.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS)/node_modules $(TOOLS)/bin .ocw

@@ -55,8 +55,12 @@ def test_state_lives_in_the_user_state_dir_and_down_and_ps_work_from_any_folder(
     [entry] = json.loads(run_ocw(home, other, "ps", "--json").stdout)["workspaces"]
     assert not entry["running"]
 
-    restarted = run_ocw(home, elsewhere, *up_args, "--port", str(free_port()))
+    restarted = run_ocw(home, elsewhere, *up_args, "--port", str(free_port()), "--timings")
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    steps = json.loads((state_dir / "opencode-flux" / "logs" / "timings.json").read_text())["steps"]
+    assert "run the init step" in steps and "wait for OpenCode's first answer" in steps, steps
+    assert steps["ocw check of the workspace"] < steps["wait for OpenCode's first answer"]  # the cached verdict
+    assert "where the start went:" in restarted.stdout and "ocw up: run the init step" in restarted.stderr
     everything = run_ocw(home, other, "down", "--all")
     assert everything.returncode == 0 and "opencode-flux stopped" in everything.stdout, everything.stdout
     assert not json.loads(run_ocw(home, other, "ps", "--json").stdout)["workspaces"][0]["running"]
