@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
 from ocw import toolchain
@@ -18,26 +15,9 @@ class KustomizeError(Exception):
     pass
 
 
-def build(directory: Path, components: Sequence[str] = ()) -> str:
-    """The built YAML stream of a kustomization directory. `components` (paths relative to it) are added as Flux's
-    `spec.components` adds them: kustomize-controller appends them to the kustomization; here a temporary
-    kustomization wraps the directory with them (kustomize refuses absolute paths, so the paths are relative)."""
-    if components:
-        with tempfile.TemporaryDirectory(prefix="ocw-components-") as scratch:
-            wrapper = Path(scratch)
-            document = {
-                "apiVersion": "kustomize.config.k8s.io/v1beta1",
-                "kind": "Kustomization",
-                "resources": [_relative(directory, wrapper)],
-                "components": [_relative(directory / component, wrapper) for component in components],
-            }
-            (wrapper / "kustomization.yaml").write_text(json.dumps(document))
-            return _run(wrapper)
+def build(directory: Path) -> str:
+    """The built YAML stream of a kustomization directory."""
     return _run(directory)
-
-
-def _relative(target: Path, start: Path) -> str:
-    return os.path.relpath(target.resolve(), start)
 
 
 def _build_environment() -> dict[str, str]:
@@ -50,7 +30,8 @@ def _run(directory: Path) -> str:
     builder = toolchain.kustomizer()
     try:
         completed = subprocess.run(
-            builder.command(directory),
+            # As kustomize-controller: files may come from anywhere in the source, not only below the folder.
+            [*builder.command(directory), "--load-restrictor", "LoadRestrictionsNone"],
             capture_output=True,
             text=True,
             timeout=BUILD_TIMEOUT_SECONDS,

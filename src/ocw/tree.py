@@ -1,16 +1,22 @@
-"""The GitOps tree as Flux would see it: every Flux Kustomization discovered and built, with what went wrong."""
+"""The GitOps tree as Flux would see it: Flux's graph followed from its entry point, every Kustomization built, with
+what went wrong."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from ocw.apis import RepositoryCRDs
 from ocw.errors import OcwError
 from ocw.findings import Finding
-from ocw.flux.build import BuiltKustomization, Manifest, build_all
-from ocw.flux.kustomization import FluxKustomization, discover, select
-from ocw.flux.repo_vars import RepoVars, load_repo_vars
+from ocw.flux.artifact import Workspace, repository_files
+from ocw.flux.bootstrap import Bootstrap, scan
+from ocw.flux.build import BuiltKustomization, Manifest
+from ocw.flux.graph import NothingToFollow, entry_for, follow
+from ocw.flux.kustomization import FluxKustomization, select
+from ocw.flux.repo_vars import RepoVars
+from ocw.flux.sourceignore import ArtifactFilter
 from ocw.flux.variables import load_cluster_vars
 
 
@@ -22,8 +28,15 @@ class Tree:
     cluster_vars: dict[str, str]
     var_files: list[Path]
     findings: list[Finding] = field(default_factory=list)
-    # The repository's own substituteFrom sources (ConfigMaps, SOPS Secrets), under the --vars files.
+    # The ConfigMaps and Secrets of the graph that substituteFrom reads.
     repo_vars: RepoVars = field(default_factory=RepoVars)
+    # The CRDs the repository provides (its own CustomResourceDefinition objects; charts' CRDs join here).
+    crds: RepositoryCRDs = field(default_factory=RepositoryCRDs)
+    bootstrap: Bootstrap | None = None
+    # The URLs the repository is known by: its bootstrap source's, its checkout's origin.
+    repository_urls: list[str] = field(default_factory=list)
+    # The Kustomizations --only selected (all of them without --only).
+    selected: list[FluxKustomization] = field(default_factory=list)
 
     def manifests(self) -> Iterator[Manifest]:
         for built in self.built:
@@ -33,20 +46,52 @@ class Tree:
         return [*self.findings, *(f for built in self.built for f in built.findings)]
 
 
-def load_tree(repo: Path, var_files: Sequence[Path] = (), only: Sequence[str] | None = None) -> Tree:
-    """Discover and build the tree. `only` limits the build to the Flux Kustomizations it names (by name, target
-    namespace or folder under kubernetes/apps)."""
-
+def load_tree(
+    repo: Path,
+    var_files: Sequence[Path] = (),
+    only: Sequence[str] | None = None,
+    *,
+    cluster: str | None = None,
+    path: Path | None = None,
+) -> Tree:
+    """Follow Flux's graph in repo, from --path, else its bootstrap (--cluster picks one of several), else the folders
+    that hold its Flux Kustomizations. The whole graph is always built; `only` (names, target namespaces or folders
+    under kubernetes/apps) marks the selection a report is narrowed to."""
     repo = repo.resolve()
-    if not (repo / "kubernetes").is_dir():
-        raise OcwError(
-            f"expected a GitOps repository with a kubernetes/ folder at {repo}, found none",
-            hint="run ocw from the repository, or pass --repo DIR",
-        )
+    if not repo.is_dir():
+        raise OcwError(f"expected a repository folder at {repo}, found none", hint="pass --repo DIR")
     file_vars, used_files = load_cluster_vars(repo, var_files)
-    kustomizations, findings = discover(repo)
-    repo_vars = load_repo_vars(repo, (ref for ks in kustomizations for ref in ks.substitute_from))
-    cluster_vars = {**repo_vars.global_variables(), **file_vars}
-    selected = kustomizations if only is None else select(kustomizations, only)
-    built = build_all(repo, selected, cluster_vars, repo_vars)
-    return Tree(repo, kustomizations, built, cluster_vars, used_files, findings, repo_vars)
+    # What Flux could see of the repository by default: its files minus the .sourceignore'd and default exclusions.
+    visible = ArtifactFilter.for_repository(repo, repository_files(repo)).select(repository_files(repo))
+    documents = scan(repo, visible)
+    entry_path = _relative_path(repo, path) if path is not None else None
+    try:
+        entry = entry_for(repo, documents, visible, cluster=cluster, path=entry_path)
+    except NothingToFollow as exc:
+        raise OcwError(
+            f"nothing to check in {repo}: {exc.message}",
+            hint="pass --path DIR (a folder Flux builds) or --cluster NAME to tell ocw where Flux starts",
+        ) from exc
+    with Workspace(repo) as workspace:
+        graph = follow(repo, entry, documents, file_vars, workspace)
+    selected = graph.kustomizations if only is None else select(graph.kustomizations, only)
+    return Tree(
+        repo,
+        graph.kustomizations,
+        graph.built,
+        {**graph.repo_vars.used_variables(), **file_vars},
+        used_files,
+        graph.findings,
+        graph.repo_vars,
+        graph.crds,
+        graph.bootstrap,
+        graph.repository_urls,
+        selected,
+    )
+
+
+def _relative_path(repo: Path, path: Path) -> PurePosixPath:
+    absolute = (path if path.is_absolute() else repo / path).resolve()
+    if not absolute.is_relative_to(repo):
+        raise OcwError(f"--path {path} is outside the repository {repo}", hint="pass a folder inside --repo")
+    return PurePosixPath(absolute.relative_to(repo).as_posix() or ".")

@@ -175,7 +175,7 @@ def workspaces_in(tree: Tree, releases: Releases | None = None) -> list[Workspac
     """The tree's workspaces, rendered (or taken from `releases`, already rendered with the whole tree)."""
     found = workspace_releases(tree)
     if releases is None:
-        releases = render_tree(list(tree.manifests()), [helmrelease for _, helmrelease in found])
+        releases = render_tree(list(tree.manifests()), [helmrelease for _, helmrelease in found], crds=tree.crds)
     notes = {id(hr): note.message for note in releases.notes for hr in note.releases if note.available}
     result: list[Workspace] = []
     for built, helmrelease in found:

@@ -16,12 +16,10 @@ import json
 import os
 import re
 import shutil
-import ssl
-import threading
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +31,7 @@ from support import model_standin
 from support.gateway import Deployed, deployed, serve_gateway
 from support.image import workspace_image  # noqa: F401 - the session fixture
 from support.local_workspace import WORKSPACE
-from support.pki import Pki, make_pki
+from support.pki import Pki, make_pki, serve_https
 from up.helpers import REPO, Local, free_port, ocw
 
 CHROMIUM_ARGS = [
@@ -243,16 +241,8 @@ def _serve_attacker(pki: Pki) -> Iterator[int]:
             self.end_headers()
             self.wfile.write(page)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(pki.cert, pki.key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_https(Handler, pki.cert, pki.key) as port:
+        yield port
 
 
 @pytest.fixture(scope="session")

@@ -11,14 +11,16 @@ import sys
 from pathlib import Path
 
 from check.tree_copy import COMPONENT, HELMRELEASE, REPO, TreeCopy, error_rules, errors, strict_helmrelease_schema
+from ocw.install.host import HOST_DESCRIPTION
 from ocw.schemas.catalog import VENDORED_SCHEMAS
 
 LISTENER_PATCH = "kubernetes/apps/network/envoy-gateway/app/opencode-listener.yaml"
 
 
 def ocw_check(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The command line on a copy of the tree, in the cluster the tree is made for (--host)."""
     return subprocess.run(
-        [sys.executable, "-m", "ocw", "check", *args],
+        [sys.executable, "-m", "ocw", "check", "--host", str(HOST_DESCRIPTION), *args],
         capture_output=True,
         text=True,
         check=False,
@@ -40,10 +42,16 @@ def test_json_output_lists_findings_and_a_summary(tree: TreeCopy) -> None:
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
     finding = next(f for f in document["findings"] if f["rule"] == "sec05-resources")
-    assert set(finding) >= {"rule", "severity", "file", "object", "message"}
+    assert set(finding) >= {"rule", "severity", "file", "object", "message", "count", "places"}
     assert finding["file"] == HELMRELEASE
     assert finding["object"] == "HelmRelease/opencode/opencode-flux"
-    assert document["summary"]["errors"] >= 2  # both workspaces share the component
+    # One cause, two places: both workspaces share the component.
+    assert finding["count"] == 2
+    assert [place["object"] for place in finding["places"]] == [
+        "HelmRelease/opencode/opencode-flux",
+        "HelmRelease/opencode/opencode-ha",
+    ]
+    assert document["summary"]["error_places"] >= 2
     assert document["summary"]["vars_files"] == [str(tree.root / "cluster-vars.example.yaml")]
 
 
@@ -60,7 +68,7 @@ def test_every_finding_is_reported_grouped_by_file(tree: TreeCopy) -> None:
     assert f"\n{HELMRELEASE}\n  error [single-writer]" in out
     assert "\nkubernetes/apps/opencode/opencode-ha/ks.yaml\n  error [link-depends-on]" in out
     assert out.rstrip().splitlines()[-1].startswith("FAILED: ")
-    assert "building the Flux Kustomizations" in result.stderr  # progress goes to stderr
+    assert "following Flux's graph" in result.stderr  # progress goes to stderr
 
 
 def test_a_token_in_the_tree_is_reported_without_being_printed(tree: TreeCopy) -> None:
@@ -128,7 +136,7 @@ def test_offline_a_schema_not_vendored_says_the_download_failed(tree: TreeCopy) 
     result = ocw_check("--repo", str(tree.root), "--json")
     assert result.returncode == 1, result.stderr
     missing = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "schema-missing"]
-    assert sorted(f["object"] for f in missing) == PODMONITORS
+    assert sorted(place["object"] for f in missing for place in f["places"]) == PODMONITORS
     assert "download failed: 127.0.0.1 could not be reached" in missing[0]["message"]
     assert "--schemas" in missing[0]["message"]
 
@@ -147,7 +155,7 @@ def test_the_cache_takes_precedence_over_the_vendored_schemas(tree: TreeCopy, pr
     result = ocw_check("--repo", str(tree.root), "--json")
     assert result.returncode == 1
     crd_errors = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "schema-crd"]
-    assert {f["object"] for f in crd_errors} == {
+    assert {place["object"] for f in crd_errors for place in f["places"]} == {
         "HelmRelease/opencode/opencode-flux",
         "HelmRelease/opencode/opencode-ha",
         # The host description's monitoring HelmReleases are validated too.

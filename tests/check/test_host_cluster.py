@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from check.tree_copy import TreeCopy, errors
+from ocw.check import run_check
 from ocw.install.host import load_host
 
 GATEWAY_APP = "kubernetes/apps/network/envoy-gateway"
@@ -21,6 +22,10 @@ spec:
     kind: GitRepository
     name: home-kubernetes
   interval: 30m
+  # What the cluster's root Kustomization patches into every app: substitution from the cluster's variables.
+  postBuild:
+    substituteFrom:
+      - {kind: ConfigMap, name: cluster-settings, optional: true}
 """
 ENVOY_GATEWAY = """---
 apiVersion: gateway.networking.k8s.io/v1
@@ -84,3 +89,39 @@ def test_the_description_names_the_contracts_objects() -> None:
         host.kustomizations
     )
     assert {step.mode for step in host.install} == {"resource", "json6902"}
+
+
+def test_the_description_applies_to_its_cluster_and_to_the_tree_on_its_own_only(tree: TreeCopy) -> None:
+    """Installed into another cluster's repository (its bootstrap names another URL), the workspaces' references to
+    the described cluster's store, issuer and gateway have nothing to point at; --host applies the description."""
+    on_its_own = run_check(tree.root)
+    assert on_its_own.host == "https://github.com/jbaker48/k8s-cluster"
+    tree.write("kubernetes/flux/config/cluster.yaml", OTHER_CLUSTER)
+    tree.write("kubernetes/flux/apps.yaml", OTHER_APPS)
+    elsewhere = run_check(tree.root)
+    assert elsewhere.host is None
+    assert "secretStoreRef names ClusterSecretStore doppler-secrets, which does not exist" in [
+        f.message for f in errors(elsewhere, "link-secret-store")
+    ]
+    described = tree.check()  # --host src/ocw/data/host-cluster.yaml
+    assert described.host == "https://github.com/jbaker48/k8s-cluster"
+    assert not errors(described, "link-secret-store")
+
+
+OTHER_CLUSTER = """---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: home, namespace: flux-system}
+spec: {interval: 1h, url: "https://github.com/example/another-cluster", ref: {branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: cluster, namespace: flux-system}
+spec: {interval: 1h, path: ./kubernetes/flux, prune: true, sourceRef: {kind: GitRepository, name: home}}
+"""
+OTHER_APPS = """---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec: {interval: 1h, path: ./kubernetes/apps/opencode, prune: true, sourceRef: {kind: GitRepository, name: home}}
+"""

@@ -146,7 +146,8 @@ def test_the_users_own_monitoring_is_read_from_the_repository(tmp_path: Path) ->
     cluster = copy_cluster(tmp_path / "k8s-cluster")
     install_tree(cluster)
     report = run_check(cluster)
-    assert report.ok, report.to_text()
+    # The repository's own errors (tests/fixtures/jbaker48-k8s-cluster/findings.json) are none of the workspaces'.
+    assert not [f for f in report.errors if f.owner in ("opencode-flux", "opencode-ha")], report.to_text()
     assert not [f for f in report.findings if f.rule in MONITORING_RULES], report.to_text()
     grafana = cluster / "kubernetes/apps/observability/grafana/app/helmrelease.yaml"
     grafana.write_text(grafana.read_text().replace("        searchNamespace: ALL\n", ""))

@@ -16,10 +16,13 @@ def test_one_warning_and_no_guess(tree: TreeCopy) -> None:
 
     report = tree.check()
 
-    assert [(str(f.severity), f.rule, f.object) for f in report.findings] == [
-        ("warning", "helm-chart", "HelmRelease/opencode/opencode-flux and 1 more")
-    ]
-    assert "app-template 5.0.1" in report.findings[0].message and "`ocw charts pull`" in report.findings[0].message
+    # Besides the copy's missing bootstrap, one cause: the chart, at both releases.
+    [bootstrap, chart] = report.causes
+    assert (bootstrap.rule, chart.rule) == ("flux-bootstrap", "helm-chart")
+    assert chart.severity == "warning"
+    releases = [place.object for place in chart.places]
+    assert releases == ["HelmRelease/opencode/opencode-flux", "HelmRelease/opencode/opencode-ha"]
+    assert "app-template 5.0.1" in chart.message and "`ocw charts pull`" in chart.message
     workspace = find_workspace(load_workspaces(tree.root), "flux")
     assert workspace.doppler_keys == {
         "GITHUB_PAT": "OPENCODE_FLUX_GITHUB_PAT",

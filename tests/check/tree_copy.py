@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ocw.check import CheckReport, run_check
 from ocw.findings import Finding
+from ocw.install.host import HOST_DESCRIPTION
 from ocw.schemas.catalog import VENDORED_SCHEMAS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +41,8 @@ class TreeCopy:
         path.write_text(text)
 
     def check(self, only: list[str] | None = None) -> CheckReport:
-        return run_check(self.root, only=only)
+        """The check of the copy in the cluster the tree is made for (--host: the copy is not ocw's own checkout)."""
+        return run_check(self.root, only=only, host_description=HOST_DESCRIPTION)
 
 
 def copy_tree(destination: Path) -> TreeCopy:

@@ -59,7 +59,7 @@ def test_pull_fetches_the_pinned_version_and_check_then_renders_exactly_it(
     registry.push("bjw-s-labs/helm/app-template", "4.4.0", package_chart(helm, SOURCE, "4.4.0", tmp_path).read_bytes())
     point_at(tree, registry)
     before = run_check(tree.root)
-    [stand_in] = [f for f in before.warnings if f.rule == "helm-chart"]
+    [stand_in] = [c for c in before.causes if c.rule == "helm-chart"]
     assert "app-template 4.4.0 is neither vendored nor cached: rendered with the vendored 4.1.1" in stand_in.message
 
     result = ocw("charts", "pull", "--repo", str(tree.root), "--json")
@@ -133,5 +133,5 @@ def test_a_helm_repository_gives_the_newest_version_the_range_allows(
     [chart] = json.loads(result.stdout)["charts"]
     assert (chart["status"], chart["version"], chart["asked"]) == ("pulled", "4.6.1", "4.x")
     report = run_check(tree.root)
-    [note] = [f for f in report.warnings if f.rule == "helm-chart"]
+    [note] = [c for c in report.causes if c.rule == "helm-chart"]
     assert "version range '4.x' resolved offline to 4.6.1 (cache)" in note.message

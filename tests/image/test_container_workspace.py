@@ -110,14 +110,15 @@ def test_the_server_password_is_in_no_argument_list_and_no_log(workspace: Local)
     assert not (workspace.root / "run" / "env").exists() or not any((workspace.root / "run" / "env").iterdir())
 
 
-def test_sigterm_to_pid_1_ends_the_container_in_under_a_second(workspace: Local) -> None:
+def test_sigterm_to_pid_1_ends_the_container_well_before_the_grace_period(workspace: Local) -> None:
     session = workspace.create_session("survives a SIGTERM")
     pid = int(str(_running(workspace)["pid"]))  # tini, the container's PID 1, as seen from this machine
     started = time.monotonic()
     os.kill(pid, signal.SIGTERM)  # what the kubelet's runtime sends first
     while process_start_ticks(pid) is not None and time.monotonic() - started < 15:
         time.sleep(0.01)
-    assert time.monotonic() - started < 1.0  # not the manifests' 10 s grace
+    # Half the manifests' 10 s grace: a SIGTERM OpenCode ignored would take all of it, a loaded machine far less.
+    assert time.monotonic() - started < 5.0
     workspace.up_ok()  # the next start tidies up after the exited container
     assert session in workspace.session_ids()
 

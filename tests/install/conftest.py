@@ -90,7 +90,8 @@ def cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> ClusterRepo:
 
 
 ENVOY = "kubernetes/apps/network/envoy-gateway/app"
-# Every finding `ocw check` has on the fixture with the tree installed, recorded: (severity, rule, file, object).
+# Every cause `ocw check` reports on the fixture with the tree installed, recorded: (severity, rule, file, object,
+# count) of its first place.
 # The one error is the fixture's own (its staging Certificate names an issuer the host cluster lacks); the warnings
 # are what cannot be checked offline (kinds without a vendored schema, charts that are not vendored) and the
 # stand-in version of app-template.
@@ -100,23 +101,25 @@ INSTALLED_FINDINGS = {
         "link-issuer",
         "kubernetes/apps/network/certificates/app/staging.yaml",
         "Certificate/network/example-com-staging",
+        1,
     ),
-    ("warning", "schema-missing", f"{ENVOY}/envoy.yaml", "EnvoyProxy/network/envoy and 1 more"),
-    ("warning", "schema-missing", f"{ENVOY}/envoy.yaml", "GatewayClass/envoy"),
-    ("warning", "schema-missing", f"{ENVOY}/observability.yaml", "PodMonitor/network/envoy-proxy"),
-    ("warning", "schema-missing", f"{ENVOY}/observability.yaml", "ServiceMonitor/network/envoy-gateway"),
-    ("warning", "helm-chart", f"{ENVOY}/helmrelease.yaml", "HelmRelease/network/envoy-gateway"),
+    ("warning", "schema-missing", f"{ENVOY}/envoy.yaml", "EnvoyProxy/network/envoy", 2),
+    ("warning", "schema-missing", f"{ENVOY}/envoy.yaml", "GatewayClass/envoy", 1),
+    ("warning", "schema-missing", f"{ENVOY}/observability.yaml", "PodMonitor/network/envoy-proxy", 1),
+    ("warning", "schema-missing", f"{ENVOY}/observability.yaml", "ServiceMonitor/network/envoy-gateway", 1),
+    ("warning", "helm-chart", f"{ENVOY}/helmrelease.yaml", "HelmRelease/network/envoy-gateway", 1),
     (
         "warning",
         "helm-chart",
         "kubernetes/components/opencode-workspace/helmrelease.yaml",
-        "HelmRelease/opencode/opencode-flux and 1 more",
+        "HelmRelease/opencode/opencode-flux",
+        2,
     ),
 }
 
 
-def finding_keys(report: CheckReport) -> set[tuple[str, str, str, str]]:
-    return {(str(f.severity), f.rule, f.file, f.object) for f in report.findings}
+def finding_keys(report: CheckReport) -> set[tuple[str, str, str, str, int]]:
+    return {(str(c.severity), c.rule, c.first.file, c.first.object, len(c.places)) for c in report.causes}
 
 
 def assert_installed(cluster: ClusterRepo, result: Result) -> None:

@@ -173,7 +173,7 @@ def test_a_third_workspace_is_found_by_check_and_by_workspace_discovery(
     assert '      VOLSYNC_SCHEDULE: "30 * * * *"\n' in ks
     report = installed.check()
     assert error_keys(report) <= fixture_errors
-    assert not [f for f in report.errors if report.owners.get(f) == "opencode-docs"]
+    assert not [f for f in report.errors if f.owner == "opencode-docs"]
     assert result.code == (0 if report.ok else 1)
     docs = next(ws for ws in load_workspaces(installed.root, [installed.vars_file]) if ws.name == "opencode-docs")
     assert docs.url == "https://docs.opencode.example.com"

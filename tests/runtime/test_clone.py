@@ -11,9 +11,6 @@ import pytest
 
 from runtime.workspace_pod import Pod
 
-# The one timing promise the init step makes: a start on a populated volume is quick (the requirement is 2 s).
-POPULATED_START_SECONDS = 0.2
-
 
 def snapshot(directory: Path) -> dict[str, tuple[int, int, str]]:
     """Every file and directory below `directory`: mode, modification time and content hash."""
@@ -59,7 +56,8 @@ def test_first_boot_clones_the_repository_with_the_token_from_the_secret(pod: Po
     assert {request.username for request in requests if request.authorized} == {"x-access-token"}
 
 
-def test_a_later_boot_neither_clones_nor_touches_git_and_is_quick(pod: Pod) -> None:
+def test_a_later_boot_neither_clones_nor_touches_git(pod: Pod) -> None:
+    # How quick such a start is lives in bench/runtime.py (init), not here: a loaded machine is not a slow step.
     pod.boot()
     before = snapshot(pod.workspace / ".git")
     pod.server.clear_requests()
@@ -69,9 +67,7 @@ def test_a_later_boot_neither_clones_nor_touches_git_and_is_quick(pod: Pod) -> N
     assert pod.server.requests() == []
     assert snapshot(pod.workspace / ".git") == before
     assert f"repository present at {pod.workspace}" in runs[0].stdout
-    assert "not cloning" in runs[0].stdout
-    fastest = min(run.seconds for run in runs)
-    assert fastest < POPULATED_START_SECONDS, f"a start on a populated volume took {fastest:.3f}s"
+    assert all("not cloning" in run.stdout for run in runs)
 
 
 def test_a_clone_killed_midway_leaves_no_half_repository_and_the_next_start_clones(pod: Pod) -> None:

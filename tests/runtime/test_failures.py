@@ -10,10 +10,16 @@ import pytest
 from runtime.workspace_pod import Pod, token_shaped
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def closed_port(first: int) -> int:
+    """A port nothing listens on, from `first` up: git's "port 40301" must not read as an HTTP 403."""
+    for port in range(first, first + 100):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port in {first}..{first + 99}")
 
 
 def assert_nothing_cloned(pod: Pod) -> None:
@@ -42,6 +48,19 @@ def test_a_wrong_token_fails_clearly_and_a_fixed_one_recovers(pod: Pod, git_toke
     assert pod.git("rev-parse", "HEAD") == pod.upstream.head()
 
 
+def test_a_token_that_cannot_read_the_repository_fails_clearly(pod: Pod, git_token: str) -> None:
+    pod.server.forbidden.add(pod.upstream.name)
+
+    result = pod.run()
+
+    assert result.returncode == 1, result.describe()
+    [error] = result.errors
+    assert "the server refused the token" in error
+    assert "returned error: 403" in error
+    assert git_token not in result.output
+    assert_nothing_cloned(pod)
+
+
 def test_an_empty_token_file_is_named_as_the_problem(pod: Pod) -> None:
     pod.set_token("")
 
@@ -54,8 +73,9 @@ def test_an_empty_token_file_is_named_as_the_problem(pod: Pod) -> None:
     assert_nothing_cloned(pod)
 
 
-def test_an_unreachable_remote_fails_clearly(pod: Pod) -> None:
-    port = closed_port()
+@pytest.mark.parametrize("first", [40100, 40300, 50000])
+def test_an_unreachable_remote_fails_clearly(pod: Pod, first: int) -> None:
+    port = closed_port(first)
 
     result = pod.run(env={"WORKSPACE_GIT_REPOSITORY": f"https://127.0.0.1:{port}/k8s-cluster.git"})
 

@@ -10,15 +10,15 @@ answers a token it no longer accepts: HTTP 401 with a JSON error. Every request 
 from __future__ import annotations
 
 import json
-import ssl
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from support.pki import serve_https
 
 HOST = "api.githubcopilot.com"
 MODEL = "gpt-4.1"
@@ -103,13 +103,5 @@ def serve(api: CopilotApi, cert: Path, key: Path) -> Iterator[int]:
                 self.wfile.write(piece)
             self.wfile.flush()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_https(Handler, cert, key) as port:
+        yield port

@@ -98,6 +98,8 @@ class GitHttpServer:
             raise RuntimeError(f"{GIT_HTTP_BACKEND} is missing: the git package provides it")
         self.project_root = project_root
         self.token = token
+        # Repositories the token may not read: GitHub answers such a fetch 403, credentials accepted or not.
+        self.forbidden: set[str] = set()
         self._tls = tls
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
@@ -248,6 +250,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = b"authentication required\n"
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="git"')
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+
+        if split.path.removeprefix("/").split("/", 1)[0] in owner.forbidden:
+            owner._record(RecordedRequest(self.command, split.path, split.query, 403, username, authorized=True))
+            body = b"Permission denied\n"
+            self.send_response(403)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -3,8 +3,13 @@ names a test serves, such as an attacker's hosts), made with the openssl CLI."""
 
 from __future__ import annotations
 
+import ssl
 import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 
@@ -60,3 +65,18 @@ def make_pki(folder: Path, wildcard: str, *other_names: str) -> Pki:
         "ext.cnf",
     )
     return Pki(folder / "ca.pem", folder / "site.pem", folder / "site.key")
+
+
+@contextmanager
+def serve_https(handler: type[BaseHTTPRequestHandler], cert: Path, key: Path) -> Iterator[int]:
+    """`handler` served over TLS with `cert` on a free loopback port, which is yielded; stopped on exit."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()

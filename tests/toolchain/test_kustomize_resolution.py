@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from check.tree_copy import TreeCopy
+from ocw.install.host import HOST_DESCRIPTION
 from ocw.tool_versions import cannot_run_here
 
 OLD_KUBECTL: dict[str, object] = {"clientVersion": {"gitVersion": "v1.25.16"}, "kustomizeVersion": "v4.5.7"}
@@ -69,7 +70,7 @@ def test_kubectl_on_path_builds_when_the_pinned_one_is_absent(
     tree: TreeCopy, tmp_path: Path, real_kubectl: Path, real_helm: Path, no_pinned_tools: Path
 ) -> None:
     path = bin_dir(tmp_path, "kubectl-only", {}, {"kubectl": real_kubectl, "helm": real_helm})
-    result = run("ocw", "check", "--repo", str(tree.root), path=path)
+    result = run("ocw", "check", "--repo", str(tree.root), "--host", str(HOST_DESCRIPTION), path=path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"with kubectl kustomize (kubectl on PATH ({path / 'kubectl'})" in result.stderr
     assert "ok: 0 error(s)" in result.stdout
@@ -79,7 +80,7 @@ def test_a_standalone_kustomize_alone_is_enough(
     tree: TreeCopy, tmp_path: Path, real_kubectl: Path, real_helm: Path, no_pinned_tools: Path
 ) -> None:
     path = bin_dir(tmp_path, "kustomize-only", {"kustomize": standalone_kustomize(real_kubectl)}, {"helm": real_helm})
-    result = run("ocw", "check", "--repo", str(tree.root), path=path)
+    result = run("ocw", "check", "--repo", str(tree.root), "--host", str(HOST_DESCRIPTION), path=path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"with kustomize build (kustomize on PATH ({path / 'kustomize'}), kustomize v5." in result.stderr
 
@@ -88,7 +89,7 @@ def test_a_too_old_kubectl_is_refused_naming_both_versions(
     tree: TreeCopy, tmp_path: Path, no_pinned_tools: Path
 ) -> None:
     path = bin_dir(tmp_path, "old", {"kubectl": fake_kubectl(OLD_KUBECTL)})
-    result = run("ocw", "check", "--repo", str(tree.root), path=path)
+    result = run("ocw", "check", "--repo", str(tree.root), "--host", str(HOST_DESCRIPTION), path=path)
     assert result.returncode == 2
     assert (
         f"kubectl on PATH ({path / 'kubectl'}): kubectl v1.25.16 embeds kustomize v4.5.7; "
@@ -123,7 +124,7 @@ def test_an_old_kubectl_gives_way_to_a_new_enough_kustomize(
         {"kubectl": fake_kubectl(OLD_KUBECTL), "kustomize": standalone_kustomize(real_kubectl)},
         {"helm": real_helm},
     )
-    result = run("ocw", "check", "--repo", str(tree.root), path=path)
+    result = run("ocw", "check", "--repo", str(tree.root), "--host", str(HOST_DESCRIPTION), path=path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "with kustomize build (kustomize on PATH" in result.stderr
 

@@ -1,5 +1,6 @@
 """Findings about rendering the tree's HelmReleases: a chart that could not be had (exactly), values helm-controller
-could not compose, and a chart that fails to render. One warning per chart, never one per object it would make."""
+could not compose, and a chart that fails to render. One warning per chart (a cause with a place at each release that
+uses it), never one per object it would make."""
 
 from __future__ import annotations
 
@@ -10,17 +11,12 @@ from ocw.findings import Finding, Severity, about
 def check_charts(inventory: Inventory) -> list[Finding]:
     findings: list[Finding] = []
     for note in inventory.chart_notes:
-        releases = sorted(note.releases, key=lambda m: (m.file, m.ref))
-        first, count = releases[0], len(releases)
-        label = first.ref if count == 1 else f"{first.ref} and {count - 1} more"
+        # One cause per chart: the same message at each release that uses it.
         if note.available:
-            message = f"{note.message} ({count} HelmRelease(s))"
+            message = note.message
         else:
-            message = (
-                f"{note.message}. {count} HelmRelease(s) not rendered: the pods, routes and objects their chart "
-                f"makes are not checked"
-            )
-        findings.append(about(first, "helm-chart", message, severity=Severity.WARNING, label=label))
+            message = f"{note.message}. Not rendered: the pods, routes and objects this chart makes are not checked"
+        findings.extend(about(release, "helm-chart", message, severity=Severity.WARNING) for release in note.releases)
     for release in inventory.releases:
         for problem in release.outcome.problems:
             if problem.kind == "values":

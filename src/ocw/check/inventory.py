@@ -8,10 +8,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ocw.apis import RepositoryCRDs
 from ocw.externalsecrets.lookup import producer
 from ocw.helm import controller
-from ocw.helm.capabilities import namespaced
-from ocw.helm.render import Capabilities, IsNamespaced
+from ocw.helm.render import Capabilities
 from ocw.kube.manifest import Manifest, mapping
 from ocw.kube.pod import Container, Workload, is_workload, workload
 from ocw.kube.route import ROUTE_KINDS, Route
@@ -82,6 +82,12 @@ class Inventory:
         """The ExternalSecret that makes a Secret (see ocw.externalsecrets.lookup)."""
         return producer(self._by_kind.get("ExternalSecret", []), namespace, secret)
 
+    def reindex(self) -> None:
+        """Index again, after objects moved (a cluster-scoped kind lost the namespace kustomize gave it)."""
+        self._by_key.clear()
+        self._by_kind.clear()
+        self._index(self.all)
+
     def _index(self, manifests: Iterable[Manifest]) -> None:
         for manifest in manifests:
             self._by_key.setdefault((manifest.kind, manifest.namespace or "", manifest.name), manifest)
@@ -92,14 +98,16 @@ def build_inventory(
     tree: Iterable[Manifest],
     host: Iterable[Manifest],
     capabilities: Capabilities,
-    *,
-    is_namespaced: IsNamespaced = namespaced,
+    crds: RepositoryCRDs | None = None,
 ) -> Inventory:
-    """The inventory, with every HelmRelease of the tree rendered (in parallel, through the render cache)."""
+    """The inventory, with every HelmRelease of the tree rendered (in parallel, through the render cache). The CRDs
+    the charts render join `crds` (the repository's own), and the objects of the tree whose scope only they tell are
+    placed by it."""
     inventory = Inventory(tree=list(tree), host=list(host))
     inventory._index([*inventory.tree, *inventory.host])
     helmreleases = [m for m in inventory.tree if m.kind == "HelmRelease"]
-    outcome = controller.render_releases(helmreleases, inventory.get, capabilities, is_namespaced)
+    crds = crds if crds is not None else RepositoryCRDs()
+    outcome = controller.render_releases(helmreleases, inventory.get, capabilities, crds)
     inventory.chart_notes = outcome.notes
     for rendered in outcome.releases:
         release = Release(rendered.helmrelease, rendered)

@@ -12,10 +12,8 @@ from ocw import kustomize
 from ocw.check.scope import Area
 from ocw.findings import Finding
 from ocw.flux.build import BuiltKustomization
+from ocw.flux.graph import PRUNE_DISABLED, PRUNE_KEY
 from ocw.yamlio import load_all_fast
-
-PRUNE_KEY = "kustomize.toolkit.fluxcd.io/prune"
-PRUNE_DISABLED = "disabled"
 
 
 def check_prune_guard(repo: Path, built: Sequence[BuiltKustomization], workspace: Area) -> list[Finding]:

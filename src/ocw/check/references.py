@@ -24,7 +24,7 @@ def check_references(inventory: Inventory, kustomizations: list[FluxKustomizatio
             findings.extend(_claims(inventory, release, work))
     findings.extend(_chart_refs(inventory))
     findings.extend(_depends_on(inventory, kustomizations, host))
-    findings.extend(_stores_and_issuers(inventory))
+    findings.extend(_stores_and_issuers(inventory, host))
     return findings
 
 
@@ -155,16 +155,17 @@ def _chart_refs(inventory: Inventory) -> Iterator[Finding]:
 
 
 def _depends_on(inventory: Inventory, kustomizations: list[FluxKustomization], host: HostCluster) -> Iterator[Finding]:
-    known = {ks.name for ks in kustomizations} | set(host.kustomizations)
+    known = {(ks.namespace, ks.name) for ks in kustomizations} | {("flux-system", n) for n in host.kustomizations}
+    hint = f" Host Kustomizations: {', '.join(sorted(host.kustomizations))}" if host.kustomizations else ""
     for ks in kustomizations:
-        for name in ks.depends_on:
-            if name not in known:
+        for ks_namespace, name in ks.depends_on_refs:
+            if (ks_namespace, name) not in known:
                 yield Finding(
                     str(ks.source_file),
                     "link-depends-on",
-                    f"Kustomization/{ks.name}",
-                    f"dependsOn {name}: no Flux Kustomization of that name in the tree or the host cluster, so "
-                    f"this one would wait forever. Host Kustomizations: {', '.join(sorted(host.kustomizations))}",
+                    f"Kustomization/{ks.namespace}/{ks.name}",
+                    f"dependsOn {ks_namespace}/{name}: no Flux Kustomization of that name and namespace in the graph"
+                    f"{' or the host cluster' if host.kustomizations else ''}, so this one would wait forever.{hint}",
                     owner=ks.name,
                 )
     for helmrelease in (m for m in inventory.tree if m.kind == "HelmRelease"):
@@ -178,22 +179,20 @@ def _depends_on(inventory: Inventory, kustomizations: list[FluxKustomization], h
                 )
 
 
-def _stores_and_issuers(inventory: Inventory) -> Iterator[Finding]:
+def _stores_and_issuers(inventory: Inventory, host: HostCluster) -> Iterator[Finding]:
+    # Only a described cluster has a store and an issuer to suggest.
+    store = "the host's store is ClusterSecretStore doppler-secrets" if host.repository else None
+    issuer = "the host's issuer is ClusterIssuer letsencrypt-production" if host.repository else None
     for manifest in inventory.tree:
-        if manifest.kind == "ExternalSecret":
-            yield from _scoped_ref(
-                inventory, manifest, ("secretStoreRef", "SecretStore"), "link-secret-store",
-                "the host's store is ClusterSecretStore doppler-secrets",
-            )  # fmt: skip
+        # secretStoreRef is optional: data and dataFrom entries may name their own store or a generator.
+        if manifest.kind == "ExternalSecret" and isinstance(manifest.spec.get("secretStoreRef"), dict):
+            yield from _scoped_ref(inventory, manifest, ("secretStoreRef", "SecretStore"), "link-secret-store", store)
     for manifest in inventory.of_kind("Certificate"):
-        yield from _scoped_ref(
-            inventory, manifest, ("issuerRef", "Issuer"), "link-issuer",
-            "the host's issuer is ClusterIssuer letsencrypt-production",
-        )  # fmt: skip
+        yield from _scoped_ref(inventory, manifest, ("issuerRef", "Issuer"), "link-issuer", issuer)
 
 
 def _scoped_ref(
-    inventory: Inventory, manifest: Manifest, reference: tuple[str, str], rule: str, known: str
+    inventory: Inventory, manifest: Manifest, reference: tuple[str, str], rule: str, known: str | None
 ) -> Iterator[Finding]:
     """A reference (spec field, default kind) to a namespaced kind or its cluster-scoped `Cluster<kind>`."""
     field, kind = reference
@@ -201,4 +200,5 @@ def _scoped_ref(
     named = str(ref.get("kind", kind))
     namespace = None if named == f"Cluster{kind}" else manifest.namespace
     if inventory.get(named, namespace, str(ref.get("name"))) is None:
-        yield about(manifest, rule, f"{field} names {named} {ref.get('name')}, which does not exist ({known})")
+        hint = f" ({known})" if known else ""
+        yield about(manifest, rule, f"{field} names {named} {ref.get('name')}, which does not exist{hint}")

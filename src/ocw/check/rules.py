@@ -24,7 +24,13 @@ class Rule:
 _RULES = (
     # What the core reports while building the tree.
     Rule("tree-layout", "build", "kubernetes/apps exists"),
-    Rule("flux-path", "build", "a Flux Kustomization's spec.path is a folder with a kustomization.yaml"),
+    Rule("flux-bootstrap", "build", "Flux's entry point (bootstrap) is in the repository"),
+    Rule("flux-source", "build", "a Kustomization's sourceRef is this repository, so it can be followed"),
+    Rule("flux-path", "build", "a Flux Kustomization's spec.path is a folder of its source"),
+    Rule("flux-unreached", "build", "every Flux Kustomization in the repository is deployed by the graph"),
+    Rule("flux-duplicate", "build", "no object is applied by two Flux Kustomizations"),
+    Rule("flux-decryption", "build", "a SOPS-encrypted object is built by a Kustomization with spec.decryption"),
+    Rule("flux-namespace", "build", "a namespaced object gets a namespace"),
     Rule("kustomize-build", "build", "kubectl kustomize builds the Kustomization's path"),
     Rule("flux-substitution", "build", "every ${...} expression is one Flux can substitute"),
     Rule("flux-undefined-variable", "build", "every substituted variable is defined (Flux would use '')"),

@@ -69,6 +69,6 @@ def selected_area(built: Sequence[BuiltKustomization], terms: Sequence[str]) -> 
     return Area(frozenset(b.kustomization.name for b in built), _folders(built, folders))
 
 
-def narrow(findings: Iterable[Finding], owners: dict[Finding, str], area: Area) -> list[Finding]:
+def narrow(findings: Iterable[Finding], area: Area) -> list[Finding]:
     """Findings about the selected Kustomizations' objects, or about files in their folders."""
-    return [f for f in findings if owners.get(f) in area.kustomizations or (f not in owners and area.holds(f.file))]
+    return [f for f in findings if f.owner in area.kustomizations or (f.owner is None and area.holds(f.file))]

@@ -1,10 +1,10 @@
-"""The variables a repository defines for itself through `postBuild.substituteFrom`: the ConfigMaps and Secrets its
-Flux Kustomizations name, found among the repository's own files.
+"""`postBuild.substituteFrom`: the ConfigMaps and Secrets a Flux Kustomization takes variables from, looked up as
+kustomize-controller looks them up — by name in the Kustomization's own namespace — among the objects the
+repository's Flux graph creates.
 
-A root Kustomization outside `kubernetes/apps/` (such as `cluster-apps` in `kubernetes/flux/apps.yaml`) passes its
-sources to every app, directly or by patching its children; those are the repository-wide sources. A `ks.yaml` that
-names its own sources gets them on top. A SOPS-encrypted Secret gives its key names: the values cannot be read here
-but Flux will have them, so each gets a placeholder that keeps the built object valid and is clearly not a real value.
+A ConfigMap gives its `data`; a Secret its `data` (base64-decoded) and `stringData`; line breaks are dropped from the
+values, as Flux does. A SOPS-encrypted Secret gives its key names: the values cannot be read here but Flux will have
+them, so each gets a placeholder that keeps the built object valid and is clearly not a real value.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ import base64
 import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from ocw.flux.fields import items, mapping
 from ocw.flux.sops import is_sops_encrypted
 from ocw.flux.substitution import VARIABLE_NAME
-from ocw.yamlio import YamlError, iter_yaml_files, load_all_strict
 
-APPS_DIR = Path("kubernetes/apps")
 SOURCE_KINDS = ("ConfigMap", "Secret")
 PLACEHOLDER_PREFIX = "sops-encrypted-"
 
@@ -37,7 +35,9 @@ class SourceRef:
 
 @dataclass
 class VarSource:
-    ref: SourceRef
+    kind: str
+    namespace: str
+    name: str
     file: str  # relative to the repository root
     variables: dict[str, str]
     encrypted: bool
@@ -45,28 +45,40 @@ class VarSource:
 
 @dataclass
 class RepoVars:
-    """Every substituteFrom source the repository's files define, and which of them apply to every app."""
+    """Every ConfigMap and Secret the repository's graph creates, by kind, namespace and name."""
 
-    sources: dict[SourceRef, VarSource] = field(default_factory=dict)
-    global_refs: list[SourceRef] = field(default_factory=list)
+    sources: dict[tuple[str, str, str], VarSource] = field(default_factory=dict)
+    used: list[str] = field(default_factory=list)  # files of the sources some Kustomization read
 
-    def resolve(self, refs: Iterable[SourceRef]) -> tuple[dict[str, str], list[SourceRef]]:
-        """The variables of refs (later refs win, as in Flux) and the refs the repository does not define."""
+    def add(self, obj: Mapping[str, Any], namespace: str, file: str) -> None:
+        kind = str(obj.get("kind", ""))
+        if kind not in SOURCE_KINDS:
+            return
+        name = str(mapping(obj, "metadata").get("name", ""))
+        self.sources.setdefault((kind, namespace, name), _source(kind, namespace, name, file, obj))
+
+    def used_variables(self) -> dict[str, str]:
+        """The variables of every source some Kustomization read: what the cluster's variables are."""
+        merged: dict[str, str] = {}
+        for source in self.sources.values():
+            if source.file in self.used:
+                merged.update(source.variables)
+        return merged
+
+    def resolve(self, namespace: str, refs: Iterable[SourceRef]) -> tuple[dict[str, str], list[SourceRef]]:
+        """The variables of refs in namespace (later refs win, as in Flux) and the refs the repository does not
+        create."""
         variables: dict[str, str] = {}
         missing: list[SourceRef] = []
         for ref in refs:
-            source = self.sources.get(ref)
+            source = self.sources.get((ref.kind, namespace, ref.name))
             if source is None:
                 missing.append(ref)
                 continue
+            if source.file not in self.used:
+                self.used.append(source.file)
             variables.update(source.variables)
         return variables, missing
-
-    def global_variables(self) -> dict[str, str]:
-        return self.resolve(self.global_refs)[0]
-
-    def global_files(self) -> list[str]:
-        return [self.sources[ref].file for ref in self.global_refs if ref in self.sources]
 
 
 def placeholder(name: str) -> str:
@@ -76,95 +88,32 @@ def placeholder(name: str) -> str:
 
 
 def substitute_from(doc: Mapping[str, Any]) -> list[SourceRef]:
-    """The substituteFrom sources of a Flux Kustomization document, including those its inline patches give to the
-    Kustomizations it creates."""
-    refs = _refs(doc)
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-    for patch in (spec or {}).get("patches") or []:
-        text = patch.get("patch") if isinstance(patch, dict) else None
-        if not isinstance(text, str) or "substituteFrom" not in text:
-            continue
-        try:
-            for patched in load_all_strict(text):
-                if isinstance(patched, dict):
-                    refs.extend(_refs(patched))
-        except YamlError:
-            continue  # the patch text is reported by whatever builds it; it defines no variables here
-    return refs
-
-
-def _refs(doc: Mapping[str, Any]) -> list[SourceRef]:
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-    post_build = (spec or {}).get("postBuild") or {}
+    """The `postBuild.substituteFrom` entries of a Flux Kustomization object."""
     refs: list[SourceRef] = []
-    for entry in post_build.get("substituteFrom") or [] if isinstance(post_build, dict) else []:
+    for entry in items(doc, "spec", "postBuild", "substituteFrom"):
         if isinstance(entry, dict) and entry.get("kind") in SOURCE_KINDS and entry.get("name"):
             refs.append(SourceRef(str(entry["kind"]), str(entry["name"]), bool(entry.get("optional", False))))
     return refs
 
 
-def _is_flux_kustomization(doc: Any) -> bool:
-    return (
-        isinstance(doc, dict)
-        and doc.get("kind") == "Kustomization"
-        and str(doc.get("apiVersion", "")).startswith("kustomize.toolkit.fluxcd.io/")
-    )
-
-
-def load_repo_vars(repo: Path, wanted_by_apps: Iterable[SourceRef] = ()) -> RepoVars:
-    """Find the repository-wide sources (root Kustomizations outside kubernetes/apps) and the definitions of those
-    and of wanted_by_apps among the repository's ConfigMaps and Secrets."""
-    result = RepoVars()
-    root = repo / "kubernetes"
-    if not root.is_dir():
-        return result
-    candidates: list[tuple[str, list[Any]]] = []
-    for path in iter_yaml_files(root):
-        rel = path.relative_to(repo)
-        try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError):
-            continue
-        if "substituteFrom" not in text and "kind: ConfigMap" not in text and "kind: Secret" not in text:
-            continue
-        try:
-            docs = load_all_strict(text)
-        except YamlError:
-            continue  # yaml-strict reports it
-        candidates.append((str(rel), docs))
-        if rel.is_relative_to(APPS_DIR):
-            continue
-        for doc in docs:
-            if _is_flux_kustomization(doc):
-                result.global_refs.extend(r for r in substitute_from(doc) if r not in result.global_refs)
-    wanted = {*result.global_refs, *wanted_by_apps}
-    for rel_name, docs in candidates:
-        for doc in docs:
-            if not isinstance(doc, dict) or doc.get("kind") not in SOURCE_KINDS:
-                continue
-            ref = SourceRef(str(doc["kind"]), str((doc.get("metadata") or {}).get("name", "")))
-            match = next((w for w in wanted if (w.kind, w.name) == (ref.kind, ref.name)), None)
-            if match is not None and match not in result.sources:
-                result.sources[match] = _source(match, rel_name, doc)
-    return result
-
-
-def _source(ref: SourceRef, file: str, doc: Mapping[str, Any]) -> VarSource:
+def _source(kind: str, namespace: str, name: str, file: str, doc: Mapping[str, Any]) -> VarSource:
     encrypted = is_sops_encrypted(doc)
     variables: dict[str, str] = {}
-    sections = ("stringData", "data") if ref.kind == "Secret" else ("data",)
+    sections = ("data", "stringData") if kind == "Secret" else ("data",)
     for section in sections:
-        for key, value in (doc.get(section) or {}).items():
-            name = str(key)
-            if not VARIABLE_NAME.match(name) or name in variables:
+        values = doc.get(section)
+        for key, value in values.items() if isinstance(values, Mapping) else ():
+            variable = str(key)
+            if not VARIABLE_NAME.match(variable):
                 continue
             if encrypted:
-                variables[name] = placeholder(name)
-            elif section == "data" and ref.kind == "Secret":
-                variables[name] = _decoded(value)
+                variables[variable] = placeholder(variable)
+            elif section == "data" and kind == "Secret":
+                variables[variable] = _decoded(value)
             else:
-                variables[name] = "" if value is None else str(value)
-    return VarSource(ref, file, variables, encrypted)
+                variables[variable] = "" if value is None else str(value)
+            variables[variable] = variables[variable].replace("\n", "")
+    return VarSource(kind, namespace, name, file, variables, encrypted)
 
 
 def _decoded(value: Any) -> str:

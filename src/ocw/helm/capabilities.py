@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from ocw.apis import RepositoryCRDs
 from ocw.errors import OcwError
-from ocw.flux.build import CLUSTER_SCOPED_KINDS
 from ocw.helm.controller import Releases, kinds_of, render_releases
-from ocw.helm.render import Capabilities, IsNamespaced, api_versions
+from ocw.helm.render import Capabilities, api_versions
 from ocw.kube.manifest import Manifest
 from ocw.schemas.catalog import SchemaCatalog
 
@@ -47,10 +47,10 @@ def render_tree(
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
     *,
     catalog: SchemaCatalog | None = None,
-    is_namespaced: IsNamespaced | None = None,
+    crds: RepositoryCRDs | None = None,
 ) -> Releases:
     """Render HelmReleases of a built tree offline: their chart sources and valuesFrom looked up among the tree's
-    objects, the cluster's capabilities worked out from them."""
+    objects, the cluster's capabilities worked out from them; the CRDs the charts render join `crds`."""
     index: dict[tuple[str, str, str], Manifest] = {}
     for manifest in manifests:
         index.setdefault((manifest.kind, manifest.namespace or "", manifest.name), manifest)
@@ -59,9 +59,4 @@ def render_tree(
         return index.get((kind, namespace or "", name))
 
     capabilities = cluster_capabilities(manifests, kubernetes_version, catalog)
-    return render_releases(helmreleases, lookup, capabilities, is_namespaced or namespaced)
-
-
-def namespaced(_api_version: str, kind: str) -> bool:
-    """Whether objects of a kind live in a namespace (the release namespace, when the chart names none)."""
-    return kind not in CLUSTER_SCOPED_KINDS
+    return render_releases(helmreleases, lookup, capabilities, crds if crds is not None else RepositoryCRDs())

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ocw.apis import RepositoryCRDs
 from ocw.helm.charts import Chart, ChartStore, Unavailable
 from ocw.helm.release import (
     ChartProblem,
@@ -19,7 +20,7 @@ from ocw.helm.release import (
     release_name,
     release_namespace,
 )
-from ocw.helm.render import Capabilities, IsNamespaced, RenderRequest, render_all
+from ocw.helm.render import Capabilities, RenderRequest, render_all
 from ocw.kube.manifest import Manifest, mapping
 
 ProblemKind = Literal["chart", "values", "render"]
@@ -79,7 +80,7 @@ def render_releases(
     helmreleases: Sequence[Manifest],
     lookup: Lookup,
     capabilities: Capabilities,
-    is_namespaced: IsNamespaced,
+    crds: RepositoryCRDs,
     *,
     store: ChartStore | None = None,
 ) -> Releases:
@@ -117,7 +118,7 @@ def render_releases(
             )
         )
         pending.append(release)
-    for release, rendered in zip(pending, render_all(requests, capabilities, is_namespaced), strict=True):
+    for release, rendered in zip(pending, render_all(requests, capabilities, crds), strict=True):
         if rendered.error is not None:
             release.problems.append(ReleaseProblem("render", rendered.error, fatal=True))
         release.objects = rendered.objects

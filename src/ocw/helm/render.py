@@ -5,7 +5,8 @@ One render runs `helm template <release> <chart> --namespace <ns> -f <values> --
 order: each `spec.postRenderers[].kustomize` (its `patches` and `images`, applied by a real kustomize build of the
 rendered objects), the HelmRelease's `commonMetadata` labels and annotations, and its origin labels
 (`helm.toolkit.fluxcd.io/name`, `.../namespace`) on every object; last, the release namespace on namespaced objects
-that name none (Helm applies them there).
+that name none (Helm applies them there), and no namespace on cluster-scoped ones. The CRDs charts render join the
+repository's (`ocw.apis.RepositoryCRDs`): the schemas and scopes of their kinds.
 
 Renders are cached in the user cache (`renders/`), keyed by everything that decides the output: the chart's digest,
 release name and namespace, values, post-renderers, Kubernetes version, API versions and helm's version; a render
@@ -21,7 +22,7 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any
 import yaml
 
 from ocw import kustomize, toolchain
+from ocw.apis import RepositoryCRDs
 from ocw.errors import OcwError
 from ocw.helm.charts import Chart
 from ocw.kube.manifest import Manifest, mapping, mappings, strings
@@ -42,8 +44,6 @@ CACHE_DAYS = 30
 ORIGIN_NAME_LABEL = "helm.toolkit.fluxcd.io/name"
 ORIGIN_NAMESPACE_LABEL = "helm.toolkit.fluxcd.io/namespace"
 _MAX_ERROR = 600
-
-IsNamespaced = Callable[[str, str], bool]  # (apiVersion, kind) -> whether objects of the kind live in a namespace
 
 
 class RenderError(Exception):
@@ -192,26 +192,33 @@ def prune_cache(cache: Path, max_age_seconds: float = CACHE_DAYS * 86400) -> Non
                 path.unlink()
 
 
-def objects(stream: str, request: RenderRequest, is_namespaced: IsNamespaced) -> list[Manifest]:
-    """The rendered objects, as helm-controller applies them, each naming its HelmRelease."""
+def documents(stream: str) -> list[dict[str, Any]]:
+    """The objects of a rendered stream (documents without a kind are not objects)."""
+    try:
+        loaded = load_all_fast(stream)
+    except yaml.YAMLError as exc:
+        raise RenderError(f"helm's output is not YAML: {exc}") from exc
+    return [document for document in loaded if isinstance(document, dict) and document.get("kind")]
+
+
+def objects(rendered: Iterable[dict[str, Any]], request: RenderRequest, crds: RepositoryCRDs) -> list[Manifest]:
+    """The rendered objects, as helm-controller applies them, each naming its HelmRelease. A kind's scope comes from
+    `ocw.apis` (the repository's and the charts' CRDs included)."""
     helmrelease = request.helmrelease
     common = mapping(helmrelease.spec.get("commonMetadata"))
     origin = {ORIGIN_NAME_LABEL: helmrelease.name, ORIGIN_NAMESPACE_LABEL: helmrelease.namespace or ""}
     result: list[Manifest] = []
-    try:
-        documents = load_all_fast(stream)
-    except yaml.YAMLError as exc:
-        raise RenderError(f"helm's output is not YAML: {exc}") from exc
-    for document in documents:
-        if not isinstance(document, dict) or not document.get("kind"):
-            continue
+    for document in rendered:
         metadata = mapping(document.get("metadata"))
         metadata["labels"] = {**strings(metadata.get("labels")), **strings(common.get("labels")), **origin}
         annotations = {**strings(metadata.get("annotations")), **strings(common.get("annotations"))}
         if annotations:
             metadata["annotations"] = annotations
-        if not metadata.get("namespace") and is_namespaced(str(document.get("apiVersion", "")), str(document["kind"])):
-            metadata["namespace"] = request.namespace
+        api_version, kind = str(document.get("apiVersion", "")), str(document["kind"])
+        if crds.is_namespaced(api_version, kind):
+            metadata["namespace"] = metadata.get("namespace") or request.namespace
+        else:  # the API server keeps no namespace on a cluster-scoped object, whatever the chart wrote
+            metadata.pop("namespace", None)
         obj = {**document, "metadata": metadata}
         result.append(
             Manifest(obj=obj, kustomization=helmrelease.kustomization, file=helmrelease.file, rendered_from=helmrelease)
@@ -229,32 +236,42 @@ class Rendered:
 def render_all(
     requests: Sequence[RenderRequest],
     capabilities: Capabilities,
-    is_namespaced: IsNamespaced,
+    crds: RepositoryCRDs,
     *,
     cache: Path | None = None,
     workers: int | None = None,
 ) -> list[Rendered]:
-    """Render every request, in parallel; a failed render carries its error instead of objects."""
+    """Render every request, in parallel; a failed render carries its error instead of objects. The CRDs the charts
+    render join `crds` before any object is placed, so that a chart's custom resources (or another chart's) take
+    their scope from them."""
     directory = render_cache_dir() if cache is None else cache
     rendered_now: list[RenderRequest] = []
 
-    def one(request: RenderRequest) -> Rendered:
+    def one(request: RenderRequest) -> list[dict[str, Any]] | str:
         try:
             stream, cached = _cached_render(request, capabilities, directory)
             if not cached:
                 rendered_now.append(request)
-            return Rendered(request, objects(stream, request, is_namespaced))
+            return documents(stream)
         except RenderError as exc:
-            return Rendered(request, error=str(exc))
+            return str(exc)
 
     if not requests:
         return []
     count = workers or max(2, (os.cpu_count() or 2) * 2)
     with ThreadPoolExecutor(max_workers=min(count, len(requests))) as pool:
-        results = list(pool.map(one, requests))
+        outcomes = list(pool.map(one, requests))
     if rendered_now:
         prune_cache(directory)
-    return results
+    for request, outcome in zip(requests, outcomes, strict=True):
+        for document in outcome if isinstance(outcome, list) else []:
+            crds.add(document, request.helmrelease.file)
+    return [
+        Rendered(request, error=outcome)
+        if isinstance(outcome, str)
+        else Rendered(request, objects(outcome, request, crds))
+        for request, outcome in zip(requests, outcomes, strict=True)
+    ]
 
 
 def api_versions(kinds: Iterable[tuple[str, str]]) -> tuple[str, ...]:

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ocw.apis import scope_of
 from ocw.errors import OcwError
 from ocw.findings import Finding
-from ocw.flux.build import CLUSTER_SCOPED_KINDS
+from ocw.flux.sources import normalise_url
 from ocw.flux.substitution import SubstitutionError, substitute
 from ocw.install import json_patch
 from ocw.kube.manifest import HOST_KUSTOMIZATION_PREFIX, Manifest
@@ -40,6 +41,18 @@ class HostCluster:
     kustomizations: tuple[str, ...]
     objects: tuple[tuple[str, dict[str, Any]], ...]  # (host app, object)
     install: tuple[InstallStep, ...]
+    repository: str | None = None  # the cluster repository's URL
+
+
+# What a repository that is not the described cluster gets: nothing but what it builds itself.
+NO_HOST = HostCluster((), (), ())
+
+
+def applies(host: HostCluster, repository_urls: Iterable[str], is_own_tree: bool) -> bool:
+    """The description is of this repository's cluster: the repository's Flux source is the described repository, or
+    the repository is the tree ocw ships on its own (made for that cluster)."""
+    wanted = normalise_url(host.repository) if host.repository else None
+    return is_own_tree or (wanted is not None and wanted in set(repository_urls))
 
 
 @dataclass
@@ -53,7 +66,8 @@ def load_host(path: Path = HOST_DESCRIPTION) -> HostCluster:
     try:
         docs = load_all_strict(path.read_text())
     except (OSError, YamlError) as exc:
-        raise OcwError(f"cannot read the host cluster description {path}: {exc}", hint="reinstall ocw") from exc
+        hint = "reinstall ocw" if path == HOST_DESCRIPTION else "pass --host a readable description"
+        raise OcwError(f"cannot read the host cluster description {path}: {exc}", hint=hint) from exc
     data = docs[0] if docs and isinstance(docs[0], dict) else {}
     objects = tuple(
         (str(entry["app"]), dict(entry["object"])) for entry in data.get("objects") or [] if isinstance(entry, dict)
@@ -69,7 +83,13 @@ def load_host(path: Path = HOST_DESCRIPTION) -> HostCluster:
         for step in data.get("install") or []
         if isinstance(step, dict)
     )
-    return HostCluster(tuple(str(name) for name in data.get("kustomizations") or []), objects, install)
+    repository = data.get("repository")
+    return HostCluster(
+        tuple(str(name) for name in data.get("kustomizations") or []),
+        objects,
+        install,
+        str(repository) if repository else None,
+    )
 
 
 def _mode(step: Mapping[str, Any]) -> InstallMode:
@@ -151,7 +171,7 @@ def _install(step: InstallStep, repo: Path, cluster_vars: Mapping[str, str], res
 
 def _add_resource(document: dict[str, Any], step: InstallStep, result: HostObjects) -> None:
     obj = dict(document)
-    if obj.get("kind") not in CLUSTER_SCOPED_KINDS:
+    if scope_of(str(obj.get("apiVersion", "")), str(obj.get("kind", ""))) != "Cluster":
         obj["metadata"] = {**(obj.get("metadata") or {}), "namespace": step.namespace}
     result.manifests.append(Manifest(obj=obj, kustomization=HOST_KUSTOMIZATION_PREFIX + step.app, file=step.file))
 

@@ -3,8 +3,8 @@
 bjw-s common values schema. Objects a chart renders are validated like the tree's; an error in a rendered workload is
 a `schema-pod` finding at its HelmRelease.
 
-CustomResourceDefinitions the repository installs (rendered by its charts, or written in it) take precedence over the
-vendored and cached schemas for their kinds: `SchemaValidation.use_crds` registers them.
+CustomResourceDefinitions the repository installs (written in it, or rendered by its charts: one collection,
+`ocw.apis.RepositoryCRDs`) take precedence over the vendored and cached schemas for their kinds.
 
 Schemas are loaded once per run and validators cached per kind: validation must stay cheap next to the builds.
 """
@@ -27,12 +27,13 @@ from referencing import Registry, Resource
 from referencing._core import Resolver
 from referencing.jsonschema import DRAFT7
 
+from ocw.apis import RepositoryCRDs
 from ocw.errors import OcwError
 from ocw.findings import Finding, about
 from ocw.kube.manifest import Manifest
 from ocw.kube.pod import is_workload
 from ocw.schemas.catalog import Missing, SchemaCatalog
-from ocw.schemas.crds import crd_schemas
+from ocw.schemas.crds import json_schema
 from ocw.schemas.values_amendments import amend
 
 MAX_ERRORS_PER_OBJECT = 20
@@ -104,24 +105,26 @@ class CoreSchemas:
 
 
 class CustomSchemas:
-    def __init__(self, catalog: SchemaCatalog) -> None:
-        self.catalog = catalog
-        self._validators: dict[str, Any] = {}
-        # (apiVersion, kind) -> where the CRD that overrides the catalogue's schema comes from.
-        self.overridden: dict[tuple[str, str], str] = {}
+    """Custom resource schemas: the repository's own CRD for the kind first (what the cluster will run), else the
+    catalog's layers."""
 
-    def override(self, crds: Iterable[Manifest]) -> None:
-        """Validate the kinds these CustomResourceDefinitions define against their own schemas."""
-        for (api_version, kind), (schema, origin) in crd_schemas(crds).items():
-            self._validators.setdefault(api_version, {})[kind] = validator_for(schema, default=Draft7Validator)(schema)
-            self.overridden[(api_version, kind)] = origin
+    def __init__(self, catalog: SchemaCatalog, crds: RepositoryCRDs | None = None) -> None:
+        self.catalog = catalog
+        self.crds = crds if crds is not None else RepositoryCRDs()
+        self._validators: dict[str, Any] = {}
 
     def validator(self, kind: str, api_version: str) -> Any:
         """A validator, or Missing when no schema can be found."""
         if api_version not in self._validators or kind not in self._validators[api_version]:
             group, _, version = api_version.rpartition("/")
-            found = self.catalog.crd(group, kind, version)
-            loaded: Any = found if isinstance(found, Missing) else _validator_for_file(found)
+            own = self.crds.schema(group, kind, version)
+            loaded: Any
+            if own is not None:
+                schema = json_schema(own)
+                loaded = validator_for(schema, default=Draft7Validator)(schema)
+            else:
+                found = self.catalog.crd(group, kind, version)
+                loaded = found if isinstance(found, Missing) else _validator_for_file(found)
             self._validators.setdefault(api_version, {})[kind] = loaded
         return self._validators[api_version][kind]
 
@@ -187,19 +190,15 @@ def _inline_refs(node: Any, resolver: Resolver[Any], *, siblings_apply: bool, se
 
 
 class SchemaValidation:
-    def __init__(self, catalog: SchemaCatalog, kubernetes_version: str) -> None:
+    def __init__(self, catalog: SchemaCatalog, kubernetes_version: str, crds: RepositoryCRDs | None = None) -> None:
         self.core = CoreSchemas(kubernetes_version)
-        self.custom = CustomSchemas(catalog)
+        self.custom = CustomSchemas(catalog, crds)
         self.values = ValuesSchema(catalog)
         self.validated = 0
 
     def is_core(self, manifest: Manifest) -> bool:
         """A built-in Kubernetes kind, validated against the Kubernetes schemas whatever CRDs the repository has."""
         return bool(manifest.kind and manifest.api_version) and self.core.has(manifest.kind, manifest.api_version)
-
-    def use_crds(self, crds: Iterable[Manifest]) -> None:
-        """The repository's own CRDs (a chart's, or written in the tree) override the catalogue for their kinds."""
-        self.custom.override(m for m in crds if m.kind == "CustomResourceDefinition")
 
     def check(self, objects: Iterable[Manifest], app_template_releases: Iterable[Manifest] = ()) -> list[Finding]:
         """Findings for every object (the tree's, the host's, what charts render) and for the values of the

@@ -90,7 +90,7 @@ explain_git_failure() (
   renew="renew the PAT behind GITHUB_TOKEN in the workspace Secret and restart the pod"
   case $3:$(printf '%s\n' "$2" | tr '[:upper:]' '[:lower:]') in
     143:*) why="git $1 did not finish within its time limit: check the network to $repo_authority" ;;
-    *"authentication failed"* | *"could not read username"* | *"could not read password"* | *" 401"* | *" 403"*)
+    *"authentication failed"* | *"could not read username"* | *"could not read password"* | *"returned error: 40"[13]*)
       why="the server refused the token: it is wrong, expired or cannot read the repository; $renew"
       token_is_present || why="the repository needs a token and GIT_TOKEN_FILE ('$GIT_TOKEN_FILE') is empty; $renew" ;;
     *"repository not found"* | *"repository '"*"' not found"*)
