@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -117,26 +117,14 @@ def assert_nothing_left(state: Path, engine: str) -> None:
         assert containers_using(state) == []
 
 
-def test_down_while_the_init_step_clones(state: Path, engine: str) -> None:
-    with stalled_git_server() as url:
-        up = start_detached(state, url, engine)
-        try:
-            wait_for(lambda: init_running(state, engine) or up.poll() is not None, "the init step")
-            assert up.poll() is None, up.communicate()[0]
-            result, seconds = down(state)
-            output, _ = up.communicate(timeout=60)
-        finally:
-            up.kill()
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert seconds < QUICK, result.stdout
-    assert up.returncode == 130, output  # interrupted: it did not start
-    assert_nothing_left(state, engine)
-
-
-def test_down_while_opencode_starts(tmp_path: Path, state: Path, engine: str) -> None:
-    up = start_detached(state, str(make_source_repo(tmp_path / "source")), engine)
+def assert_down_interrupts_the_start(
+    state: Path, source: str, engine: str, moment: Callable[[], bool], what: str
+) -> None:
+    """Start `ocw up -d`, run `ocw down` once `moment()` holds: the start ends as interrupted (130), quickly, and
+    leaves nothing behind."""
+    up = start_detached(state, source, engine)
     try:
-        wait_for(lambda: (state / WORKSPACE / "state.json").exists() or up.poll() is not None, "OpenCode's start")
+        wait_for(lambda: moment() or up.poll() is not None, what)
         assert up.poll() is None, up.communicate()[0]
         result, seconds = down(state)
         output, _ = up.communicate(timeout=60)
@@ -144,8 +132,19 @@ def test_down_while_opencode_starts(tmp_path: Path, state: Path, engine: str) ->
         up.kill()
     assert result.returncode == 0, result.stdout + result.stderr
     assert seconds < QUICK, result.stdout
-    assert up.returncode == 130, output
+    assert up.returncode == 130, output  # interrupted: it did not start
     assert_nothing_left(state, engine)
+
+
+def test_down_while_the_init_step_clones(state: Path, engine: str) -> None:
+    with stalled_git_server() as url:
+        assert_down_interrupts_the_start(state, url, engine, lambda: init_running(state, engine), "the init step")
+
+
+def test_down_while_opencode_starts(tmp_path: Path, state: Path, engine: str) -> None:
+    source = str(make_source_repo(tmp_path / "source"))
+    record = state / WORKSPACE / "state.json"  # written once OpenCode is spawned, before it answers
+    assert_down_interrupts_the_start(state, source, engine, record.exists, "OpenCode's start")
 
 
 @pytest.mark.parametrize("after", [0.0, 1.0], ids=["as-it-answers", "just-after"])

@@ -154,20 +154,27 @@ def _end_with_parent() -> None:
 def _run_init(plan: Plan, name: str, argv: list[str], env: dict[str, str], cwd: Path | None) -> float:
     started = time.monotonic()
     with _open_log(plan.dirs.init_log) as log:
-        result = subprocess.run(
+        step = subprocess.Popen(
             argv,
-            check=False,
             env=env,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_end_with_parent if sys.platform == "linux" else None,  # safe: no other thread runs here
+            start_new_session=True,  # its own group: an interrupted step ends with everything it started (git)
+            preexec_fn=_end_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no other thread
         )
-    if result.returncode != 0:
+        try:
+            returncode = step.wait()
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(step.pid, signal.SIGKILL)
+            step.wait()
+            raise
+    if returncode != 0:
         errors = [line for line in tail(plan.dirs.init_log, 50).splitlines() if "error" in line.lower()]
         raise OcwError(
-            f"the init step ({name}) of {plan.workspace.name} failed with exit code {result.returncode}: "
+            f"the init step ({name}) of {plan.workspace.name} failed with exit code {returncode}: "
             + ("; ".join(errors[-3:]) or tail(plan.dirs.init_log, 3)),
             hint=f"read {plan.dirs.init_log}",
             exit_code=EXIT_FAILED,
