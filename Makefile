@@ -87,20 +87,28 @@ image: setup
 	$(PY) -m ocw.image build
 
 lint: setup
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench conftest.py
+	$(VENV)/bin/ruff format --check src tests bench conftest.py
 
 typecheck: setup
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy conftest.py  # alone: mypy would take it and tests/secrets/conftest.py for one module
 
 unit: setup test-prerequisites
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test: lint typecheck unit
+# The whole suite in parallel workers (pytest-xdist). Tests that share a running workspace or browser stay in one
+# worker (tests/conftest.py); most tests wait on servers and containers more than they compute, so there are more
+# workers than cores. TEST_WORKERS=0 runs everything in this process, one test after another.
+TEST_WORKERS ?= 4
+
+test: lint typecheck setup test-prerequisites
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) bench/check.py
 	$(PY) bench/runtime.py
+	$(PY) bench/up.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS)/node_modules $(TOOLS)/bin .ocw

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -24,3 +25,13 @@ def tools_dir() -> Path:
 def user_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "ocw"
+
+
+def user_state_dir() -> Path:
+    """Where ocw keeps what it runs on this machine: $XDG_STATE_HOME/ocw (default ~/.local/state/ocw); on a Mac
+    ~/Library/Application Support/ocw."""
+    if os.environ.get("XDG_STATE_HOME"):
+        return Path(os.environ["XDG_STATE_HOME"]) / "ocw"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "ocw"
+    return Path.home() / ".local" / "state" / "ocw"

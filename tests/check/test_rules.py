@@ -116,7 +116,17 @@ CASES: list[tuple[str, list[Edit], str]] = [
         ],
         "inside a URL",
     ),
-    ("sec03-init-script", [(HELMRELEASE, 'command: ["/bin/sh", "/opt', 'command: ["/bin/sh", "-x", "/opt')], "xtrace"),
+    (
+        "sec03-init-script",
+        [
+            (
+                HELMRELEASE,
+                'args: ["/bin/sh", "/opt/opencode-workspace/init',
+                'args: ["/bin/sh", "-x", "/opt/opencode-workspace/init',
+            )
+        ],
+        "xtrace",
+    ),
     ("flux-script-substitution", [(INIT, "#!/bin/sh\n", '#!/bin/sh\necho "${HOME}"\n')], "${"),
     ("sec04-volume", [(PVC, "    - ReadWriteOnce", "    - ReadWriteMany")], "ReadWriteMany"),
     ("sec04-volume", [(FLUX_KS, "VOLSYNC_CAPACITY: 5Gi", "VOLSYNC_CAPACITY: 512Mi")], "'512Mi', expected at least 1Gi"),

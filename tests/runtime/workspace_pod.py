@@ -321,7 +321,8 @@ class Pod:
         mounts += [(self.scripts, self.scripts, True), (self.ca_file, self.ca_file, True), (tmp, Path("/tmp"), False)]
         options = [f"type=bind,source={s},destination={d}" + (",ro=true" if ro else "") for s, d, ro in mounts]
         init = flux_workspace().init_container
-        assert init is not None and init.command == ["/bin/sh", "/opt/opencode-workspace/init.sh"], init
+        assert init is not None and init.args == ["/bin/sh", "/opt/opencode-workspace/init.sh"], init
+        assert not init.command, init  # the image's entrypoint, tini, runs it
         return self.image.engine.command(
             "run", "--rm", "--network", "host", "--user", f"{self.identity.uid}:{self.identity.gid}",
             "--read-only", "--read-only-tmpfs=false", "--cap-drop", "all", "--security-opt", "no-new-privileges",

@@ -6,6 +6,7 @@ caller saw -2."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
@@ -38,3 +39,23 @@ def test_ctrl_c_inside_exec_run_code_still_exits_130(tmp_path: Path) -> None:
         timeout=60,
     )
     assert (result.returncode, result.stdout) == (130, "interrupted\n"), result.stderr
+
+
+def _ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_the_suite_started_with_ctrl_c_ignored_still_interrupts_what_it_starts() -> None:
+    """`make test &` in a script starts the suite with SIGINT ignored, which every program it starts would inherit;
+    the test above must still see its Ctrl-C land."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "exec_run_code"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        preexec_fn=_ignore_ctrl_c,  # safe: the test starts no thread
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout, result.stdout

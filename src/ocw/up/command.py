@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
+import os
 import signal
 import sys
 import time
@@ -13,31 +13,40 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ocw.component import NAME_PREFIX
 from ocw.errors import EXIT_FAILED, OcwError
 from ocw.image.engine import Engine
 from ocw.opencode.client import OpenCodeClient, OpenCodeError
 from ocw.paths import project_root
 from ocw.up import supervisor
+from ocw.up.check_gate import check_errors
 from ocw.up.engine_choice import ENGINE_CHOICES, choose_engine
 from ocw.up.plan import LOCAL_LISTEN, Plan, UpOptions, make_plan
 from ocw.up.ports import ANY_PORT, port_argument
 from ocw.up.state import (
     RunRecord,
+    all_state_dirs,
     default_state_dir,
     is_alive,
     known_workspaces,
     read_record,
+    remember_repository,
+    repositories_dir,
+    state_dir_repository,
     workspace_dirs,
 )
+from ocw.up.timings import Timings
 from ocw.workspace import Workspace, find_workspace, load_workspaces
-
-UNCHECKABLE_RULES = frozenset({"schema-missing"})
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", type=Path, default=None, help="the GitOps repository (default: this checkout)")
     parser.add_argument(
-        "--state-dir", type=Path, default=None, help="where local workspaces live (default: <repo>/.ocw)"
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="where local workspaces live (default: one folder per repository in the user's state directory, "
+        "$XDG_STATE_HOME/ocw or ~/.local/state/ocw; down and ps look in every repository's unless --repo is given)",
     )
 
 
@@ -74,6 +83,9 @@ def register(subparsers: Any) -> None:
     up.add_argument("--show-password", action="store_true", help="print the server password")
     up.add_argument("--skip-check", action="store_true", help="start even if `ocw check` finds errors (listed)")
     up.add_argument(
+        "--timings", action="store_true", help="print the time each step of the start took (always kept in the logs)"
+    )
+    up.add_argument(
         "--stop-timeout",
         type=float,
         default=None,
@@ -84,7 +96,8 @@ def register(subparsers: Any) -> None:
     up.set_defaults(handler=run_up)
 
     down = subparsers.add_parser("down", help="stop a workspace started with ocw up")
-    down.add_argument("workspace", metavar="WORKSPACE", help="app name (opencode-flux) or short name (flux)")
+    down.add_argument("workspace", metavar="WORKSPACE", nargs="?", help="app name (opencode-flux) or short name (flux)")
+    down.add_argument("--all", action="store_true", help="stop every workspace ocw up started (see ocw ps)")
     down.add_argument(
         "--timeout",
         type=float,
@@ -95,7 +108,7 @@ def register(subparsers: Any) -> None:
     _common(down)
     down.set_defaults(handler=run_down)
 
-    ps = subparsers.add_parser("ps", help="list workspaces under the state dir and whether they run")
+    ps = subparsers.add_parser("ps", help="list the workspaces ocw up started and whether they run")
     ps.add_argument("--json", action="store_true", help="machine-readable output")
     _common(ps)
     ps.set_defaults(handler=run_ps)
@@ -109,26 +122,16 @@ def _state_dir(args: argparse.Namespace) -> Path:
     return (args.state_dir or default_state_dir(_repo(args))).resolve()
 
 
-def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Workspace, skip: bool) -> None:
-    """`ocw check`'s errors about this workspace's Kustomization (and the files it shares) stop `up`."""
-    try:
-        check = importlib.import_module("ocw.check")
-    except ModuleNotFoundError:
-        return
-    run_check = getattr(check, "run_check", None)
-    if run_check is None:
-        return
-    report = run_check(repo, list(var_files), None, only=[workspace.name])
-    relevant = report.for_kustomization(workspace.name) if hasattr(report, "for_kustomization") else report.findings
-    # A schema the check could not obtain (offline, no --schemas) is a gap in checking, not a fault of the tree:
-    # `make up` must work on a machine with no network.
-    errors = [f for f in relevant if str(f.severity) == "error" and f.rule not in UNCHECKABLE_RULES]
+def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Workspace, skip: bool) -> bool:
+    """`ocw check`'s errors about this workspace's Kustomization (and the files it shares) stop `up`. Returns whether
+    the verdict came from the cache."""
+    errors, cached = check_errors(repo, var_files, workspace.name)
     if not errors:
-        return
-    listed = "\n".join(f"  {f.file}: {f.message}" for f in errors[:10])
+        return cached
+    listed = "\n".join(f"  {error.file}: {error.message}" for error in errors[:10])
     if skip:
         print(f"warning: ocw check finds {len(errors)} error(s) for {workspace.name}; starting anyway:\n{listed}")
-        return
+        return cached
     raise OcwError(
         f"ocw check finds {len(errors)} error(s) for {workspace.name}; not starting it:\n{listed}",
         hint=f"run `ocw check` and fix them, then `ocw up {workspace.short_name}` (--skip-check starts anyway)",
@@ -179,13 +182,21 @@ def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
     raise _Stop
 
 
+def _progress(step: str) -> None:
+    print(f"ocw up: {step}", file=sys.stderr, flush=True)
+
+
 def run_up(args: argparse.Namespace) -> int:
     repo = _repo(args)
-    workspace = find_workspace(load_workspaces(repo, args.vars), args.workspace)
+    timings = Timings(on_step=_progress)
+    with timings.step("build the workspace from the manifests"):
+        workspace = find_workspace(load_workspaces(repo, args.vars), args.workspace)
     if workspace.chart_note:
         print(f"warning: {workspace.chart_note}", file=sys.stderr, flush=True)
-    _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check)
-    choice = choose_engine(args.engine)
+    with timings.step("ocw check of the workspace"):
+        _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check)
+    with timings.step("choose the engine"):
+        choice = choose_engine(args.engine)
     if choice.note:
         print(f"note: {choice.note}", flush=True)
     options = UpOptions(
@@ -197,17 +208,22 @@ def run_up(args: argparse.Namespace) -> int:
         image=choice.image,
         rootless=choice.engine.rootless if choice.engine else False,
     )
-    plan = make_plan(workspace, options)
+    with timings.step("plan the pod"):
+        plan = make_plan(workspace, options)
     started = time.monotonic()
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        with supervisor.startup_lock(plan.dirs):
+        with supervisor.startup_lock(plan.dirs, "starting"):
+            remember_repository(plan.dirs.root.parent, repo)
             # stops what it started if interrupted
-            process, record = supervisor.start(plan, detached=args.detach, engine=choice.engine)
+            process, record = supervisor.start(plan, detached=args.detach, engine=choice.engine, timings=timings)
     except _Stop:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         raise KeyboardInterrupt from None
+    timings.write(plan.dirs.timings_file)
+    if args.timings:
+        print(f"where the start went:\n{timings.table()}", flush=True)
     if args.detach:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -230,31 +246,68 @@ def run_up(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    supervisor.cleanup(plan.dirs)
+    with supervisor.startup_lock(plan.dirs, "stopping", when_busy="wait"):  # an `ocw down` elsewhere finishes first
+        stopped_elsewhere = read_record(plan.dirs) is None
+        supervisor.cleanup(plan.dirs)
+    if stopped_elsewhere:
+        print(f"\n{workspace.name} was stopped by `ocw down`")
+        return 0
     print(f"OpenCode exited on its own with code {code}; its last output:\n{supervisor.tail(plan.dirs.opencode_log)}")
     return EXIT_FAILED
 
 
-def _workspace_name(args: argparse.Namespace, state_dir: Path) -> str:
-    """The app name for `down`: from the state dir when possible, so it works without building the tree."""
-    for name in known_workspaces(state_dir):
-        if args.workspace in (name, name.removeprefix("opencode-")):
-            return name
-    return find_workspace(load_workspaces(_repo(args)), args.workspace).name
+def _state_dirs(args: argparse.Namespace) -> list[Path]:
+    """Where `down` and `ps` look: the --state-dir given, the --repo's, else every repository's (from any folder)."""
+    if args.state_dir is not None or args.repo is not None:
+        return [_state_dir(args)]
+    return all_state_dirs()
+
+
+def _matches(name: str, wanted: str) -> bool:
+    return wanted in (name, name.removeprefix(NAME_PREFIX))
+
+
+def _is_running(state_dir: Path, name: str) -> bool:
+    record = read_record(workspace_dirs(state_dir, name))
+    return record is not None and is_alive(record)
+
+
+def _targets(args: argparse.Namespace) -> list[tuple[Path, str]]:
+    """(state dir, app name) of each workspace `down` stops."""
+    known = [(state_dir, name) for state_dir in _state_dirs(args) for name in known_workspaces(state_dir)]
+    if args.all:
+        return known
+    found = [(state_dir, name) for state_dir, name in known if _matches(name, args.workspace)]
+    running = [(state_dir, name) for state_dir, name in found if _is_running(state_dir, name)]
+    if len(running) > 1:
+        listed = "\n".join(f"  {name} from {state_dir_repository(d) or '?'} (--state-dir {d})" for d, name in running)
+        raise OcwError(
+            f"{len(running)} workspaces named {args.workspace} are running:\n{listed}",
+            hint=f"say which: ocw down {args.workspace} --state-dir DIR (or --all)",
+        )
+    if running or found:
+        return running or found  # the running one; else tidy what stopped ones left
+    name = args.workspace if args.workspace.startswith(NAME_PREFIX) else NAME_PREFIX + args.workspace
+    return [(_state_dir(args), name)] if args.state_dir is not None or args.repo is not None else []
 
 
 def run_down(args: argparse.Namespace) -> int:
-    state_dir = _state_dir(args)
-    name = _workspace_name(args, state_dir)
-    dirs = workspace_dirs(state_dir, name)
-    with supervisor.startup_lock(dirs):
-        result = supervisor.stop(dirs, args.timeout)
-    if result is None:
-        print(f"{name} is not running (state dir {state_dir})")
-    elif result.killed:
-        print(f"{name} ignored SIGTERM for the grace period: killed (pid {result.pid}, {result.seconds:.2f} s)")
-    else:
-        print(f"{name} stopped (pid {result.pid}, {result.seconds:.2f} s)")
+    if args.workspace is None and not args.all:
+        raise OcwError("ocw down needs a WORKSPACE or --all", hint="see `ocw ps` for the workspaces started here")
+    targets = _targets(args)
+    if not targets:
+        where = ", ".join(str(d) for d in _state_dirs(args)) or str(repositories_dir())
+        print(f"{args.workspace or 'no workspace'} is not running (nothing started under {where})")
+    for state_dir, name in targets:
+        dirs = workspace_dirs(state_dir, name)
+        with supervisor.startup_lock(dirs, "stopping", when_busy="interrupt"):
+            result = supervisor.stop(dirs, args.timeout)
+        if result is None:
+            print(f"{name} is not running (state dir {state_dir})")
+        elif result.killed:
+            print(f"{name} ignored SIGTERM for the grace period: killed (pid {result.pid}, {result.seconds:.2f} s)")
+        else:
+            print(f"{name} stopped (pid {result.pid}, {result.seconds:.2f} s)")
     return 0
 
 
@@ -263,6 +316,7 @@ def _status(state_dir: Path, name: str) -> dict[str, Any]:
     record = read_record(dirs)
     running = record is not None and is_alive(record)
     entry: dict[str, Any] = {"workspace": name, "running": running, "state_dir": str(dirs.root)}
+    entry["repository"] = state_dir_repository(state_dir)
     if record is not None:
         entry["engine"] = record.engine
     if record is not None and running:
@@ -283,20 +337,32 @@ def _status(state_dir: Path, name: str) -> dict[str, Any]:
 
 
 def run_ps(args: argparse.Namespace) -> int:
-    state_dir = _state_dir(args)
-    entries = [_status(state_dir, name) for name in known_workspaces(state_dir)]
+    state_dirs = _state_dirs(args)
+    entries = [_status(state_dir, name) for state_dir in state_dirs for name in known_workspaces(state_dir)]
+    try:
+        _print_ps(args, state_dirs, entries)
+    except BrokenPipeError:
+        # The reader left (`ocw ps --json | head`): not an error, and nothing more to say to it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _print_ps(args: argparse.Namespace, state_dirs: list[Path], entries: list[dict[str, Any]]) -> None:
     if args.json:
-        json.dump({"state_dir": str(state_dir), "workspaces": entries}, sys.stdout, indent=2)
-        print()
-        return 0
+        where = str(state_dirs[0]) if len(state_dirs) == 1 else str(repositories_dir())
+        document = {"state_dir": where, "state_dirs": [str(d) for d in state_dirs], "workspaces": entries}
+        print(json.dumps(document, indent=2), flush=True)
+        return
     if not entries:
-        print(f"no workspaces under {state_dir}")
-        return 0
-    print(f"{'WORKSPACE':<16} {'STATUS':<9} {'ENGINE':<10} {'PID':>7}  URL")
+        where = ", ".join(str(d) for d in state_dirs) or str(repositories_dir())
+        print(f"no workspaces under {where}", flush=True)
+        return
+    lines = [f"{'WORKSPACE':<16} {'STATUS':<9} {'ENGINE':<10} {'PID':>7}  {'URL':<40}  REPOSITORY"]
     for entry in entries:
         status = "running" if entry["running"] else ("exited" if "stale_pid" in entry else "stopped")
         pid = entry.get("pid", entry.get("stale_pid", ""))
         engine = entry.get("engine", "-")
         link = entry.get("project_url") or entry.get("url", "-")
-        print(f"{entry['workspace']:<16} {status:<9} {engine:<10} {pid!s:>7}  {link}")
-    return 0
+        repository = entry.get("repository") or "-"
+        lines.append(f"{entry['workspace']:<16} {status:<9} {engine:<10} {pid!s:>7}  {link:<40}  {repository}")
+    print("\n".join(lines), flush=True)

@@ -90,6 +90,7 @@ class ContainerRun:
     mounts: list[BindMount]
     uid: int
     fs_group: int | None
+    pid_file: Path | None = None  # podman writes the host pid of the container's PID 1 there once it runs
     copies: list[tuple[Path, Path]] = field(default_factory=list)  # (host CA folder, its copy) made at start
     files: dict[Path, str] = field(default_factory=dict)  # public files written at start (no secret)
 
@@ -205,6 +206,9 @@ def write_env_file(run: ContainerRun) -> None:
         handle.write(_env_file_text(run.env))
 
 
+CONTAINER_ROLES = ("init", "app")  # a pod's containers as ocw names them
+
+
 def container_name(dirs: WorkspaceDirs, role: str) -> str:
     """Unique per state dir, so workspaces of two checkouts (or two test runs) never collide."""
     tag = hashlib.sha256(str(dirs.root).encode()).hexdigest()[:8]
@@ -278,7 +282,8 @@ def container_run(
         argv += ["--userns", f"keep-id:uid={sec.uid},gid={sec.gid}"]
     else:
         argv += userns_flags()
-    argv += ["--stop-timeout", str(int(work.grace_seconds)), "--env-file", str(env_file)]
+    pid_file = dirs.generated("pids") / role
+    argv += ["--stop-timeout", str(int(work.grace_seconds)), "--env-file", str(env_file), "--pidfile", str(pid_file)]
     if container.working_dir:
         argv += ["--workdir", container.working_dir]
     for mount in mounts:
@@ -286,7 +291,7 @@ def container_run(
     if container.command:
         argv += ["--entrypoint", json.dumps(container.command)]
     argv += [image, *(container.args if args is None else args)]
-    return ContainerRun(name, argv, env_file, env, mounts, sec.uid, sec.fs_group, copies, files)
+    return ContainerRun(name, argv, env_file, env, mounts, sec.uid, sec.fs_group, pid_file, copies, files)
 
 
 def _fix_owner(path: Path, uid: int, gid: int) -> None:

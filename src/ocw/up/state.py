@@ -1,13 +1,15 @@
 """Where a locally run workspace keeps its things, and how other commands find a running one.
 
-Layout under the state dir (default `<repo>/.ocw/`, git-ignored; it and each workspace folder mode 0700, owned by
-the user running ocw), one folder per workspace:
+Layout under the state dir (default: one per repository in the user's state dir, `~/.local/state/ocw/workspaces/
+<repo>-<hash of its path>/`, never inside the repository; it and each workspace folder mode 0700, owned by the user
+running ocw), one folder per workspace, and `repository`, the path of the repository they come from:
 
     <state>/<workspace>/
       volumes/<identifier>/   persistentVolumeClaim and emptyDir volumes (emptyDir is emptied at every start)
       run/<identifier>/       configMap and secret volumes, written at start, removed at stop (mode 0700)
       logs/init.log           the init container's output
       logs/opencode.log       the OpenCode container's output
+      logs/timings.json       the time each step of the last start took
       password                the server password (mode 0600); never printed
       state.json              what is running: pid and start time of OpenCode, URL, username (no secret)
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import stat
@@ -26,14 +29,42 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ocw.errors import OcwError
+from ocw.paths import user_state_dir
 
-STATE_DIR_NAME = ".ocw"
 STATE_FILE = "state.json"
 PASSWORD_FILE = "password"  # noqa: S105 - a file name
+REPOSITORY_FILE = "repository"  # in a state dir: the repository its workspaces come from
+
+
+def repositories_dir() -> Path:
+    """The user state dir's folder of default state dirs, one per repository."""
+    return user_state_dir() / "workspaces"
 
 
 def default_state_dir(repo: Path) -> Path:
-    return repo.resolve() / STATE_DIR_NAME
+    """The state dir of a repository's workspaces: in the user's state dir, never in the repository (it holds the
+    server password and, while a workspace runs, its git token), named after the repository's folder and keyed by its
+    full path."""
+    repo = repo.resolve()
+    tag = hashlib.sha256(str(repo).encode()).hexdigest()[:8]
+    return repositories_dir() / f"{repo.name}-{tag}"
+
+
+def all_state_dirs() -> list[Path]:
+    """Every repository's default state dir on this machine: how `ocw ps` and `ocw down` work from any folder."""
+    folder = repositories_dir()
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def remember_repository(state_dir: Path, repo: Path) -> None:
+    (state_dir / REPOSITORY_FILE).write_text(f"{repo.resolve()}\n")
+
+
+def state_dir_repository(state_dir: Path) -> str | None:
+    try:
+        return (state_dir / REPOSITORY_FILE).read_text().strip() or None
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -61,6 +92,11 @@ class WorkspaceDirs:
     @property
     def opencode_log(self) -> Path:
         return self.logs / "opencode.log"
+
+    @property
+    def timings_file(self) -> Path:
+        """Where the last start went, step by step (timings.py)."""
+        return self.logs / "timings.json"
 
     @property
     def tools(self) -> Path:

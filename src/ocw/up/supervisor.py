@@ -8,21 +8,23 @@ database is in WAL mode and survives a kill, so waiting longer buys nothing.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 from ocw.errors import EXIT_FAILED, OcwError
-from ocw.image.engine import Engine, installed_engine
+from ocw.image.engine import Engine, installed_engine, remove_quietly
 from ocw.opencode.client import OpenCodeClient
 from ocw.up import volumes
-from ocw.up.container import ContainerRun, grant_volumes, make_copies, write_env_file
+from ocw.up.container import CONTAINER_ROLES, ContainerRun, container_name, grant_volumes, make_copies, write_env_file
 from ocw.up.plan import Plan
 from ocw.up.pod import ProcessSpec
 from ocw.up.ports import port_is_free
@@ -37,13 +39,23 @@ from ocw.up.state import (
     write_password,
     write_record,
 )
+from ocw.up.timings import Timings
 from ocw.up.toolbox import build_toolbox
 
 READY_TIMEOUT = 90.0
 CONTAINER_START_TIMEOUT = 30.0
 DEFAULT_STOP_GRACE = 5.0
 POLL = 0.02
+RESEND_TERM = 1.0  # seconds between the SIGTERMs of a stop
+LOCK_TIMEOUT = 60.0  # for a start under way to stop: it removes its containers
+LockRole = Literal["starting", "stopping"]  # what the holder of a workspace's lock is doing
+WhenBusy = Literal["refuse", "wait", "interrupt"]
 LOG_TAIL_LINES = 15
+# The steps of a start as `ocw up --timings` names them.
+VOLUMES = "prepare the volumes"
+INIT_STEP = "run the init step"
+APP_START = "start OpenCode"
+FIRST_ANSWER = "wait for OpenCode's first answer"
 
 
 @dataclass(frozen=True)
@@ -54,17 +66,56 @@ class StopResult:
 
 
 @contextlib.contextmanager
-def startup_lock(dirs: WorkspaceDirs) -> Iterator[None]:
+def startup_lock(dirs: WorkspaceDirs, role: LockRole, *, when_busy: WhenBusy = "refuse") -> Iterator[None]:
+    """One ocw at a time starts or stops a workspace; the lock file names its holder. When another holds it:
+    "refuse" says so; "wait" waits for it; "interrupt" (`ocw down`) stops a start under way with SIGTERM (the starting
+    ocw then removes what it started, without a grace period, as nothing is serving yet), then waits."""
     ensure_private(dirs)
-    with (dirs.root / "lock").open("w") as handle:
+    with (dirs.root / "lock").open("a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise OcwError(
-                f"another ocw is starting or stopping the workspace in {dirs.root}",
-                hint="wait for it to finish, then check with `ocw ps`",
-            ) from exc
-        yield
+            if when_busy == "refuse":
+                raise OcwError(
+                    f"another ocw is starting or stopping the workspace in {dirs.root}",
+                    hint="wait for it to finish, then check with `ocw ps`",
+                ) from exc
+            _wait_for_lock(handle, dirs, interrupt_start=when_busy == "interrupt")
+        handle.truncate(0)
+        handle.write(f"{role} {os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+
+
+def _lock_holder(handle: IO[str]) -> tuple[str, int] | None:
+    handle.seek(0)
+    role, _, pid = handle.read().strip().partition(" ")
+    return (role, int(pid)) if pid.isdigit() else None
+
+
+def _wait_for_lock(handle: IO[str], dirs: WorkspaceDirs, *, interrupt_start: bool) -> None:
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    signalled: set[int] = set()
+    while True:
+        holder = _lock_holder(handle)
+        if interrupt_start and holder is not None and holder[0] == "starting" and holder[1] not in signalled:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(holder[1], signal.SIGTERM)
+            signalled.add(holder[1])
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                who = f"ocw (pid {holder[1]}, {holder[0]})" if holder else "ocw"
+                raise OcwError(
+                    f"another {who} did not let go of the workspace in {dirs.root} within {LOCK_TIMEOUT:.0f} s",
+                    hint="stop that process, then run `ocw down` again",
+                ) from None
+            time.sleep(POLL)
 
 
 def _rotate(log: Path) -> None:
@@ -90,22 +141,40 @@ def run_init(plan: Plan, spec: ProcessSpec) -> float:
     return _run_init(plan, spec.container, spec.argv, spec.env, spec.cwd)
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _end_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the ocw that started it dies, however it dies (Linux). A `podman run`
+    client then passes the SIGTERM to its container, so a killed `ocw up` leaves no init container cloning on."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _run_init(plan: Plan, name: str, argv: list[str], env: dict[str, str], cwd: Path | None) -> float:
     started = time.monotonic()
     with _open_log(plan.dirs.init_log) as log:
-        result = subprocess.run(
+        step = subprocess.Popen(
             argv,
-            check=False,
             env=env,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: an interrupted step ends with everything it started (git)
+            preexec_fn=_end_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no other thread
         )
-    if result.returncode != 0:
+        try:
+            returncode = step.wait()
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(step.pid, signal.SIGKILL)
+            step.wait()
+            raise
+    if returncode != 0:
         errors = [line for line in tail(plan.dirs.init_log, 50).splitlines() if "error" in line.lower()]
         raise OcwError(
-            f"the init step ({name}) of {plan.workspace.name} failed with exit code {result.returncode}: "
+            f"the init step ({name}) of {plan.workspace.name} failed with exit code {returncode}: "
             + ("; ".join(errors[-3:]) or tail(plan.dirs.init_log, 3)),
             hint=f"read {plan.dirs.init_log}",
             exit_code=EXIT_FAILED,
@@ -162,7 +231,9 @@ def refuse_if_running(dirs: WorkspaceDirs) -> None:
         )
 
 
-def start(plan: Plan, detached: bool, engine: Engine | None = None) -> tuple[subprocess.Popen[bytes], RunRecord]:
+def start(
+    plan: Plan, detached: bool, engine: Engine | None = None, timings: Timings | None = None
+) -> tuple[subprocess.Popen[bytes], RunRecord]:
     """Everything up to an answering OpenCode. On failure nothing keeps running and no record is left."""
     dirs = plan.dirs
     refuse_if_running(dirs)
@@ -171,67 +242,76 @@ def start(plan: Plan, detached: bool, engine: Engine | None = None) -> tuple[sub
             f"port {plan.port} on {plan.host} is in use, so OpenCode cannot listen there",
             hint="stop what uses it or pass --port N with a free port",
         )
-    volumes.prepare(dirs, plan.mounts, plan.config_maps, plan.secrets)
-    write_password(dirs, plan.password)
+    timings = timings or Timings()
+    with timings.step(VOLUMES):
+        volumes.prepare(dirs, plan.mounts, plan.config_maps, plan.secrets)
+        write_password(dirs, plan.password)
     try:
         if plan.app_run is not None:
             if engine is None:
                 raise OcwError("a container plan needs a container engine")
-            return _start_container(plan, plan.app_run, engine, detached)
-        toolbox = build_toolbox(dirs.tools)
+            return _start_container(plan, plan.app_run, engine, detached, timings)
+        with timings.step(VOLUMES):
+            toolbox = build_toolbox(dirs.tools)
         if toolbox.note:
             print(f"note: {toolbox.note}", flush=True)
         if toolbox.missing:
             print(f"note: not on this machine, so absent in process mode too: {', '.join(toolbox.missing)}")
         if plan.init is not None:
-            run_init(plan, plan.init)
+            with timings.step(INIT_STEP):
+                run_init(plan, plan.init)
     except BaseException:
         cleanup(dirs)  # a failed start leaves no secret folder behind
         raise
-    process = spawn_opencode(plan)
-    return process, _record_and_wait(plan, process, process.pid, detached, stop_process)
+    with timings.step(APP_START):
+        process = spawn_opencode(plan)
+    return process, _record_and_wait(plan, process, process.pid, detached, stop_process, timings=timings)
 
 
-def _container_pid(engine: Engine, name: str, process: subprocess.Popen[bytes], log: Path) -> int:
-    """The host pid of the container's PID 1, once the engine has started it."""
+def _container_pid(engine: Engine, run: ContainerRun, process: subprocess.Popen[bytes], log: Path) -> int:
+    """The host pid of the container's PID 1, as soon as podman has written it (--pidfile)."""
     deadline = time.monotonic() + CONTAINER_START_TIMEOUT
     while time.monotonic() < deadline:
-        result = engine.run("inspect", "--format", "{{.State.Pid}}", name, check=False)
-        pid = int(result.stdout.strip() or 0) if result.returncode == 0 else 0
-        if pid > 0:
-            return pid
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(run.pid_file.read_text().strip()) if run.pid_file is not None else 0
+            if pid > 0 and process_start_ticks(pid) is not None:
+                return pid
         if process.poll() is not None:
             break
-        time.sleep(0.1)
+        time.sleep(POLL)
     raise OcwError(
-        f"the container {name} did not start; the engine's last output:\n" + tail(log),
-        hint=f"run `{engine.name} logs {name}` if it still exists",
+        f"the container {run.name} did not start; the engine's last output:\n" + tail(log),
+        hint=f"run `{engine.name} logs {run.name}` if it still exists",
         exit_code=EXIT_FAILED,
     )
 
 
 def _start_container(
-    plan: Plan, app: ContainerRun, engine: Engine, detached: bool
+    plan: Plan, app: ContainerRun, engine: Engine, detached: bool, timings: Timings
 ) -> tuple[subprocess.Popen[bytes], RunRecord]:
     dirs = plan.dirs
     runs = [run for run in (plan.init_run, app) if run is not None]
-    engine.run("rm", "--force", "--ignore", *(run.name for run in runs), check=False)  # left by a crash
-    for run in runs:
-        make_copies(run)
-    if not engine.rootless:
-        containers = [c for c in (plan.workspace.init_container, plan.workspace.app_container) if c is not None]
-        grant_volumes(dirs, plan.workspace.workload, containers)
+    with timings.step(VOLUMES):
+        remove_quietly(engine, [run.name for run in runs])  # left by a crash
+        for run in runs:
+            make_copies(run)
+            if run.pid_file is not None:
+                run.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        if not engine.rootless:
+            containers = [c for c in (plan.workspace.init_container, plan.workspace.app_container) if c is not None]
+            grant_volumes(dirs, plan.workspace.workload, containers)
     if plan.init_run is not None:
         write_env_file(plan.init_run)
         try:
-            _run_init(plan, plan.init_run.name, engine.command(*plan.init_run.argv), engine.env, None)
+            with timings.step(INIT_STEP):
+                _run_init(plan, plan.init_run.name, engine.command(*plan.init_run.argv), engine.env, None)
         except BaseException:
-            engine.run("rm", "--force", "--ignore", plan.init_run.name, check=False)  # interrupted midway
+            remove_quietly(engine, [plan.init_run.name])  # interrupted midway
             raise
         finally:
             plan.init_run.env_file.unlink(missing_ok=True)
     write_env_file(app)
-    with _open_log(dirs.opencode_log) as log:
+    with timings.step(APP_START), _open_log(dirs.opencode_log) as log:
         process = subprocess.Popen(
             engine.command(*app.argv),
             env=engine.env,
@@ -241,16 +321,23 @@ def _start_container(
             start_new_session=True,  # Ctrl-C goes to ocw, which stops the container as the kubelet would
         )
     try:
-        pid = _container_pid(engine, app.name, process, dirs.opencode_log)
+        with timings.step(APP_START):
+            pid = _container_pid(engine, app, process, dirs.opencode_log)
     except BaseException:
-        engine.run("rm", "--force", "--ignore", app.name, check=False)
+        remove_quietly(engine, [app.name])
         process.wait()
         cleanup(dirs)
         raise
     finally:
         app.env_file.unlink(missing_ok=True)  # podman has read it: the password leaves the disk
     record = _record_and_wait(
-        plan, process, pid, detached, lambda started: stop_container(started, 0.0, engine), container=app.name
+        plan,
+        process,
+        pid,
+        detached,
+        lambda started: stop_container(started, 0.0, engine),
+        timings=timings,
+        container=app.name,
     )
     return process, record
 
@@ -262,6 +349,7 @@ def _record_and_wait(
     detached: bool,
     stop: Callable[[RunRecord], object],
     *,
+    timings: Timings,
     container: str = "",
 ) -> RunRecord:
     """Record the started OpenCode (what `ocw ps` and `ocw down` find), then wait until it answers. A failed or
@@ -285,7 +373,8 @@ def _record_and_wait(
     )
     write_record(plan.dirs, record)
     try:
-        wait_ready(plan, process)
+        with timings.step(FIRST_ANSWER):
+            wait_ready(plan, process)
     except BaseException:
         stop(record)
         process.wait()
@@ -295,7 +384,8 @@ def _record_and_wait(
 
 
 def stop_container(record: RunRecord, grace: float, engine: Engine | None = None) -> StopResult:
-    """As the kubelet stops a pod: SIGTERM to PID 1 (tini), at most `grace` seconds, then SIGKILL."""
+    """As the kubelet stops a pod: SIGTERM to PID 1 (tini, which passes it on), at most `grace` seconds, then
+    SIGKILL; the container is removed either way."""
     engine = engine or installed_engine()
     if engine is None:
         raise OcwError(
@@ -304,13 +394,36 @@ def stop_container(record: RunRecord, grace: float, engine: Engine | None = None
         )
     started = time.monotonic()
     if not is_alive(record):
-        engine.run("rm", "--force", "--ignore", record.container, check=False)
+        remove_quietly(engine, [record.container])
         return StopResult(record.pid, 0.0, False)
-    result = engine.run("stop", "--ignore", "--time", str(int(grace)), record.container, check=False)
-    _wait_gone(record, 5.0)
+
+    def signal_pid_1(signum: int) -> None:
+        try:
+            os.kill(record.pid, signum)  # tini's pid on this machine
+        except PermissionError:  # a rootless engine's container runs as another uid of this user's
+            engine.run("kill", "--signal", signal.Signals(signum).name, record.container, check=False)
+        except ProcessLookupError:
+            pass
+
+    killed = _terminate(record, grace, signal_pid_1)
     seconds = time.monotonic() - started
-    engine.run("rm", "--force", "--ignore", record.container, check=False)
-    return StopResult(record.pid, seconds, "SIGKILL" in (result.stderr or ""))
+    remove_quietly(engine, [record.container])
+    return StopResult(record.pid, seconds, killed)
+
+
+def _terminate(record: RunRecord, grace: float, send: Callable[[int], None]) -> bool:
+    """SIGTERM, again every RESEND_TERM seconds (OpenCode loses one that arrives while part of its start briefly
+    catches it), for at most `grace` seconds, then SIGKILL. Returns whether SIGKILL was needed."""
+    deadline = time.monotonic() + grace
+    while True:
+        send(signal.SIGTERM)
+        if _wait_gone(record, min(RESEND_TERM, max(0.0, deadline - time.monotonic()))):
+            return False
+        if time.monotonic() >= deadline:
+            break
+    send(signal.SIGKILL)
+    _wait_gone(record, 5.0)
+    return True
 
 
 def _signal_group(pid: int, signum: int) -> None:
@@ -333,18 +446,13 @@ def _wait_gone(record: RunRecord, timeout: float) -> bool:
 def stop_process(record: RunRecord, grace: float = DEFAULT_STOP_GRACE) -> StopResult:
     """SIGTERM to OpenCode's process group, at most `grace` seconds, then SIGKILL."""
     started = time.monotonic()
-    killed = False
     if not is_alive(record):
-        return StopResult(record.pid, 0.0, killed)
+        return StopResult(record.pid, 0.0, False)
     try:
         own_group = os.getpgid(record.pid) == record.pid
     except ProcessLookupError:
-        return StopResult(record.pid, 0.0, killed)
-    _signal_group(record.pid, signal.SIGTERM)
-    if not _wait_gone(record, grace):
-        killed = True
-        _signal_group(record.pid, signal.SIGKILL)
-        _wait_gone(record, 5.0)
+        return StopResult(record.pid, 0.0, False)
+    killed = _terminate(record, grace, lambda signum: _signal_group(record.pid, signum))
     if own_group:  # whatever the server started (terminals, language servers) goes with it
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(record.pid, signal.SIGKILL)
@@ -366,5 +474,15 @@ def stop(dirs: WorkspaceDirs, grace: float | None = None) -> StopResult | None:
         result = stopped if stopped.seconds > 0 else None
     elif record is not None and is_alive(record):
         result = stop_process(record, DEFAULT_STOP_GRACE if grace is None else grace)
+    if record is None or record.engine == "container":
+        remove_leftovers(dirs)
     cleanup(dirs)
     return result
+
+
+def remove_leftovers(dirs: WorkspaceDirs) -> None:
+    """The containers of an `ocw up` that was killed before it could remove them (an init container still cloning):
+    their names are this state dir's, so they are found without a record."""
+    engine = installed_engine()
+    if engine is not None:
+        remove_quietly(engine, [container_name(dirs, role) for role in CONTAINER_ROLES])

@@ -77,7 +77,7 @@ def register(subparsers: Any) -> None:
         "Service Prometheus Operator labels operated-prometheus=true)",
     )
     parser.add_argument("--local", metavar="WORKSPACE", help="check a workspace `ocw up` runs on this machine")
-    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="ocw up's state dir (default: as ocw up's)")
+    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="ocw up's state dir (default: the repository's)")
     parser.set_defaults(handler=run)
 
 

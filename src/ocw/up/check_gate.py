@@ -1,0 +1,100 @@
+"""`ocw up` starts only a workspace that `ocw check` passes. The check's verdict depends only on the tree, the variable
+files and this ocw (its code, vendored schemas and charts), so it is kept in the user cache under a key of all three:
+a restart with nothing changed skips the check and never loads its modules, and any change to them checks again."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ocw import __version__
+from ocw.paths import PACKAGE_DIR, tools_dir, user_cache_dir
+
+# A schema the check could not obtain (offline, no --schemas) is a gap in checking, not a fault of the tree: `make up`
+# must work on a machine with no network.
+UNCHECKABLE_RULES = frozenset({"schema-missing"})
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class CheckError:
+    file: str
+    message: str
+
+
+def verdict_cache_dir() -> Path:
+    return user_cache_dir() / "up-checks"
+
+
+def _files(root: Path) -> Iterable[Path]:
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(name for name in subfolders if name not in ("__pycache__", ".git"))
+        for name in sorted(files):
+            yield Path(folder) / name
+
+
+def _fingerprint(path: Path) -> str:
+    """A file's path, size and modification time: what `make` trusts, without reading the file."""
+    try:
+        info = path.stat()
+    except OSError:
+        return f"{path}\0missing\n"
+    return f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n"
+
+
+def verdict_key(repo: Path, var_files: Sequence[Path], workspace: str) -> str:
+    """Everything the verdict depends on: the tree, the repository's own files beside it (its variables), the
+    variable files given, this ocw (code, schemas, vendored charts), the charts `ocw charts pull` cached and the
+    pinned tools that build and render."""
+    inputs = [
+        *_files(repo / "kubernetes"),
+        *sorted(p for p in repo.iterdir() if p.is_file()),
+        *(p.resolve() for p in var_files),
+        *_files(PACKAGE_DIR),
+        *_files(user_cache_dir() / "charts"),
+        *_files(tools_dir() / "bin"),
+    ]
+    digest = hashlib.sha256(f"{CACHE_FORMAT}\0{__version__}\0{workspace}\0{repo.resolve()}\n".encode())
+    digest.update("".join(_fingerprint(path) for path in inputs).encode())
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> list[CheckError] | None:
+    try:
+        entries = json.loads(path.read_text())
+        return [CheckError(str(entry["file"]), str(entry["message"])) for entry in entries]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write(path: Path, errors: list[CheckError]) -> None:
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs the next start a check
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as handle:
+            json.dump([{"file": e.file, "message": e.message} for e in errors], handle)
+        Path(handle.name).replace(path)
+
+
+def check_errors(repo: Path, var_files: Sequence[Path], workspace: str) -> tuple[list[CheckError], bool]:
+    """`ocw check`'s errors about the workspace's Kustomization (and the files it shares), and whether they came from
+    the cache."""
+    path = verdict_cache_dir() / f"{verdict_key(repo, var_files, workspace)}.json"
+    cached = _read(path)
+    if cached is not None:
+        return cached, True
+    from ocw.check import run_check  # noqa: PLC0415 - only when the verdict is not cached: the check's modules load slowly
+
+    report = run_check(repo, list(var_files), None, only=[workspace])
+    errors = [
+        CheckError(f.file, f.message)
+        for f in report.for_kustomization(workspace)
+        if str(f.severity) == "error" and f.rule not in UNCHECKABLE_RULES
+    ]
+    _write(path, errors)
+    return errors, False

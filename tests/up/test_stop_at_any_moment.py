@@ -1,0 +1,218 @@
+"""A stop at any moment of a start is quick and leaves nothing behind, in both engines: `ocw down` while the init step
+clones, while OpenCode starts, as it answers and just after never waits out the grace period, and a killed `ocw up`
+leaves no init container cloning on."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from support.image import workspace_image  # noqa: F401 - the session fixture
+from support.local_workspace import WORKSPACE
+from up.helpers import REPO, free_port, make_source_repo, ocw, up_in_foreground
+
+pytestmark = pytest.mark.timeout(300)
+
+# `ocw down --timeout` in these tests: far longer than any stop may take, so a stop that waits for it shows.
+GRACE = 30
+QUICK = 10.0  # seconds: a stop, with podman's own start-up on a loaded machine, and no grace period in it
+
+
+@pytest.fixture(params=["process", "container"])
+def engine(request: pytest.FixtureRequest) -> str:
+    if request.param == "container":
+        request.getfixturevalue("workspace_image")
+    return str(request.param)
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[Path]:
+    """The state dir of the workspace under test; whatever a failed test left running there is stopped."""
+    folder = tmp_path / "state"
+    yield folder
+    if folder.exists():
+        ocw("down", "flux", "--state-dir", str(folder), "--timeout", "0")
+
+
+@contextlib.contextmanager
+def stalled_git_server() -> Iterator[str]:
+    """A clone URL whose server accepts the connection and never answers: the init step's clone hangs there."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/stalled.git"
+
+
+def start_detached(state: Path, source: str, engine: str) -> subprocess.Popen[str]:
+    args = ["up", "flux", "-d", "--engine", engine, "--source", source, "--port", str(free_port())]
+    return subprocess.Popen(
+        [sys.executable, "-m", "ocw", *args, "--state-dir", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for(condition: object, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not callable(condition) or not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def containers_using(state: Path) -> list[str]:
+    """Containers (running or not) with a mount from this state dir, whatever their names."""
+    engine = "podman"
+    env = {**os.environ, "CONTAINERS_CONF": str(REPO / "containers" / "podman" / "containers.conf")}
+    ids = subprocess.run([engine, "ps", "-aq"], capture_output=True, text=True, env=env, check=False).stdout.split()
+    if not ids:
+        return []
+    inspected = subprocess.run([engine, "inspect", *ids], capture_output=True, text=True, env=env, check=False)
+    found = []
+    for container in json.loads(inspected.stdout or "[]"):
+        sources = [str(mount.get("Source", "")) for mount in container.get("Mounts") or []]
+        if any(source.startswith(str(state)) for source in sources):
+            found.append(str(container["Name"]))
+    return found
+
+
+def processes_using(state: Path) -> list[int]:
+    """Processes whose environment or command line names this state dir (the init step, OpenCode, a `podman run`
+    client, a container's monitor)."""
+    found = []
+    for process in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if any(str(state).encode() in (process / part).read_bytes() for part in ("environ", "cmdline")):
+                found.append(int(process.name))
+    return found
+
+
+def init_running(state: Path, engine: str) -> bool:
+    if engine == "container":
+        return any(name.endswith("-init") for name in containers_using(state))
+    return (state / WORKSPACE / "logs" / "init.log").exists()
+
+
+def down(state: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    result = ocw("down", "flux", "--state-dir", str(state), "--timeout", str(GRACE), timeout=GRACE * 3)
+    return result, time.monotonic() - started
+
+
+def assert_nothing_left(state: Path, engine: str) -> None:
+    assert not (state / WORKSPACE / "state.json").exists()
+    assert not (state / WORKSPACE / "run").exists()
+    wait_for(lambda: not processes_using(state), "the workspace's processes to end", timeout=15)
+    if engine == "container":
+        assert containers_using(state) == []
+
+
+def assert_down_interrupts_the_start(
+    state: Path, source: str, engine: str, moment: Callable[[], bool], what: str
+) -> None:
+    """Start `ocw up -d`, run `ocw down` once `moment()` holds: the start ends as interrupted (130), quickly, and
+    leaves nothing behind."""
+    up = start_detached(state, source, engine)
+    try:
+        wait_for(lambda: moment() or up.poll() is not None, what)
+        assert up.poll() is None, up.communicate()[0]
+        result, seconds = down(state)
+        output, _ = up.communicate(timeout=60)
+    finally:
+        up.kill()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert seconds < QUICK, result.stdout
+    assert up.returncode == 130, output  # interrupted: it did not start
+    assert_nothing_left(state, engine)
+
+
+def test_down_while_the_init_step_clones(state: Path, engine: str) -> None:
+    with stalled_git_server() as url:
+        assert_down_interrupts_the_start(state, url, engine, lambda: init_running(state, engine), "the init step")
+
+
+def test_down_while_opencode_starts(tmp_path: Path, state: Path, engine: str) -> None:
+    source = str(make_source_repo(tmp_path / "source"))
+    record = state / WORKSPACE / "state.json"  # written once OpenCode is spawned, before it answers
+    assert_down_interrupts_the_start(state, source, engine, record.exists, "OpenCode's start")
+
+
+@pytest.mark.parametrize("after", [0.0, 1.0], ids=["as-it-answers", "just-after"])
+def test_down_once_it_answers(tmp_path: Path, state: Path, engine: str, after: float) -> None:
+    up = start_detached(state, str(make_source_repo(tmp_path / "source")), engine)
+    output, _ = up.communicate(timeout=240)
+    assert up.returncode == 0, output
+    time.sleep(after)  # the moment under test, not a wait for something
+    result, seconds = down(state)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stopped (pid" in result.stdout and "ignored SIGTERM" not in result.stdout, result.stdout
+    assert seconds < QUICK, result.stdout
+    assert_nothing_left(state, engine)
+
+
+@pytest.mark.usefixtures("workspace_image")
+def test_a_killed_up_leaves_no_init_container_behind(state: Path) -> None:
+    with stalled_git_server() as url:
+        up = start_detached(state, url, "container")
+        try:
+            wait_for(lambda: init_running(state, "container") or up.poll() is not None, "the init container")
+            assert up.poll() is None, up.communicate()[0]
+            up.send_signal(signal.SIGKILL)  # no chance to tidy up
+            up.wait(timeout=30)
+            wait_for(lambda: not containers_using(state), "the init container to end with its ocw", timeout=30)
+        finally:
+            up.kill()
+    result, _ = down(state)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_nothing_left(state, "container")
+
+
+@pytest.mark.usefixtures("workspace_image")
+def test_down_removes_a_container_left_by_an_earlier_run(tmp_path: Path, state: Path) -> None:
+    """What an ocw that died before writing its record leaves: a running container, and nothing naming it."""
+    source = make_source_repo(tmp_path / "source")
+    started = ocw(
+        "up",
+        "flux",
+        "-d",
+        "--engine",
+        "container",
+        "--source",
+        str(source),
+        "--port",
+        str(free_port()),
+        "--state-dir",
+        str(state),
+        timeout=240,
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
+    [app] = containers_using(state)
+    (state / WORKSPACE / "state.json").unlink()  # as if ocw had died before writing it
+    result, seconds = down(state)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert seconds < QUICK
+    assert app not in containers_using(state)
+    assert_nothing_left(state, "container")
+
+
+def test_a_foreground_up_stopped_by_down_from_elsewhere_exits_0(tmp_path: Path, state: Path, engine: str) -> None:
+    source = str(make_source_repo(tmp_path / "source"))
+    args = ["flux", "--engine", engine, "--source", source, "--port", str(free_port()), "--state-dir", str(state)]
+    with up_in_foreground(*args) as up:
+        result, seconds = down(state)
+        output, _ = up.process.communicate(timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert seconds < QUICK, result.stdout
+    assert up.process.returncode == 0, output
+    assert "opencode-flux was stopped by `ocw down`" in output and "Traceback" not in output, output
+    assert_nothing_left(state, engine)
