@@ -11,6 +11,9 @@ ports, state dir, container names and temporary folders) and go to whichever wor
 an expensive fixture, which run in one worker so that it starts once: a directory below whose tests share session
 fixtures (a running workspace, a browser, a fake cluster), and a module that defines a module- or class-scoped
 fixture. (xdist's own `xdist_group` marks are not used: with pytest 9.2 they no longer reach its scheduler.)
+
+Secret values: ocw remembers the secret values it reads for the life of its process, which is one command; a test that
+calls ocw in-process is one command, so each test starts holding none.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from pathlib import Path
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
+from ocw import secret_values
+
 ROOT = Path(__file__).resolve().parent
 
 # Directories whose tests share session fixtures: one running workspace, one browser, one fake cluster.
@@ -33,6 +38,11 @@ _SHARED_FIXTURE = re.compile(r"""scope\s*=\s*["'](module|class)["']""")
 def pytest_configure(config: pytest.Config) -> None:
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_value_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(secret_values, "_HELD", set())
 
 
 @functools.cache

@@ -17,7 +17,6 @@ import pytest
 import yaml
 
 from check.tree_copy import REPO, TreeCopy
-from ocw import secret_values
 from ocw.check import run_check
 from ocw.tree import load_tree
 from ocw.workspace import load_workspaces
@@ -139,7 +138,6 @@ def test_check_decrypts_the_repositorys_sops_variables_read_only_where_it_can(
     secrets.write_text(sealed)
     monkeypatch.setenv("PATH", f"{sops.parent}:{os.environ['PATH']}")
 
-    monkeypatch.setattr(secret_values, "_HELD", set())  # this process has held no secret value yet
     # The check renders evcc, whose values hold the domain: with placeholders the render is cached; with the
     # decrypted value it is not, nor is the value written anywhere else in the cache.
     cache = tmp_path / "cache"
