@@ -98,7 +98,7 @@ unit: setup test-prerequisites
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The whole suite in parallel workers (pytest-xdist). Tests that share a running workspace or browser stay in one
-# worker (tests/conftest.py); most tests wait on servers and containers more than they compute, so there are more
+# worker (conftest.py); most tests wait on servers and containers more than they compute, so there are more
 # workers than cores. TEST_WORKERS=0 runs everything in this process, one test after another.
 TEST_WORKERS ?= 4
 

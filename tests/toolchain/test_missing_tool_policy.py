@@ -35,6 +35,8 @@ def run_example(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess[s
             "no:cacheprovider",
             "--rootdir",
             str(tmp_path),
+            "--basetemp",  # its own: pytest would otherwise spend its exit deleting earlier runs' temporary folders
+            str(tmp_path / "base"),
             str(tmp_path),
         ],
         capture_output=True,

@@ -45,11 +45,15 @@ def _ignore_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def test_the_suite_started_with_ctrl_c_ignored_still_interrupts_what_it_starts() -> None:
+def test_the_suite_started_with_ctrl_c_ignored_still_interrupts_what_it_starts(tmp_path: Path) -> None:
     """`make test &` in a script starts the suite with SIGINT ignored, which every program it starts would inherit;
-    the test above must still see its Ctrl-C land."""
+    the test above must still see its Ctrl-C land. (A base temp of its own: pytest would otherwise spend its exit
+    deleting earlier runs' temporary folders.)"""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", "exec_run_code"],
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "base")),
+            *(__file__, "-k", "exec_run_code"),
+        ],
         cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
