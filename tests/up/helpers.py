@@ -21,6 +21,9 @@ import httpx
 from support.local_workspace import WorkspacePlaces
 
 REPO = Path(__file__).resolve().parents[2]
+# `ocw verify --local` on this offline machine: OpenCode answers GET /provider only once its models catalog fetch has
+# given up, which takes longer than verify's 10 s request bound when the machine is loaded.
+OFFLINE_VERIFY = ("--request-timeout", "60")
 
 
 def free_port() -> int:

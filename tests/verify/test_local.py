@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from up.helpers import Local, fake_tokens, ocw, running_workspace
+from up.helpers import OFFLINE_VERIFY, Local, fake_tokens, ocw, running_workspace
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -22,7 +22,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Local, dic
 
 def test_local_flux_workspace_passes(local: tuple[Local, dict[str, str]]) -> None:
     workspace, tokens = local
-    done = ocw("verify", "--local", "flux", "--state-dir", str(workspace.state_dir), "--json")
+    done = ocw("verify", "--local", "flux", "--state-dir", str(workspace.state_dir), "--json", *OFFLINE_VERIFY)
     assert done.returncode == 0, done.stdout + done.stderr
     document = json.loads(done.stdout)
     results = {r["id"]: r for r in document["results"]}
@@ -40,7 +40,7 @@ def test_local_flux_workspace_passes(local: tuple[Local, dict[str, str]]) -> Non
 
 def test_local_text_report(local: tuple[Local, dict[str, str]]) -> None:
     workspace, _ = local
-    done = ocw("verify", "--local", "opencode-flux", "--state-dir", str(workspace.state_dir))
+    done = ocw("verify", "--local", "opencode-flux", "--state-dir", str(workspace.state_dir), *OFFLINE_VERIFY)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Phase 2: Flux Workspace" in done.stdout
     assert "4 passed, 0 failed, 1 skipped" in done.stdout  # P2.1-P2.3 and SEC.1; MON.2: Copilot not used yet
