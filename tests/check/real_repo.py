@@ -5,7 +5,8 @@ Each target's findings are recorded in its fixture's `findings.json`, one entry 
 verdict of a person who read it (`true`: the repository is really wrong there; `false`: ocw is) and why. The tests
 compare what ocw reports with the record exactly; `bench/check.py` measures time and accuracy over the same targets.
 `OCW_RECORD_FINDINGS=1` rewrites the records, keeping the verdicts of causes that did not change; a new error cause
-is recorded `unjudged` until someone judges it.
+is recorded `unjudged` until someone judges it. The text report a user reads is kept beside the tests as a snapshot
+(`tests/check/__snapshots__`); `pytest --snapshot-update` rewrites it after a deliberate change.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from check.tree_copy import REPO
 from ocw.check import CheckReport, run_check
 from ocw.install.apply import install
+from ocw.paths import DATA_DIR
 
 FIXTURES = REPO / "tests" / "fixtures"
 CLUSTER = FIXTURES / "jbaker48-k8s-cluster"
@@ -79,18 +81,24 @@ def install_tree(root: Path) -> None:
 
 def stand_ins(root: Path, cache: Path) -> dict[str, str]:
     """What replaces run-specific paths in recorded messages: the copy of the repository, and the user cache's
-    schemas and charts (`cache` is ocw's folder of the user cache)."""
-    return {str(root): "<repo>", str(cache / "schemas"): "<cache>", str(cache / "charts"): "<chart-cache>"}
+    schemas and charts (`cache` is ocw's folder of the user cache), and ocw's own data where it is installed."""
+    return {
+        str(root): "<repo>",
+        str(cache / "schemas"): "<cache>",
+        str(cache / "charts"): "<chart-cache>",
+        str(DATA_DIR): "<ocw-data>",
+    }
+
+
+def plain(text: str, stand_ins: dict[str, str]) -> str:
+    """text with run-specific paths replaced by their stand-ins."""
+    for path, stand_in in stand_ins.items():
+        text = text.replace(path, stand_in)
+    return text
 
 
 def causes(report: CheckReport, stand_ins: dict[str, str]) -> list[dict[str, Any]]:
     """The report's causes as recorded: places and messages with run-specific paths replaced by stand-ins."""
-
-    def plain(text: str) -> str:
-        for path, stand_in in stand_ins.items():
-            text = text.replace(path, stand_in)
-        return text
-
     recorded = [
         {
             "rule": cause.rule,
@@ -98,7 +106,7 @@ def causes(report: CheckReport, stand_ins: dict[str, str]) -> list[dict[str, Any
             "file": cause.first.file,
             "object": cause.first.object,
             "count": len(cause.places),
-            "message": plain(cause.message),
+            "message": plain(cause.message, stand_ins),
         }
         for cause in report.causes
     ]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
 
 from check.real_repo import (
     FIXTURES,
@@ -21,6 +22,7 @@ from check.real_repo import (
     causes,
     copy_cluster,
     install_tree,
+    plain,
     record,
     recorded,
     recording,
@@ -57,11 +59,16 @@ def check(repo: Path, only: list[str] | None = None) -> CheckReport:
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=[t.label for t in TARGETS])
-def test_a_real_repository_reports_what_was_recorded_and_judged(target: Target, tmp_path: Path) -> None:
+def test_a_real_repository_reports_what_was_recorded_and_judged(
+    target: Target, tmp_path: Path, snapshot: SnapshotAssertion
+) -> None:
     """Exactly the recorded causes (a new one, or one gone, fails), every error judged by a person, and at least
-    95 % of them true: ocw is right about the repository."""
+    95 % of them true: ocw is right about the repository. The text report reads as recorded too."""
     root = target.materialize(tmp_path / target.fixture)
-    found = causes(target.check(root), stand_ins(root, user_cache_dir()))
+    report = target.check(root)
+    paths = stand_ins(root, user_cache_dir())
+    assert plain(report.to_text(), paths) == snapshot
+    found = causes(report, paths)
     if recording():
         record(target, found)
     assert found == without_verdicts(recorded(target))
