@@ -99,11 +99,12 @@ unit: setup test-prerequisites
 
 # The whole suite in parallel workers (pytest-xdist). Tests that share a running workspace or browser stay in one
 # worker (conftest.py); most tests wait on servers and containers more than they compute, so there are more
-# workers than cores. TEST_WORKERS=0 runs everything in this process, one test after another.
+# workers than cores. TEST_WORKERS=0 runs everything in this process, one test after another. The slowest tests are
+# listed at the end: where the suite's time goes.
 TEST_WORKERS ?= 4
 
 test: lint typecheck setup test-prerequisites
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) bench/check.py
