@@ -132,7 +132,7 @@ def limit_flags(workspace: Workspace) -> list[str]:
     cpu, memory = quantity(limits.get("cpu")), quantity(limits.get("memory"))
     if cpu is None or memory is None:
         raise SystemExit(f"the OpenCode container of {workspace.name} has no cpu and memory limits: found {limits}")
-    return ["--cpus", str(cpu.normalize()), "--memory", str(int(memory))]
+    return ["--cpus", format(cpu.normalize(), "f"), "--memory", str(int(memory))]
 
 
 def user_flags(volume: Path, uid: int) -> list[str]:
@@ -265,7 +265,9 @@ def main() -> None:
     for name in baselines:
         print(f"{labels[name]:<42} {medians[name]:>7.2f}s")
     for engine in options.engines:
-        ratios = {name: round(medians[engine] / medians[name], 2) for name in baselines}
+        # The limited baseline is the container engine's own comparison: process mode runs without limits.
+        compared = [name for name in baselines if engine == "container" or name == "bare"]
+        ratios = {name: round(medians[engine] / medians[name], 2) for name in compared}
         result[f"ocw_up_{engine}"] = {
             "median": medians[engine],
             "ratio": ratios["bare"],
@@ -274,7 +276,7 @@ def main() -> None:
             "runs": [round(x, 3) for x in times[engine]],
             "steps_median": {name: median(values) for name, values in steps[engine].items()},
         }
-        columns = "".join(f" {ratio:>15.2f}x" for ratio in ratios.values())
+        columns = "".join(f" {ratios[name]:>15.2f}x" if name in ratios else f" {'-':>16}" for name in baselines)
         print(f"{'ocw up -d --engine ' + engine:<42} {medians[engine]:>7.2f}s{columns} {TARGETS[engine]:>6.2f}x")
         for name, values in steps[engine].items():
             print(f"  {name:<40} {median(values):>6.2f}s")
