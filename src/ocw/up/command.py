@@ -13,7 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ocw.cli_options import REPO_ENV, find_repo, repo_path
+from ocw.cli_options import REPO_ENV, check_command, find_repo, repo_path
 from ocw.component import NAME_PREFIX
 from ocw.errors import EXIT_FAILED, OcwError
 from ocw.image.engine import Engine
@@ -142,7 +142,8 @@ def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Wo
         return cached
     raise OcwError(
         f"ocw check finds {len(errors)} error(s) for {workspace.name}; not starting it:\n{listed}",
-        hint=f"run `ocw check` and fix them, then `ocw up {workspace.short_name}` (--skip-check starts anyway)",
+        hint=f"run `{check_command(repo, workspace.name)}` and fix them, then this ocw up again "
+        "(--skip-check starts anyway)",
         exit_code=EXIT_FAILED,
     )
 
