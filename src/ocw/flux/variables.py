@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,14 +25,18 @@ EXAMPLE_VARS = "cluster-vars.example.yaml"
 
 
 def _var_file_text(path: Path) -> str:
-    if path.is_file():
+    try:
+        found = path.stat()
+    except OSError:
+        found = None
+    if found is None or stat.S_ISREG(found.st_mode):
         return read_text(path, "variables file", hint=VARS_HINT)
-    return _piped_text(path)
+    return _piped_text(path, found.st_dev, found.st_ino)
 
 
 @functools.cache
-def _piped_text(path: Path) -> str:
-    """Read once per run: `--vars <(sops -d ...)` is a pipe, empty when read again, and a run may read its variables
+def _piped_text(path: Path, _device: int, _inode: int) -> str:
+    """Read once per pipe: `--vars <(sops -d ...)` is a pipe, empty when read again, and a run may read its variables
     more than once (install checks the repository after writing, and as it was before)."""
     return read_text(path, "variables file", hint=VARS_HINT)
 
