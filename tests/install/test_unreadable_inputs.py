@@ -13,7 +13,7 @@ import pytest
 from install.conftest import CERTIFICATES, SCHEMAS, ClusterRepo, Result, assert_installed
 from ocw.cli import main
 
-CERTIFICATE = "kubernetes/apps/network/certificates/app/staging.yaml"
+FLUX_FILE = "kubernetes/apps/network/certificates/ks.yaml"  # a Flux Kustomization, read to follow the graph
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
@@ -54,16 +54,16 @@ def piped(cluster: ClusterRepo) -> Iterator[Path]:
 
 
 def test_a_yaml_file_that_is_not_utf8_stops_install_before_it_writes(cluster: ClusterRepo) -> None:
-    with (cluster.root / CERTIFICATE).open("ab") as stream:
+    with (cluster.root / FLUX_FILE).open("ab") as stream:
         stream.write(b"# caf\xe9\n")
-    last_line = (cluster.root / CERTIFICATE).read_bytes().count(b"\n")
+    last_line = (cluster.root / FLUX_FILE).read_bytes().count(b"\n")
     before = cluster.snapshot()
 
     result = cluster.install()
 
     assert result.code == 2, result.err
     assert error_lines(result) == [
-        f"ocw install: error: YAML file {cluster.root / CERTIFICATE}: not UTF-8 text (byte 0xe9 on line {last_line})"
+        f"ocw install: error: YAML file {cluster.root / FLUX_FILE}: not UTF-8 text (byte 0xe9 on line {last_line})"
     ]
     assert cluster.snapshot() == before, "nothing written"
 
@@ -92,7 +92,7 @@ def test_up_refuses_an_input_it_cannot_read_before_it_starts(
 ) -> None:
     extra: list[str] = []
     if bad == "yaml":
-        named = cluster.root / CERTIFICATE
+        named = cluster.root / FLUX_FILE
         with named.open("ab") as stream:
             stream.write(b"# caf\xe9\n")
     else:

@@ -101,8 +101,8 @@ class Bootstrap:
 
 def scan(repo: Path, files: Iterable[PurePosixPath]) -> list[Document]:
     """Every YAML document of the given files that may matter to the bootstrap or the graph (a quick text filter,
-    then a strict read; files that do not parse are reported by the YAML rule, not here). A YAML file that is not
-    UTF-8 is an OcwError naming it: kustomize cannot read it, and nothing built without it would be Flux's build."""
+    then a strict read; files that do not parse are reported by the YAML rule, not here). Such a file that is not
+    UTF-8 is an OcwError naming it: kustomize cannot read it, and no graph followed without it would be Flux's."""
     found: list[Document] = []
     for relative in files:
         if relative.suffix not in (".yaml", ".yml"):
@@ -111,9 +111,9 @@ def scan(repo: Path, files: Iterable[PurePosixPath]) -> list[Document]:
             data = (repo / relative).read_bytes()
         except OSError:
             continue
-        text = decode(data, repo / relative, "YAML file")
-        if not any(marker in text for marker in _MARKERS):
+        if not any(marker in data.decode("utf-8", "replace") for marker in _MARKERS):
             continue
+        text = decode(data, repo / relative, "YAML file")
         try:
             documents = load_all_strict(text)
         except YamlError:
