@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from pathlib import Path
 from typing import Final
 
@@ -29,6 +30,11 @@ def find_repo(start: Path) -> Path | None:
     """The folder at or above `start` that holds a kubernetes/ folder, as git finds its work tree."""
     start = start.resolve()
     return next((folder for folder in (start, *start.parents) if (folder / "kubernetes").is_dir()), None)
+
+
+def check_command(repo: Path, *only: str) -> str:
+    """`ocw check` of `repo` as a hint prints it: a command that works from any folder."""
+    return " ".join(["ocw check --repo", shlex.quote(str(repo)), *(f"--only {name}" for name in only)])
 
 
 def repo_path(args: argparse.Namespace) -> Path:

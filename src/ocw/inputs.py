@@ -21,6 +21,11 @@ def read_text(path: Path, what: str, *, hint: str | None = None) -> str:
         raise OcwError(f"{what} {path}: a folder, not a file", hint=hint or "pass the file itself") from exc
     except OSError as exc:
         raise OcwError(f"{what} {path}: cannot read it ({exc.strerror})", hint=hint or "check its permissions") from exc
+    return decode(data, path, what)
+
+
+def decode(data: bytes, path: Path, what: str) -> str:
+    """The file's bytes as UTF-8 text; else one line naming the file, the byte and its line."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -10,16 +10,34 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 
 
-def project_root() -> Path:
-    """The checkout this ocw was installed from (editable install), else the current directory."""
+def checkout() -> Path | None:
+    """The opencode-workspaces checkout this ocw runs from (an editable install); None for an ocw installed as a tool,
+    which never looks anything up in the current directory (a folder's tools/ or containers/ is not ocw's)."""
     candidate = PACKAGE_DIR.parent.parent
     if (candidate / "pyproject.toml").is_file() and (candidate / "kubernetes").is_dir():
         return candidate
-    return Path.cwd()
+    return None
+
+
+def project_root() -> Path:
+    """The checkout, for what only runs from one (the benchmarks)."""
+    home = checkout()
+    if home is None:
+        raise RuntimeError(f"{PACKAGE_DIR} is not in an opencode-workspaces checkout")
+    return home
+
+
+def in_checkout(name: str) -> Path:
+    """The checkout's folder `name`; for an installed ocw a path in the package that does not exist, so what the
+    checkout would hold is absent (never taken from the current directory)."""
+    home = checkout()
+    return home / name if home is not None else PACKAGE_DIR / "no-checkout" / name
 
 
 def tools_dir() -> Path:
-    return Path(os.environ.get("OCW_TOOLS_DIR", project_root() / "tools"))
+    """The pinned tools `make setup` installs: $OCW_TOOLS_DIR, else the checkout's tools/ (an installed ocw takes
+    every tool from PATH)."""
+    return Path(os.environ.get("OCW_TOOLS_DIR") or in_checkout("tools"))
 
 
 def user_cache_dir() -> Path:

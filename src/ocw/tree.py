@@ -11,7 +11,7 @@ from ocw.apis import RepositoryCRDs
 from ocw.errors import OcwError
 from ocw.findings import Finding
 from ocw.flux.artifact import Workspace, repository_files
-from ocw.flux.bootstrap import Bootstrap, scan
+from ocw.flux.bootstrap import Bootstrap, Document, scan
 from ocw.flux.build import BuiltKustomization, Manifest
 from ocw.flux.graph import NothingToFollow, entry_for, follow
 from ocw.flux.kustomization import FluxKustomization, select
@@ -46,6 +46,14 @@ class Tree:
         return [*self.findings, *(f for built in self.built for f in built.findings)]
 
 
+def visible_documents(repo: Path) -> tuple[list[PurePosixPath], list[Document]]:
+    """What Flux could see of the repository by default (its files minus the .sourceignore'd and default exclusions),
+    and the YAML documents among them that matter to its graph. Raises OcwError naming a YAML file that is not UTF-8."""
+    files = repository_files(repo)
+    visible = ArtifactFilter.for_repository(repo, files).select(files)
+    return visible, scan(repo, visible)
+
+
 def load_tree(
     repo: Path,
     var_files: Sequence[Path] = (),
@@ -61,9 +69,7 @@ def load_tree(
     if not repo.is_dir():
         raise OcwError(f"expected a repository folder at {repo}, found none", hint="pass --repo DIR")
     file_vars, used_files = load_cluster_vars(repo, var_files)
-    # What Flux could see of the repository by default: its files minus the .sourceignore'd and default exclusions.
-    visible = ArtifactFilter.for_repository(repo, repository_files(repo)).select(repository_files(repo))
-    documents = scan(repo, visible)
+    visible, documents = visible_documents(repo)
     entry_path = _relative_path(repo, path) if path is not None else None
     try:
         entry = entry_for(repo, documents, visible, cluster=cluster, path=entry_path)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from ocw.cli_options import check_command
 from ocw.component import (
     COMPONENT_LABEL,
     COMPONENT_VALUE,
@@ -203,7 +204,7 @@ def load_workspaces(repo: Path, var_files: Sequence[Path] = ()) -> list[Workspac
         raise OcwError(
             f"no workspace found in {repo / 'kubernetes'}: expected a HelmRelease labelled "
             f"{COMPONENT_LABEL}: {COMPONENT_VALUE}" + (f" ({problems})" if problems else ""),
-            hint="run `ocw check` to see what is wrong with the tree",
+            hint=f"run `{check_command(repo)}` to see what is wrong with the tree",
         )
     return workspaces
 

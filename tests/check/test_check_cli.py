@@ -50,16 +50,22 @@ def test_yaml_output_from_inside_the_repository_and_progress_counts_that_add_up(
     assert summary["vars_files"] == [str(tree.root / "cluster-vars.example.yaml")], "the repository around the cwd"
 
 
-def test_a_ks_yaml_that_is_not_utf8_is_a_failed_build_naming_it(tree: TreeCopy) -> None:
-    # Flux's graph builds the ks.yaml as a resource of its parent: kustomize refuses it, and the check says where.
+def test_a_ks_yaml_that_is_not_utf8_is_exit_2_in_one_line_naming_it(tree: TreeCopy) -> None:
+    # kustomize cannot read it, so no build of the graph would be Flux's: the check cannot run, and says which file.
     with (tree.root / HA_KS).open("ab") as stream:
         stream.write(b"# caf\xe9\n")
+    last_line = (tree.root / HA_KS).read_bytes().count(b"\n")
 
-    result = ocw_check("--repo", str(tree.root), cwd=tree.root.parent)
+    text = ocw_check("--repo", str(tree.root), cwd=tree.root.parent)
+    as_json = ocw_check("--repo", str(tree.root), "--json", cwd=tree.root.parent)
 
-    assert result.returncode == 1
-    assert "UTF-8" in result.stdout and "./opencode-ha/ks.yaml" in result.stdout
-    assert "Traceback" not in result.stderr
+    assert text.returncode == as_json.returncode == 2
+    errors = [line for line in text.stderr.splitlines() if "error" in line]
+    named = f"YAML file {tree.root / HA_KS}: not UTF-8 text (byte 0xe9 on line {last_line})"
+    assert errors == [f"ocw check: error: {named}"]
+    assert "Traceback" not in text.stderr and text.stdout == ""
+    document = json.loads(as_json.stdout)
+    assert document["error"]["exit_code"] == 2 and HA_KS in document["error"]["message"]
 
 
 def test_variables_that_are_not_utf8_are_exit_2_naming_the_file(tree: TreeCopy, tmp_path: Path) -> None:

@@ -40,3 +40,9 @@ def no_pinned_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def real_helm() -> Path:
     """The project's pinned helm (v4.1.4): the real renderer behind every PATH arrangement these tests build."""
     return require_path(REPO / "tools" / "bin" / "helm", what="the pinned helm (`make setup` extracts it)")
+
+
+@pytest.fixture
+def real_opencode() -> Path:
+    """The project's pinned OpenCode (npm opencode-ai), the program itself rather than npm's link to it."""
+    return require_path(REPO / "tools" / "node_modules" / ".bin" / "opencode", what="the pinned OpenCode").resolve()

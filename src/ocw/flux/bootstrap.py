@@ -26,6 +26,7 @@ from ocw.errors import OcwError
 from ocw.flux.fields import mapping
 from ocw.flux.generator import kustomization_file, listed_paths
 from ocw.flux.kustomization import FluxKustomization, is_flux_kustomization
+from ocw.inputs import decode
 from ocw.yamlio import YamlError, load_all_strict
 
 SOURCE_KINDS = frozenset({"GitRepository", "OCIRepository", "Bucket", "ExternalArtifact"})
@@ -100,17 +101,19 @@ class Bootstrap:
 
 def scan(repo: Path, files: Iterable[PurePosixPath]) -> list[Document]:
     """Every YAML document of the given files that may matter to the bootstrap or the graph (a quick text filter,
-    then a strict read; files that do not parse are reported by the YAML rule, not here)."""
+    then a strict read; files that do not parse are reported by the YAML rule, not here). Such a file that is not
+    UTF-8 is an OcwError naming it: kustomize cannot read it, and no graph followed without it would be Flux's."""
     found: list[Document] = []
     for relative in files:
         if relative.suffix not in (".yaml", ".yml"):
             continue
         try:
-            text = (repo / relative).read_text()
-        except (OSError, UnicodeDecodeError):
+            data = (repo / relative).read_bytes()
+        except OSError:
             continue
-        if not any(marker in text for marker in _MARKERS):
+        if not any(marker in data.decode("utf-8", "replace") for marker in _MARKERS):
             continue
+        text = decode(data, repo / relative, "YAML file")
         try:
             documents = load_all_strict(text)
         except YamlError:

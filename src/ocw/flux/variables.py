@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,12 +19,30 @@ from ocw.inputs import read_text
 from ocw.yamlio import YamlError, load_all_strict
 
 SOURCE_KINDS = ("ConfigMap", "Secret")
+VARS_HINT = "pass a YAML map, KEY=value lines or a decrypted Secret to --vars"
 
 EXAMPLE_VARS = "cluster-vars.example.yaml"
 
 
+def _var_file_text(path: Path) -> str:
+    try:
+        found = path.stat()
+    except OSError:
+        found = None
+    if found is None or stat.S_ISREG(found.st_mode):
+        return read_text(path, "variables file", hint=VARS_HINT)
+    return _piped_text(path, found.st_dev, found.st_ino)
+
+
+@functools.cache
+def _piped_text(path: Path, _device: int, _inode: int) -> str:
+    """Read once per pipe: `--vars <(sops -d ...)` is a pipe, empty when read again, and a run may read its variables
+    more than once (install checks the repository after writing, and as it was before)."""
+    return read_text(path, "variables file", hint=VARS_HINT)
+
+
 def read_var_file(path: Path) -> dict[str, str]:
-    text = read_text(path, "variables file", hint="pass a YAML map, KEY=value lines or a decrypted Secret to --vars")
+    text = _var_file_text(path)
     stripped = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if stripped and all("=" in line and ":" not in line.split("=", 1)[0] for line in stripped):
         return _parse_dotenv(path, stripped)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Final
 
 from ocw.errors import OcwError
-from ocw.paths import project_root
+from ocw.paths import in_checkout
 
 IMAGE_NAME: Final = "opencode-workspace"
 LOCAL_REPOSITORY: Final = f"localhost/{IMAGE_NAME}"
@@ -25,7 +25,7 @@ _OPENCODE_ARG = re.compile(r"^ARG OPENCODE_VERSION=(\S+)\s*$", re.MULTILINE)
 
 def containers_dir() -> Path:
     """The checkout's containers/ (an installed ocw without a checkout has none: it runs workspaces as processes)."""
-    return project_root() / "containers"
+    return in_checkout("containers")
 
 
 def definition_dir() -> Path:

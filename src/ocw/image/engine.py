@@ -15,12 +15,15 @@ from pathlib import Path
 
 from ocw.errors import EXIT_CANNOT_RUN, OcwError
 from ocw.image.definition import containers_dir
+from ocw.paths import checkout
 
 INFO_TIMEOUT = 30.0
 
 
-def containers_conf() -> Path:
-    return containers_dir() / "podman" / "containers.conf"
+def containers_conf() -> Path | None:
+    """The checkout's containers.conf; None for an ocw installed without one (it builds and starts no image, and
+    stops containers with podman's own settings)."""
+    return containers_dir() / "podman" / "containers.conf" if checkout() is not None else None
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,21 @@ class Engine:
             raise OcwError(
                 f"`{self.name} {' '.join(args[:2])}` failed with exit code {result.returncode}: "
                 + (message[-1] if message else "no output"),
-                hint=f"run `CONTAINERS_CONF={containers_conf()} {self.name} {' '.join(args)}` to see it in full",
+                hint=f"run `{_conf_prefix()}{self.name} {' '.join(args)}` to see it in full",
             )
         return result
 
 
+def _conf_prefix() -> str:
+    conf = containers_conf()
+    return f"CONTAINERS_CONF={conf} " if conf is not None else ""
+
+
 def engine_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
-    env["CONTAINERS_CONF"] = str(containers_conf())
+    conf = containers_conf()
+    if conf is not None:
+        env["CONTAINERS_CONF"] = str(conf)
     return env
 
 

@@ -14,6 +14,7 @@ from ocw.cli_options import add_output, add_repo, add_vars, output_format, repo_
 from ocw.console import Progress, emit
 from ocw.errors import EXIT_CANNOT_RUN, EXIT_FAILED, EXIT_OK, OcwError
 from ocw.flux.kustomization import discover
+from ocw.flux.variables import read_var_file
 from ocw.install import manifests as project_tree
 from ocw.install.baseline import Baseline, errors_before
 from ocw.install.host import load_host
@@ -22,7 +23,7 @@ from ocw.install.new_workspace import WorkspaceRequest
 from ocw.install.next_steps import next_steps
 from ocw.install.plan import Plan, make_plan
 from ocw.install.writer import write
-from ocw.tree import load_tree
+from ocw.tree import load_tree, visible_documents
 from ocw.workspace import workspace_releases
 
 ACTIONS = ("created", "updated", "unchanged", "refused")
@@ -82,6 +83,10 @@ def handle(args: argparse.Namespace) -> int:
             hint="pass --repo with your cluster repository (e.g. --repo ~/git/k8s-cluster), or run from inside it",
         )
     progress(f"installing from {tree.root / 'kubernetes'} into {repo}")
+    # What the check after writing reads, read before it: an input that cannot be read leaves nothing half-written.
+    for var_file in args.vars:
+        read_var_file(var_file)
+    visible_documents(repo)
     plan = make_plan(repo, tree, load_host(), request, force=args.force)
     refused = plan.by_action("refused")
     if refused:

@@ -13,11 +13,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ocw.cli_options import REPO_ENV, check_command, find_repo, repo_path
 from ocw.component import NAME_PREFIX
 from ocw.errors import EXIT_FAILED, OcwError
 from ocw.image.engine import Engine
 from ocw.opencode.client import OpenCodeClient, OpenCodeError
-from ocw.paths import project_root
+from ocw.paths import checkout
 from ocw.up import supervisor
 from ocw.up.check_gate import check_errors
 from ocw.up.engine_choice import ENGINE_CHOICES, choose_engine
@@ -40,7 +41,9 @@ from ocw.workspace import Workspace, find_workspace, load_workspaces
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--repo", type=Path, default=None, help="the GitOps repository (default: this checkout)")
+    parser.add_argument(
+        "--repo", type=Path, default=None, help="the GitOps repository (default: $OCW_REPO, else the one around here)"
+    )
     parser.add_argument(
         "--state-dir",
         type=Path,
@@ -115,7 +118,12 @@ def register(subparsers: Any) -> None:
 
 
 def _repo(args: argparse.Namespace) -> Path:
-    return (args.repo or project_root()).resolve()
+    """As every command finds it (--repo, $OCW_REPO, the repository around the current directory), else the checkout
+    this ocw runs from (`make up`)."""
+    home = checkout()
+    if args.repo is None and not os.environ.get(REPO_ENV, "").strip() and find_repo(Path.cwd()) is None and home:
+        return home
+    return repo_path(args)
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
@@ -134,7 +142,8 @@ def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Wo
         return cached
     raise OcwError(
         f"ocw check finds {len(errors)} error(s) for {workspace.name}; not starting it:\n{listed}",
-        hint=f"run `ocw check` and fix them, then `ocw up {workspace.short_name}` (--skip-check starts anyway)",
+        hint=f"run `{check_command(repo, workspace.name)}` and fix them, then this ocw up again "
+        "(--skip-check starts anyway)",
         exit_code=EXIT_FAILED,
     )
 

@@ -10,7 +10,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ocw.cli_options import add_doppler, add_output, add_repo, add_vars, add_workspaces, output_format, repo_path
+from ocw.cli_options import (
+    add_doppler,
+    add_output,
+    add_repo,
+    add_vars,
+    add_workspaces,
+    check_command,
+    output_format,
+    repo_path,
+)
 from ocw.console import Format, Progress, emit
 from ocw.errors import OcwError
 from ocw.secrets.store import open_store
@@ -97,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     tree = load_tree(repo, args.vars)
     all_workspaces = workspaces_in(tree)
     if not all_workspaces:
-        raise OcwError(f"no workspace in the tree at {repo}", hint="run `ocw check`")
+        raise OcwError(f"no workspace in the tree at {repo}", hint=f"run `{check_command(repo)}`")
     if args.local:
         return _run_local(args, repo, all_workspaces, request_timeout)
     chosen: list[Workspace] = []
