@@ -177,6 +177,47 @@ def test_a_killed_up_leaves_no_init_container_behind(state: Path) -> None:
     assert_nothing_left(state, "container")
 
 
+def clone_running(state: Path, engine: str) -> bool:
+    """The init step's `git clone` has started (in process mode, a git process of this state dir)."""
+    if engine == "container":
+        return init_running(state, engine)
+    for pid in processes_using(state):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"git"):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("then", ["down", "next-up"])
+def test_nothing_of_a_killed_up_outlives_the_next_down_or_up(
+    tmp_path: Path, state: Path, engine: str, then: str
+) -> None:
+    """`ocw up` killed while its init step clones: its leader goes with it, and what it started (git) is gone once
+    `ocw down` or the next `ocw up` has run."""
+    with stalled_git_server() as url:  # stalls the clone until the end: a leftover git would still be running
+        up = start_detached(state, url, engine)
+        try:
+            wait_for(lambda: clone_running(state, engine) or up.poll() is not None, "the init step's clone")
+            assert up.poll() is None, up.communicate()[0]
+            up.send_signal(signal.SIGKILL)  # no chance to tidy up
+            up.wait(timeout=30)
+        finally:
+            up.kill()
+        left = processes_using(state)
+        if then == "down":
+            result, seconds = down(state)
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert seconds < QUICK, result.stdout
+        else:
+            source = str(make_source_repo(tmp_path / "source"))
+            args = ["--engine", engine, "--source", source, "--port", str(free_port()), "--state-dir", str(state)]
+            again = ocw("up", "flux", "-d", *args, timeout=240)
+            assert again.returncode == 0, again.stdout + again.stderr
+            assert [pid for pid in left if pid in processes_using(state)] == []
+            down(state)
+        assert_nothing_left(state, engine)
+
+
 @pytest.mark.usefixtures("workspace_image")
 def test_down_removes_a_container_left_by_an_earlier_run(tmp_path: Path, state: Path) -> None:
     """What an ocw that died before writing its record leaves: a running container, and nothing naming it."""

@@ -151,8 +151,29 @@ def _end_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _init_group_file(dirs: WorkspaceDirs) -> Path:
+    """Names the init step's process group while it runs: what a killed `ocw up` leaves behind is found through it."""
+    return dirs.root / "init.group"
+
+
+def end_leftover_init(dirs: WorkspaceDirs) -> None:
+    """End what is left of the init step of an `ocw up` that was killed: its leader had SIGTERM with its ocw
+    (PR_SET_PDEATHSIG), but what it started (a `git clone`) lives on in the group. A group id is not reused while a
+    member lives, so the group is ours unless a process of another start time now leads it."""
+    record = _init_group_file(dirs)
+    try:
+        leader, ticks = (int(field) for field in record.read_text().split())
+    except (OSError, ValueError):
+        return
+    if process_start_ticks(leader) in (None, ticks):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(leader, signal.SIGKILL)
+    record.unlink(missing_ok=True)
+
+
 def _run_init(plan: Plan, name: str, argv: list[str], env: dict[str, str], cwd: Path | None) -> float:
     started = time.monotonic()
+    end_leftover_init(plan.dirs)
     with _open_log(plan.dirs.init_log) as log:
         step = subprocess.Popen(
             argv,
@@ -164,13 +185,18 @@ def _run_init(plan: Plan, name: str, argv: list[str], env: dict[str, str], cwd: 
             start_new_session=True,  # its own group: an interrupted step ends with everything it started (git)
             preexec_fn=_end_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no other thread
         )
+        _init_group_file(plan.dirs).write_text(f"{step.pid} {process_start_ticks(step.pid) or -1}\n")
         try:
-            returncode = step.wait()
-        except BaseException:
+            if hasattr(os, "waitid"):  # exited but not yet collected: its group id cannot be anyone else's yet
+                os.waitid(os.P_PID, step.pid, os.WEXITED | os.WNOWAIT)
+            else:
+                step.wait()
+        finally:
+            # Whatever the step started (a git clone, were it interrupted) ends with it, as in its container.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(step.pid, signal.SIGKILL)
-            step.wait()
-            raise
+            returncode = step.wait()
+            _init_group_file(plan.dirs).unlink(missing_ok=True)
     if returncode != 0:
         errors = [line for line in tail(plan.dirs.init_log, 50).splitlines() if "error" in line.lower()]
         raise OcwError(
@@ -412,8 +438,8 @@ def stop_container(record: RunRecord, grace: float, engine: Engine | None = None
 
 
 def _terminate(record: RunRecord, grace: float, send: Callable[[int], None]) -> bool:
-    """SIGTERM, again every RESEND_TERM seconds (OpenCode loses one that arrives while part of its start briefly
-    catches it), for at most `grace` seconds, then SIGKILL. Returns whether SIGKILL was needed."""
+    """SIGTERM, again every RESEND_TERM seconds (OpenCode drops one that lands while it briefly catches SIGTERM
+    itself), for at most `grace` seconds, then SIGKILL. Returns whether SIGKILL was needed."""
     deadline = time.monotonic() + grace
     while True:
         send(signal.SIGTERM)
@@ -467,6 +493,7 @@ def cleanup(dirs: WorkspaceDirs) -> None:
 
 def stop(dirs: WorkspaceDirs, grace: float | None = None) -> StopResult | None:
     """Stop what `ocw up` started; `grace` defaults to the manifests' (container) or DEFAULT_STOP_GRACE (process)."""
+    end_leftover_init(dirs)
     record = read_record(dirs)
     result: StopResult | None = None
     if record is not None and record.engine == "container":
