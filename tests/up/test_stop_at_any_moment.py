@@ -1,6 +1,6 @@
-"""A stop at any moment of a start is quick and leaves nothing behind, in both engines: `ocw down` while the init step
-clones, while OpenCode starts, as it answers and just after never waits out the grace period, and a killed `ocw up`
-leaves no init container cloning on."""
+"""A stop at any moment of a start is quick and leaves nothing behind, in both engines: `ocw down` as the start begins,
+while the init step clones, between it and OpenCode, while OpenCode starts, as it answers and just after never waits
+out the grace period, and nothing of a killed `ocw up` outlives the next `ocw down` or `ocw up`."""
 
 from __future__ import annotations
 
@@ -136,6 +136,18 @@ def assert_down_interrupts_the_start(
     assert_nothing_left(state, engine)
 
 
+def _says(path: Path, text: str) -> bool:
+    with contextlib.suppress(OSError):
+        return text in path.read_text()
+    return False
+
+
+def test_down_as_the_start_begins(tmp_path: Path, state: Path, engine: str) -> None:
+    source = str(make_source_repo(tmp_path / "source"))
+    lock = state / WORKSPACE / "lock"  # names the starting ocw from its first step (the volumes) on
+    assert_down_interrupts_the_start(state, source, engine, lambda: _says(lock, "starting"), "the start to begin")
+
+
 def test_down_while_the_init_step_clones(state: Path, engine: str) -> None:
     with stalled_git_server() as url:
         assert_down_interrupts_the_start(state, url, engine, lambda: init_running(state, engine), "the init step")
@@ -145,6 +157,12 @@ def test_down_while_opencode_starts(tmp_path: Path, state: Path, engine: str) ->
     source = str(make_source_repo(tmp_path / "source"))
     record = state / WORKSPACE / "state.json"  # written once OpenCode is spawned, before it answers
     assert_down_interrupts_the_start(state, source, engine, record.exists, "OpenCode's start")
+
+
+def test_down_between_the_init_step_and_opencode(tmp_path: Path, state: Path, engine: str) -> None:
+    source = str(make_source_repo(tmp_path / "source"))
+    log = state / WORKSPACE / "logs" / "init.log"  # the step's last line: "done in ..."
+    assert_down_interrupts_the_start(state, source, engine, lambda: _says(log, "done in"), "the init step's end")
 
 
 @pytest.mark.parametrize("after", [0.0, 1.0], ids=["as-it-answers", "just-after"])
