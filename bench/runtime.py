@@ -231,10 +231,19 @@ class CpuGroup:
 
 
 def peak_rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    """OpenCode's peak resident memory: the largest of `pid` (the start script) and the processes below it."""
+    peak, queue = 0, [pid]
+    while queue:
+        current = queue.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text().splitlines()
+            queue += [int(child) for child in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except OSError:
+            continue
+        for line in status:
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]) * 1024)
+    return peak
 
 
 def memory_run(

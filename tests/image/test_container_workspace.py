@@ -92,13 +92,15 @@ def test_tini_is_pid_1_and_opencode_runs_as_uid_1000(workspace: Local, workspace
     name = _container(workspace)
     script = (
         "tr '\\0' ' ' </proc/1/cmdline; echo; child=$(cut -d ' ' -f 1 /proc/1/task/1/children); "
-        "tr '\\0' ' ' </proc/$child/cmdline; echo; id -u; id -g"
+        "server=$(cut -d ' ' -f 1 /proc/$child/task/$child/children); "
+        "tr '\\0' ' ' </proc/$server/cmdline; echo; id -u; id -g"
     )
     result = workspace_image.run("exec", name, "sh", "-c", script)
     assert result.returncode == 0, result.stderr
     cmdline, child, uid, gid = result.stdout.splitlines()
     assert cmdline.startswith("/usr/bin/tini -g -- /bin/sh /opt/opencode-workspace/opencode-serve --hostname")
-    assert child.startswith("opencode serve --hostname")  # the password check exec'd OpenCode: no shell between
+    # The start script stays as OpenCode's parent, to pass a stop on until OpenCode has gone.
+    assert child.startswith("opencode serve --hostname")
     assert (uid, gid) == ("1000", "1000")
 
 
@@ -126,20 +128,40 @@ def test_the_server_password_is_in_no_argument_list_and_no_log(workspace: Local)
     assert not (workspace.root / "run" / "env").exists() or not any((workspace.root / "run" / "env").iterdir())
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect: under a loaded parallel suite one SIGTERM to tini sometimes ends nothing (nothing pending, "
-    "OpenCode not catching SIGTERM); a second one works, which ocw's stop sends and the kubelet does not",
-)
+def _server_pid(pid_1: int) -> int:
+    """OpenCode's pid on this machine: the `opencode serve` below the container's PID 1."""
+    queue = [pid_1]
+    while queue:
+        pid = queue.pop()
+        if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"opencode\0serve\0"):
+            return pid
+        queue += [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    raise AssertionError("no `opencode serve` runs in the container\n" + _process_tree(pid_1))
+
+
+def _catches_sigterm(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    caught = next(line for line in status if line.startswith("SigCgt:")).split()[1]
+    return bool(int(caught, 16) & (1 << (signal.SIGTERM - 1)))
+
+
 def test_sigterm_to_pid_1_ends_the_container_well_before_the_grace_period(workspace: Local) -> None:
+    """Even a SIGTERM that lands while OpenCode catches SIGTERM itself (it does, for moments, a few seconds after a
+    session is created, and then drops it): the kubelet sends one, and only one."""
     session = workspace.create_session("survives a SIGTERM")
     pid = int(str(_running(workspace)["pid"]))  # tini, the container's PID 1, as seen from this machine
+    server = _server_pid(pid)
+    deadline = time.monotonic() + 30
+    while not _catches_sigterm(server) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    in_the_window = _catches_sigterm(server)  # no such moment: an ordinary SIGTERM, which must end it as well
     started = time.monotonic()
     os.kill(pid, signal.SIGTERM)  # what the kubelet's runtime sends first
     while process_start_ticks(pid) is not None and time.monotonic() - started < 15:
         time.sleep(0.01)
-    # Half the manifests' 10 s grace: a SIGTERM OpenCode ignored would take all of it, a loaded machine far less.
-    assert time.monotonic() - started < 5.0, _process_tree(pid)
+    # Half the manifests' 10 s grace: a SIGTERM OpenCode dropped would take all of it, a loaded machine far less.
+    seconds = time.monotonic() - started
+    assert seconds < 5.0, f"sent while OpenCode caught SIGTERM: {in_the_window}\n{_process_tree(pid)}"
     workspace.up_ok()  # the next start tidies up after the exited container
     assert session in workspace.session_ids()
 

@@ -1,6 +1,6 @@
-"""A stop at any moment of a start is quick and leaves nothing behind, in both engines: `ocw down` while the init step
-clones, while OpenCode starts, as it answers and just after never waits out the grace period, and a killed `ocw up`
-leaves no init container cloning on."""
+"""A stop at any moment of a start is quick and leaves nothing behind, in both engines: `ocw down` as the start begins,
+while the init step clones, between it and OpenCode, while OpenCode starts, as it answers and just after never waits
+out the grace period, and nothing of a killed `ocw up` outlives the next `ocw down` or `ocw up`."""
 
 from __future__ import annotations
 
@@ -136,6 +136,18 @@ def assert_down_interrupts_the_start(
     assert_nothing_left(state, engine)
 
 
+def _says(path: Path, text: str) -> bool:
+    with contextlib.suppress(OSError):
+        return text in path.read_text()
+    return False
+
+
+def test_down_as_the_start_begins(tmp_path: Path, state: Path, engine: str) -> None:
+    source = str(make_source_repo(tmp_path / "source"))
+    lock = state / WORKSPACE / "lock"  # names the starting ocw from its first step (the volumes) on
+    assert_down_interrupts_the_start(state, source, engine, lambda: _says(lock, "starting"), "the start to begin")
+
+
 def test_down_while_the_init_step_clones(state: Path, engine: str) -> None:
     with stalled_git_server() as url:
         assert_down_interrupts_the_start(state, url, engine, lambda: init_running(state, engine), "the init step")
@@ -145,6 +157,12 @@ def test_down_while_opencode_starts(tmp_path: Path, state: Path, engine: str) ->
     source = str(make_source_repo(tmp_path / "source"))
     record = state / WORKSPACE / "state.json"  # written once OpenCode is spawned, before it answers
     assert_down_interrupts_the_start(state, source, engine, record.exists, "OpenCode's start")
+
+
+def test_down_between_the_init_step_and_opencode(tmp_path: Path, state: Path, engine: str) -> None:
+    source = str(make_source_repo(tmp_path / "source"))
+    log = state / WORKSPACE / "logs" / "init.log"  # the step's last line: "done in ..."
+    assert_down_interrupts_the_start(state, source, engine, lambda: _says(log, "done in"), "the init step's end")
 
 
 @pytest.mark.parametrize("after", [0.0, 1.0], ids=["as-it-answers", "just-after"])
@@ -175,6 +193,47 @@ def test_a_killed_up_leaves_no_init_container_behind(state: Path) -> None:
     result, _ = down(state)
     assert result.returncode == 0, result.stdout + result.stderr
     assert_nothing_left(state, "container")
+
+
+def clone_running(state: Path, engine: str) -> bool:
+    """The init step's `git clone` has started (in process mode, a git process of this state dir)."""
+    if engine == "container":
+        return init_running(state, engine)
+    for pid in processes_using(state):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"git"):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("then", ["down", "next-up"])
+def test_nothing_of_a_killed_up_outlives_the_next_down_or_up(
+    tmp_path: Path, state: Path, engine: str, then: str
+) -> None:
+    """`ocw up` killed while its init step clones: its leader goes with it, and what it started (git) is gone once
+    `ocw down` or the next `ocw up` has run."""
+    with stalled_git_server() as url:  # stalls the clone until the end: a leftover git would still be running
+        up = start_detached(state, url, engine)
+        try:
+            wait_for(lambda: clone_running(state, engine) or up.poll() is not None, "the init step's clone")
+            assert up.poll() is None, up.communicate()[0]
+            up.send_signal(signal.SIGKILL)  # no chance to tidy up
+            up.wait(timeout=30)
+        finally:
+            up.kill()
+        left = processes_using(state)
+        if then == "down":
+            result, seconds = down(state)
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert seconds < QUICK, result.stdout
+        else:
+            source = str(make_source_repo(tmp_path / "source"))
+            args = ["--engine", engine, "--source", source, "--port", str(free_port()), "--state-dir", str(state)]
+            again = ocw("up", "flux", "-d", *args, timeout=240)
+            assert again.returncode == 0, again.stdout + again.stderr
+            assert [pid for pid in left if pid in processes_using(state)] == []
+            down(state)
+        assert_nothing_left(state, engine)
 
 
 @pytest.mark.usefixtures("workspace_image")

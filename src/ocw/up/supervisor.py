@@ -48,6 +48,7 @@ DEFAULT_STOP_GRACE = 5.0
 POLL = 0.02
 RESEND_TERM = 1.0  # seconds between the SIGTERMs of a stop
 LOCK_TIMEOUT = 60.0  # for a start under way to stop: it removes its containers
+GROUP_GONE_TIMEOUT = 5.0  # for the processes of a SIGKILLed group to have exited
 LockRole = Literal["starting", "stopping"]  # what the holder of a workspace's lock is doing
 WhenBusy = Literal["refuse", "wait", "interrupt"]
 LOG_TAIL_LINES = 15
@@ -151,6 +152,44 @@ def _end_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _init_group_file(dirs: WorkspaceDirs) -> Path:
+    """Names the init step's process group while it runs (leader pid, start time): what a killed `ocw up` leaves
+    behind is found through it."""
+    return dirs.root / "init.group"
+
+
+def _end_orphaned_group(leader: int, ticks: int) -> None:
+    """SIGKILL what is left of the process group `leader` (started at `ticks`) led. A group id is not reused while a
+    member lives, so the group is ours unless a process of another start time now leads it."""
+    if not Path("/proc/self/stat").exists():
+        return  # no start times to tell a reused id from ours
+    if process_start_ticks(leader) not in (None, ticks):
+        return
+    deadline = time.monotonic() + GROUP_GONE_TIMEOUT  # gone, so the port and the volume are free again
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(leader, signal.SIGKILL)
+        while time.monotonic() < deadline:
+            os.killpg(leader, 0)
+            time.sleep(POLL)
+
+
+def end_leftovers(dirs: WorkspaceDirs) -> None:
+    """End what a killed `ocw up` or a killed server left running in process mode: the rest of the init step (its
+    leader had SIGTERM with its ocw, PR_SET_PDEATHSIG, but a `git clone` it started lives on in its group), and the
+    rest of a server whose start script was killed (OpenCode, in the script's group)."""
+    record = _init_group_file(dirs)
+    try:
+        leader, ticks = (int(field) for field in record.read_text().split())
+    except (OSError, ValueError):
+        pass
+    else:
+        _end_orphaned_group(leader, ticks)
+    record.unlink(missing_ok=True)
+    server = read_record(dirs)
+    if server is not None and server.engine == "process" and not is_alive(server):
+        _end_orphaned_group(server.pid, server.start_ticks)
+
+
 def _run_init(plan: Plan, name: str, argv: list[str], env: dict[str, str], cwd: Path | None) -> float:
     started = time.monotonic()
     with _open_log(plan.dirs.init_log) as log:
@@ -164,13 +203,18 @@ def _run_init(plan: Plan, name: str, argv: list[str], env: dict[str, str], cwd: 
             start_new_session=True,  # its own group: an interrupted step ends with everything it started (git)
             preexec_fn=_end_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no other thread
         )
+        _init_group_file(plan.dirs).write_text(f"{step.pid} {process_start_ticks(step.pid) or -1}\n")
         try:
-            returncode = step.wait()
-        except BaseException:
+            if hasattr(os, "waitid"):  # exited but not yet collected: its group id cannot be anyone else's yet
+                os.waitid(os.P_PID, step.pid, os.WEXITED | os.WNOWAIT)
+            else:
+                step.wait()
+        finally:
+            # Whatever the step started (a git clone, were it interrupted) ends with it, as in its container.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(step.pid, signal.SIGKILL)
-            step.wait()
-            raise
+            returncode = step.wait()
+            _init_group_file(plan.dirs).unlink(missing_ok=True)
     if returncode != 0:
         errors = [line for line in tail(plan.dirs.init_log, 50).splitlines() if "error" in line.lower()]
         raise OcwError(
@@ -237,6 +281,7 @@ def start(
     """Everything up to an answering OpenCode. On failure nothing keeps running and no record is left."""
     dirs = plan.dirs
     refuse_if_running(dirs)
+    end_leftovers(dirs)
     if not port_is_free(plan.host, plan.port):
         raise OcwError(
             f"port {plan.port} on {plan.host} is in use, so OpenCode cannot listen there",
@@ -412,8 +457,8 @@ def stop_container(record: RunRecord, grace: float, engine: Engine | None = None
 
 
 def _terminate(record: RunRecord, grace: float, send: Callable[[int], None]) -> bool:
-    """SIGTERM, again every RESEND_TERM seconds (OpenCode loses one that arrives while part of its start briefly
-    catches it), for at most `grace` seconds, then SIGKILL. Returns whether SIGKILL was needed."""
+    """SIGTERM, again every RESEND_TERM seconds (OpenCode drops one that lands while it briefly catches SIGTERM
+    itself), for at most `grace` seconds, then SIGKILL. Returns whether SIGKILL was needed."""
     deadline = time.monotonic() + grace
     while True:
         send(signal.SIGTERM)
@@ -467,6 +512,7 @@ def cleanup(dirs: WorkspaceDirs) -> None:
 
 def stop(dirs: WorkspaceDirs, grace: float | None = None) -> StopResult | None:
     """Stop what `ocw up` started; `grace` defaults to the manifests' (container) or DEFAULT_STOP_GRACE (process)."""
+    end_leftovers(dirs)
     record = read_record(dirs)
     result: StopResult | None = None
     if record is not None and record.engine == "container":
