@@ -10,7 +10,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ocw.cli_options import add_doppler, add_output, add_repo, add_vars, add_workspaces, output_format, repo_path
+from ocw.cli_options import (
+    add_doppler,
+    add_output,
+    add_repo,
+    add_state_dir,
+    add_vars,
+    add_workspaces,
+    output_format,
+    repo_path,
+)
 from ocw.console import Format, Progress, emit
 from ocw.errors import OcwError
 from ocw.secrets.store import open_store
@@ -77,7 +86,7 @@ def register(subparsers: Any) -> None:
         "Service Prometheus Operator labels operated-prometheus=true)",
     )
     parser.add_argument("--local", metavar="WORKSPACE", help="check a workspace `ocw up` runs on this machine")
-    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="ocw up's state dir (default: the repository's)")
+    add_state_dir(parser, "ocw up's state dir (default: the repository's)")
     parser.set_defaults(handler=run)
 
 
