@@ -22,11 +22,12 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO / "tests") not in sys.path:
     sys.path.insert(0, str(REPO / "tests"))
 
+from ocw.cli import main  # noqa: E402
 from ocw.opencode.project_url import project_path  # noqa: E402
 from ocw.tree import load_tree  # noqa: E402
 from ocw.verify.github import repository_slug  # noqa: E402
 from ocw.workspace import Workspace, workspaces_in  # noqa: E402
-from support import cli  # noqa: E402
+from support.cli import CliResult  # noqa: E402
 from support.fake_kube import FakeKube  # noqa: E402
 from support.gateway import Deployed, deployed, serve_gateway  # noqa: E402
 from support.github_api import GitHubApi, Repository  # noqa: E402
@@ -243,7 +244,7 @@ def _repository_url(ws: Workspace) -> str:
 
 
 @dataclass(frozen=True)
-class Run(cli.CliResult):
+class Run(CliResult):
     """How `ocw verify` ended, with its report's results by (criterion, workspace)."""
 
     def json(self) -> dict[str, object]:
@@ -257,9 +258,14 @@ class Run(cli.CliResult):
 
 
 @pytest.fixture
-def run_ocw() -> Callable[[list[str]], Run]:
+def run_ocw(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], Run]:
+    """`ocw verify` in this process: its HTTP checks go through this process's gateways (serve_gateway), which time
+    out under load when a separate ocw process calls them."""
+
     def run(args: list[str]) -> Run:
-        result = cli.run_ocw(*args)
-        return Run(result.code, result.stdout, result.stderr)
+        capsys.readouterr()
+        code = main(args)
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
 
     return run
