@@ -69,7 +69,7 @@ $(TOOLS)/bin/helm: $(TOOLS)/node_modules/.installed $(VENV)/.installed
 
 # Runs a workspace locally from the manifests: clones this repository (no network needed) and serves OpenCode.
 up: setup local-image
-	$(VENV)/bin/ocw up $(WORKSPACE) --source "$(CURDIR)"
+	$(VENV)/bin/ocw up $(WORKSPACE) --repo "$(CURDIR)" --source "$(CURDIR)"
 
 # make up runs the workspace in its image, as the pod does, wherever podman can build it; elsewhere ocw up runs the
 # same init step and OpenCode as processes and says why.

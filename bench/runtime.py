@@ -31,7 +31,7 @@ from ocw.image.build import ensure_image
 from ocw.image.engine import Engine, require_engine
 from ocw.kube.quantity import quantity
 from ocw.paths import project_root
-from ocw.up import supervisor, volumes
+from ocw.up import process_runtime, runtime, supervisor, volumes
 from ocw.up.container import ContainerRun
 from ocw.up.plan import Plan, UpOptions, make_plan
 from ocw.up.pod import ProcessSpec
@@ -100,13 +100,13 @@ def spawn(plan: Plan, preexec: Callable[[], None] | None = None) -> tuple[subpro
 
 
 def kill(process: subprocess.Popen[bytes], record: RunRecord) -> None:
-    supervisor.stop_process(record, grace=0.5)
+    process_runtime.stop_process(record, grace=0.5)
     process.wait()
 
 
 def bench_init(plan: Plan, runs: int) -> dict[str, Any]:
     assert plan.init is not None
-    durations = [supervisor.run_init(plan, plan.init) for _ in range(runs)]
+    durations = [process_runtime.run_init(plan, plan.init) for _ in range(runs)]
     return {"runs": runs, "median_s": median(durations), "max_s": round(max(durations), 3), "target_s": 0.1}
 
 
@@ -119,9 +119,9 @@ def bench_restart(plan: Plan, runs: int) -> dict[str, Any]:
         for kind in ("ocw", "bare"):
             started = time.monotonic()
             if kind == "ocw":
-                supervisor.run_init(plan, plan.init)
+                process_runtime.run_init(plan, plan.init)
             process, record = spawn(plan)
-            supervisor.wait_ready(plan, process)
+            runtime.wait_ready(plan, process)
             (with_init if kind == "ocw" else bare).append(time.monotonic() - started)
             kill(process, record)
     overhead = statistics.median(with_init) / statistics.median(bare) - 1
@@ -152,7 +152,7 @@ def bench_shutdown(plan: Plan, runs: int, grace: float) -> dict[str, Any]:
     stop_to_ready: list[float] = []
     for _ in range(runs):
         process, record = spawn(plan)
-        supervisor.wait_ready(plan, process)
+        runtime.wait_ready(plan, process)
         light_workload(plan)
         started = time.monotonic()
         os.killpg(process.pid, signal.SIGTERM)
@@ -165,15 +165,15 @@ def bench_shutdown(plan: Plan, runs: int, grace: float) -> dict[str, Any]:
         sigterm.append(time.monotonic() - started)
     for _ in range(runs):
         process, record = spawn(plan)
-        supervisor.wait_ready(plan, process)
+        runtime.wait_ready(plan, process)
         light_workload(plan)
         started = time.monotonic()
-        supervisor.stop_process(record, grace)
+        process_runtime.stop_process(record, grace)
         process.wait()
         assert plan.init is not None
-        supervisor.run_init(plan, plan.init)
+        process_runtime.run_init(plan, plan.init)
         process, record = spawn(plan)
-        supervisor.wait_ready(plan, process)
+        runtime.wait_ready(plan, process)
         stop_to_ready.append(time.monotonic() - started)
         kill(process, record)
     return {
@@ -274,7 +274,7 @@ def memory_run(
     try:
         started = time.monotonic()
         process, record = spawn(tuned, preexec=join_groups)
-        supervisor.wait_ready(tuned, process, timeout=120)
+        runtime.wait_ready(tuned, process, timeout=120)
         ready = time.monotonic() - started
         sampler.start()
         work_started = time.monotonic()
@@ -360,10 +360,16 @@ def _engine_plan(state: Path, port: int, image: str | None) -> Plan:
     return make_plan(workspace, options)
 
 
-def _stop(record: RunRecord, engine: Engine, grace: float) -> supervisor.StopResult:
-    if record.engine == "container":
-        return supervisor.stop_container(record, grace, engine)
-    return supervisor.stop_process(record, grace)
+def _start(plan: Plan, engine: Engine) -> tuple[subprocess.Popen[bytes], RunRecord]:
+    started = supervisor.start(plan, supervisor.runtime_for(engine if plan.image else None), detached=True)
+    return started.process, started.record
+
+
+def _stop(record: RunRecord, engine: Engine, grace: float) -> runtime.StopResult:
+    """Stops the started workspace (it runs: the result is never None)."""
+    result = supervisor.runtime_for(engine if record.engine == "container" else None).stop(record, grace)
+    assert result is not None
+    return result
 
 
 def _memory_cgroup(pid: int) -> Path:
@@ -380,7 +386,7 @@ def _read(group: Path, name: str) -> int:
 
 def restart_cycles(plan: Plan, engine: Engine, runs: int, light_workload: Callable[[Plan], None]) -> dict[str, Any]:
     """Start once, then `runs` times: stop (the manifests' grace) -> start (init step included) -> ready."""
-    process, record = supervisor.start(plan, detached=True, engine=engine)
+    process, record = _start(plan, engine)
     light_workload(plan)
     cycles: list[float] = []
     stops: list[float] = []
@@ -391,11 +397,11 @@ def restart_cycles(plan: Plan, engine: Engine, runs: int, light_workload: Callab
         process.wait()
         stops.append(result.seconds)
         killed += result.killed
-        process, record = supervisor.start(plan, detached=True, engine=engine)
+        process, record = _start(plan, engine)
         cycles.append(time.monotonic() - started)
     _stop(record, engine, plan.grace)
     process.wait()
-    supervisor.cleanup(plan.dirs)
+    runtime.cleanup(plan.dirs)
     return {
         "runs": runs,
         "stop_to_ready_median_s": median(cycles),
@@ -422,12 +428,12 @@ def pid1_stop(plan: Plan, engine: Engine, runs: int) -> dict[str, Any]:
         seconds: list[float] = []
         killed = 0
         for _ in range(runs):
-            process, record = supervisor.start(variant, detached=True, engine=engine)
-            result = supervisor.stop_container(record, plan.grace, engine)
+            process, record = _start(variant, engine)
+            result = _stop(record, engine, plan.grace)
             process.wait()
             seconds.append(result.seconds)
             killed += result.killed
-        supervisor.cleanup(plan.dirs)
+        runtime.cleanup(plan.dirs)
         results[f"{label} as PID 1" if label == "tini" else label] = {
             "runs": runs,
             "stop_median_s": median(seconds),
@@ -444,7 +450,7 @@ def container_memory(plan: Plan, engine: Engine, runs: int, light_workload: Call
     peak: list[float] = []
     limit = 0
     for _ in range(runs):
-        process, record = supervisor.start(plan, detached=True, engine=engine)
+        process, record = _start(plan, engine)
         group = _memory_cgroup(record.pid)
         limit = _read(group, "memory.limit_in_bytes")
         time.sleep(IDLE_SECONDS)
@@ -452,9 +458,9 @@ def container_memory(plan: Plan, engine: Engine, runs: int, light_workload: Call
         for _round in range(WORKLOAD_ROUNDS):
             light_workload(plan)
         peak.append(_read(group, "memory.max_usage_in_bytes") / MIB)
-        supervisor.stop_container(record, plan.grace, engine)
+        _stop(record, engine, plan.grace)
         process.wait()
-    supervisor.cleanup(plan.dirs)
+    runtime.cleanup(plan.dirs)
     return {
         "runs": runs,
         "limit_mib": round(limit / MIB),
@@ -514,7 +520,7 @@ def main() -> int:
         action="append",
         help="JSC tunings to measure (default: all; soak: first two)",
     )
-    parser.add_argument("--grace", type=float, default=supervisor.DEFAULT_STOP_GRACE)
+    parser.add_argument("--grace", type=float, default=runtime.DEFAULT_STOP_GRACE)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--only", choices=["init", "restart", "shutdown", "memory", "engines"], action="append")
     args = parser.parse_args()
@@ -531,9 +537,9 @@ def main() -> int:
         volumes.prepare(plan.dirs, plan.mounts, plan.config_maps, plan.secrets)
         build_toolbox(plan.dirs.tools)  # process mode's PATH, as `ocw up` makes it
         assert plan.init is not None
-        supervisor.run_init(plan, plan.init)  # populate the volume: clone once
+        process_runtime.run_init(plan, plan.init)  # populate the volume: clone once
         process, record = spawn(plan)
-        supervisor.wait_ready(plan, process)
+        runtime.wait_ready(plan, process)
         light_workload(plan)  # the data a used workspace has
         kill(process, record)
         if "init" in only:

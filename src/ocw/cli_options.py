@@ -1,5 +1,6 @@
 """The options every command spells the same way, with one default each: `--repo`, `-o/--output` (and `--json`),
-`--vars`, `--workspace`, the Doppler project and config, the stop timeout. Older spellings stay as aliases.
+`--vars`, `--workspace`, `--state-dir`, the Doppler project and config, the stop timeout. Older spellings stay as
+aliases.
 
 A command adds what it takes with `add_*` and reads it back with the matching function (`repo_path`,
 `output_format`, ...): never `args.repo` directly, so that the default is worked out in one place."""
@@ -52,6 +53,16 @@ def repo_path(args: argparse.Namespace) -> Path:
             hint=f"pass --repo DIR (your cluster repository, e.g. --repo ~/git/k8s-cluster) or set {REPO_ENV}",
         )
     return found
+
+
+STATE_DIR_HELP: Final = (
+    "where `ocw up` keeps local workspaces (default: one folder per repository in the user's state directory, "
+    "$XDG_STATE_HOME/ocw or ~/.local/state/ocw)"
+)
+
+
+def add_state_dir(parser: argparse.ArgumentParser, help_text: str = STATE_DIR_HELP) -> None:
+    parser.add_argument("--state-dir", type=Path, default=None, metavar="DIR", help=help_text)
 
 
 def add_output(parser: argparse.ArgumentParser, what: str = "the result") -> None:

@@ -9,9 +9,7 @@ It is written before the server starts because OpenCode reads its global config 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ import httpx
 
 from ocw.image.engine import installed_engine
 from ocw.up.passthrough import PROXY_VARIABLES, TLS_DIR_VARIABLES, TLS_FILE_VARIABLES
+from support.cli import CliResult, run_ocw, user_env
 from support.local_workspace import WORKSPACE, WorkspacePlaces
 from support.model_server import ModelServer, Turn
 
@@ -40,19 +39,12 @@ GIT_OPTIONS = (
 )
 
 
-def ocw(*args: str, extra_env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def ocw(*args: str, extra_env: dict[str, str] | None = None, timeout: float = 300) -> CliResult:
     """Run the CLI as a user would, without this test run's own OpenCode or XDG settings, and without this machine's
     proxy and CA settings (`ocw up` hands those to the workspace): the workspace talks only to the servers the test
     starts on 127.0.0.1, and a test that needs a CA passes it in `extra_env`."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OPENCODE_", "XDG_")) and k not in HOST_NETWORK_SETTINGS
-    }
-    env.update(extra_env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "ocw", *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
-    )
+    env = {k: v for k, v in user_env().items() if k not in HOST_NETWORK_SETTINGS} | (extra_env or {})
+    return run_ocw(*args, env=env, timeout=timeout)
 
 
 def git(repo: Path, *args: str) -> str:
@@ -116,12 +108,12 @@ class AgentWorkspace(WorkspacePlaces):
             args += ["--repo", str(self.repo)]
         result = ocw(*args, extra_env=self.extra_env)
         self.up_output = result.stdout + result.stderr
-        assert result.returncode == 0, f"ocw up failed ({result.returncode}):\n{self.up_output}"
+        assert result.code == 0, f"ocw up failed ({result.code}):\n{self.up_output}"
 
     def container(self) -> str:
         """The running OpenCode container's name, as `ocw ps` reports it."""
         listing = ocw("ps", "--json", *self._ocw_args())
-        assert listing.returncode == 0, listing.stderr
+        assert listing.code == 0, listing.stderr
         (entry,) = [w for w in json.loads(listing.stdout)["workspaces"] if w["workspace"] == WORKSPACE]
         assert entry["running"] and entry.get("container"), entry
         return str(entry["container"])

@@ -17,7 +17,8 @@ from agent.gitops import gitops_copy
 from agent.workspace import AgentWorkspace, make_source_repository
 from support.git_http_server import GitHttpServer, make_self_signed_certificate
 from support.model_server import ModelServer
-from up.helpers import copilot_document, fake_token, free_port, write_secrets
+from support.tokens import copilot_document, random_text
+from up.helpers import free_port, write_secrets
 
 REPOSITORY = "k8s-cluster.git"
 
@@ -39,14 +40,14 @@ def running_world(
     base: Path, model: ModelServer, engine: str, files: dict[str, bytes], *, push: bool
 ) -> Iterator[World]:
     """Serve a repository holding `files`, start the workspace on it (push switch as given), stop it at the end."""
-    token = fake_token("ghp_")
+    token = random_text("ghp_")
     tls = make_self_signed_certificate(base / "tls")
     source = make_source_repository(base / "source", files)
     server_root = base / "server"
     server_root.mkdir()
     subprocess.run(["git", "clone", "-q", "--bare", str(source), str(server_root / REPOSITORY)], check=True)
     with GitHttpServer(server_root, token=token, tls=tls) as server:
-        secrets = write_secrets(base / "secrets.env", token, fake_token("pw_"), copilot_document(fake_token("gho_")))
+        secrets = write_secrets(base / "secrets.env", token, random_text("pw_"), copilot_document(random_text("gho_")))
         workspace = AgentWorkspace(
             state_dir=base / "state",
             port=free_port(),

@@ -28,11 +28,12 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, P
 
 from ocw.workspace import Workspace, find_workspace, load_workspaces
 from support import model_standin
+from support.cli import run_ocw, user_env
 from support.gateway import Deployed, deployed, serve_gateway
 from support.image import workspace_image  # noqa: F401 - the session fixture
 from support.local_workspace import WORKSPACE
 from support.pki import Pki, make_pki, serve_https
-from up.helpers import REPO, Local, free_port, ocw
+from up.helpers import REPO, Local, free_port
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -153,8 +154,8 @@ class BrowserWorkspace:
         return str(self.local.json("/path")["directory"])
 
     def status(self) -> dict[str, Any]:
-        result = ocw("ps", "--json", "--state-dir", str(self.local.state_dir))
-        assert result.returncode == 0, result.stderr
+        result = run_ocw("ps", "--json", "--state-dir", str(self.local.state_dir), env=user_env())
+        assert result.code == 0, result.stderr
         entries = [e for e in json.loads(result.stdout)["workspaces"] if e["workspace"] == WORKSPACE]
         assert entries and entries[0]["running"], entries
         return dict(entries[0])
@@ -181,7 +182,7 @@ def running(base: Path, engine: str) -> Iterator[BrowserWorkspace]:
         try:
             yield BrowserWorkspace(local, model_requests)
         finally:
-            ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "3")
+            run_ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "3", env=user_env())
 
 
 @pytest.fixture(scope="session")

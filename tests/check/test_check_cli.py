@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,30 +19,21 @@ from check.tree_copy import REPO, TreeCopy
 from ocw.check import run_check
 from ocw.tree import load_tree
 from ocw.workspace import load_workspaces
+from support.cli import CliResult, run_ocw, user_env
 from support.prerequisites import require_command, require_path
 
 HA_KS = "kubernetes/apps/opencode/opencode-ha/ks.yaml"
 
 
-def ocw_check(*args: str, cwd: Path, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "OCW_REPO"}
-    if cache is not None:
-        env["XDG_CACHE_HOME"] = str(cache)
-    return subprocess.run(
-        [sys.executable, "-m", "ocw", "check", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        cwd=cwd,
-        timeout=300,
-    )
+def ocw_check(*args: str, cwd: Path, cache: Path | None = None) -> CliResult:
+    env = user_env({"XDG_CACHE_HOME": str(cache)} if cache is not None else {}, without=["OCW_REPO"])
+    return run_ocw("check", *args, cwd=cwd, env=env)
 
 
 def test_yaml_output_from_inside_the_repository_and_progress_counts_that_add_up(tree: TreeCopy) -> None:
     result = ocw_check("-o", "yaml", cwd=tree.root / "kubernetes" / "apps")
 
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     summary = yaml.safe_load(result.stdout)["summary"]
     counted = sum(int(n) for n in re.findall(r"^ocw check: validating (\d+) ", result.stderr, re.MULTILINE))
     assert counted == summary["objects_validated"] + summary["objects_without_schema"] > 0
@@ -59,7 +49,7 @@ def test_a_ks_yaml_that_is_not_utf8_is_exit_2_in_one_line_naming_it(tree: TreeCo
     text = ocw_check("--repo", str(tree.root), cwd=tree.root.parent)
     as_json = ocw_check("--repo", str(tree.root), "--json", cwd=tree.root.parent)
 
-    assert text.returncode == as_json.returncode == 2
+    assert text.code == as_json.code == 2
     errors = [line for line in text.stderr.splitlines() if "error" in line]
     named = f"YAML file {tree.root / HA_KS}: not UTF-8 text (byte 0xe9 on line {last_line})"
     assert errors == [f"ocw check: error: {named}"]
@@ -74,7 +64,7 @@ def test_variables_that_are_not_utf8_are_exit_2_naming_the_file(tree: TreeCopy, 
 
     result = ocw_check("--repo", str(tree.root), "--vars", str(broken), cwd=tmp_path)
 
-    assert result.returncode == 2
+    assert result.code == 2
     assert f"variables file {broken}: not UTF-8 text" in result.stderr or f"{broken}: not UTF-8" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -84,7 +74,7 @@ def test_a_ks_yaml_that_does_not_parse_is_listed_as_failed(tree: TreeCopy) -> No
 
     result = ocw_check("--repo", str(tree.root), cwd=tree.root)
 
-    assert result.returncode == 1
+    assert result.code == 1
     listed = result.stdout.split("Flux Kustomizations:\n", 1)[1]
     assert f"  FAILED {HA_KS}: does not parse, 1 error(s)" in listed
 
@@ -100,12 +90,12 @@ def test_vars_takes_the_decrypted_cluster_secrets_secret_as_sops_prints_it(tree:
     cache = tmp_path / "cache"
     result = ocw_check("--repo", str(tree.root), "--vars", str(secret), "-o", "json", cwd=tmp_path, cache=cache)
 
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.code == 0, result.stdout + result.stderr
     # The routes rendered with the Secret's domain are never cached; the same domain from a plain map file is.
     assert not [p for p in cache.rglob("*") if p.is_file() and b"example.org" in p.read_bytes()]
     plain = tmp_path / "vars.yaml"
     plain.write_text("SECRET_DOMAIN: example.org\nSVC_INTERNAL_GW_ADDR: 10.9.9.9\n")
-    assert ocw_check("--repo", str(tree.root), "--vars", str(plain), cwd=tmp_path, cache=cache).returncode == 0
+    assert ocw_check("--repo", str(tree.root), "--vars", str(plain), cwd=tmp_path, cache=cache).code == 0
     assert [p for p in cache.rglob("renders/*/*.yaml") if b"example.org" in p.read_bytes()]
     assert json.loads(result.stdout)["summary"]["vars_files"] == [str(secret)]
     workspaces = load_workspaces(tree.root, [secret])

@@ -4,34 +4,25 @@ formats, the exit codes, and what happens when a schema or a tool is missing."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from check.tree_copy import COMPONENT, HELMRELEASE, REPO, TreeCopy, error_rules, errors, strict_helmrelease_schema
 from ocw.install.host import HOST_DESCRIPTION
 from ocw.schemas.catalog import VENDORED_SCHEMAS
+from support.cli import CliResult, run_ocw, user_env
 
 LISTENER_PATCH = "kubernetes/apps/network/envoy-gateway/app/opencode-listener.yaml"
 
 
-def ocw_check(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def ocw_check(*args: str, env: dict[str, str] | None = None) -> CliResult:
     """The command line on a copy of the tree, in the cluster the tree is made for (--host)."""
-    return subprocess.run(
-        [sys.executable, "-m", "ocw", "check", "--host", str(HOST_DESCRIPTION), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+    return run_ocw("check", "--host", str(HOST_DESCRIPTION), *args, env=user_env(env, without=()), timeout=120)
 
 
 def test_the_projects_own_tree_passes() -> None:
     result = ocw_check("--repo", str(REPO))
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.code == 0, result.stdout + result.stderr
     assert "ok: 0 error(s)" in result.stdout
     assert "cluster-vars.example.yaml" in result.stdout  # says which variables it used
 
@@ -39,7 +30,7 @@ def test_the_projects_own_tree_passes() -> None:
 def test_json_output_lists_findings_and_a_summary(tree: TreeCopy) -> None:
     tree.replace(HELMRELEASE, "memory: 1Gi", "memory: 512Mi")
     result = ocw_check("--repo", str(tree.root), "--json")
-    assert result.returncode == 1, result.stderr
+    assert result.code == 1, result.stderr
     document = json.loads(result.stdout)
     finding = next(f for f in document["findings"] if f["rule"] == "sec05-resources")
     assert set(finding) >= {"rule", "severity", "file", "object", "message", "count", "places"}
@@ -60,7 +51,7 @@ def test_every_finding_is_reported_grouped_by_file(tree: TreeCopy) -> None:
     tree.replace(f"{COMPONENT}/pvc.yaml", "    - ReadWriteOnce", "    - ReadWriteMany")
     tree.replace("kubernetes/apps/opencode/opencode-ha/ks.yaml", "    - name: volsync", "    - name: volsink")
     result = ocw_check("--repo", str(tree.root))
-    assert result.returncode == 1
+    assert result.code == 1
     out = result.stdout
     for rule in ("single-writer", "sec04-volume", "link-depends-on"):
         assert f"[{rule}]" in out
@@ -75,14 +66,14 @@ def test_a_token_in_the_tree_is_reported_without_being_printed(tree: TreeCopy) -
     token = "ghp_" + "Zq7" * 12
     tree.replace("kubernetes/apps/opencode/namespace.yaml", "---\n", f"---\n# {token}\n")
     result = ocw_check("--repo", str(tree.root))
-    assert result.returncode == 1
+    assert result.code == 1
     assert "[sec01-secret-in-manifest]" in result.stdout
     assert token not in result.stdout + result.stderr
 
 
 def test_a_missing_schemas_directory_stops_the_run(tree: TreeCopy) -> None:
     result = ocw_check("--repo", str(tree.root), "--schemas", str(tree.root / "no-such-dir"))
-    assert result.returncode == 2
+    assert result.code == 2
     assert "--schemas expects a directory" in result.stderr
 
 
@@ -90,7 +81,7 @@ def test_without_any_kustomize_it_says_what_it_found_and_how_to_install_one(tree
     empty = tmp_path / "empty"
     empty.mkdir()
     result = ocw_check("--repo", str(tree.root), env={"OCW_TOOLS_DIR": str(empty), "PATH": str(empty)})
-    assert result.returncode == 2
+    assert result.code == 2
     assert "no usable kustomize" in result.stderr
     assert f"pinned kubectl {empty / 'bin' / 'kubectl'}: absent" in result.stderr
     assert "kubectl on PATH: not found" in result.stderr and "kustomize on PATH: not found" in result.stderr
@@ -134,7 +125,7 @@ def test_a_crd_schema_in_no_layer_is_named_with_how_to_provide_it(tree: TreeCopy
 def test_offline_a_schema_not_vendored_says_the_download_failed(tree: TreeCopy) -> None:
     add_podmonitor(tree)  # the catalog is unreachable: conftest points it at loopback's discard port
     result = ocw_check("--repo", str(tree.root), "--json")
-    assert result.returncode == 1, result.stderr
+    assert result.code == 1, result.stderr
     missing = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "schema-missing"]
     assert sorted(place["object"] for f in missing for place in f["places"]) == PODMONITORS
     assert "download failed: 127.0.0.1 could not be reached" in missing[0]["message"]
@@ -143,7 +134,7 @@ def test_offline_a_schema_not_vendored_says_the_download_failed(tree: TreeCopy) 
 
 def test_the_vendored_schemas_make_the_check_work_offline(tree: TreeCopy) -> None:
     result = ocw_check("--repo", str(tree.root), "--json")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.code == 0, result.stdout + result.stderr
     document = json.loads(result.stdout)
     assert not [f for f in document["findings"] if f["rule"].startswith("schema-")]
     assert document["summary"]["objects_validated"] > 20
@@ -153,7 +144,7 @@ def test_the_vendored_schemas_make_the_check_work_offline(tree: TreeCopy) -> Non
 def test_the_cache_takes_precedence_over_the_vendored_schemas(tree: TreeCopy, private_schema_cache: Path) -> None:
     strict_helmrelease_schema(private_schema_cache)
     result = ocw_check("--repo", str(tree.root), "--json")
-    assert result.returncode == 1
+    assert result.code == 1
     crd_errors = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "schema-crd"]
     assert {place["object"] for f in crd_errors for place in f["places"]} == {
         "HelmRelease/opencode/opencode-flux",
@@ -175,7 +166,7 @@ def test_a_schemas_directory_overrides_the_cache_and_extends_the_vendored_ones(
     (mine / relative).parent.mkdir(parents=True)
     shutil.copy(VENDORED_SCHEMAS / relative, mine / relative)
     result = ocw_check("--repo", str(tree.root), "--schemas", str(mine), "--json")
-    assert result.returncode == 0, result.stdout
+    assert result.code == 0, result.stdout
     assert json.loads(result.stdout)["summary"]["objects_validated"] > 20
 
 

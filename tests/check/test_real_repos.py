@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -36,6 +34,7 @@ from ocw.findings import Severity
 from ocw.paths import user_cache_dir
 from ocw.workspace import load_workspaces
 from ocw.yamlio import YamlError, load_all_strict
+from support.cli import run_ocw
 
 WORKSPACE_APPS = {"opencode-flux", "opencode-ha"}
 VOLSYNC_ES = "kubernetes/components/opencode-workspace/volsync/externalsecret.yaml"
@@ -233,14 +232,8 @@ def test_only_narrows_the_report_to_the_workspaces(installed: Path) -> None:
 
 
 def test_the_command_line_report_keeps_its_shape(installed: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "ocw", "check", "--repo", str(installed), "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 1, result.stdout + result.stderr  # the repository's own true errors
+    result = run_ocw("check", "--repo", str(installed), "--json", timeout=120)
+    assert result.code == 1, result.stdout + result.stderr  # the repository's own true errors
     document = json.loads(result.stdout)
     assert document["summary"]["errors"] == 5
     assert set(document) == {"findings", "summary", "kustomizations"}
@@ -253,14 +246,8 @@ def test_the_command_line_report_keeps_its_shape(installed: Path) -> None:
         "errors": 0,
         "warnings": 1,  # the app-template version it is rendered with (the test above)
     }
-    unknown = subprocess.run(
-        [sys.executable, "-m", "ocw", "check", "--repo", str(installed), "--only", "nothing-here"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert unknown.returncode == 2
+    unknown = run_ocw("check", "--repo", str(installed), "--only", "nothing-here", timeout=120)
+    assert unknown.code == 2
     assert "nothing-here" in unknown.stderr and "opencode" in unknown.stderr
 
 

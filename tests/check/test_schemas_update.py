@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -19,6 +16,7 @@ import pytest
 
 from check.tree_copy import HELMRELEASE_SCHEMA, TreeCopy, strict_helmrelease_schema
 from ocw.schemas.catalog import VENDORED_SCHEMAS
+from support.cli import CliResult, run_ocw, user_env
 
 APP_TEMPLATE = "app-template-common-4.1.1"
 
@@ -42,15 +40,8 @@ def catalog(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     server.server_close()
 
 
-def ocw(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ocw", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+def ocw(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    return run_ocw(*args, env=user_env(env, without=()), timeout=120)
 
 
 def tree_digest(root: Path) -> str:
@@ -73,7 +64,7 @@ def test_update_fills_the_cache_which_then_takes_precedence(
         "schemas", "update", "--json", "--crd-catalog-url", f"{base}crds",
         env={"OCW_APP_TEMPLATE_SCHEMA_URL": f"{base}common/"},
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     document = json.loads(result.stdout)
     statuses = {f["path"]: f["status"] for f in document["files"]}
     assert statuses.pop(HELMRELEASE_SCHEMA) == "changed"
@@ -100,7 +91,7 @@ def test_a_file_the_catalog_lacks_is_reported_and_the_rest_is_written(
     served, base = catalog
     (served / "crds" / "volsync.backube" / "replicationsource_v1alpha1.json").unlink()
     result = ocw("schemas", "update", "--crd-catalog-url", f"{base}crds/", "--app-template-url", f"{base}common")
-    assert result.returncode == 1
+    assert result.code == 1
     assert "failed    crds/volsync.backube/replicationsource_v1alpha1.json: " in result.stdout
     assert "answered HTTP 404" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith("FAILED: 1 file(s) could not be downloaded")
@@ -113,7 +104,7 @@ def test_an_unreachable_catalog_changes_nothing(private_schema_cache: Path) -> N
     kept = strict_helmrelease_schema(private_schema_cache)
     before = tree_digest(private_schema_cache)
     result = ocw("schemas", "update")  # conftest points both catalogs at loopback's discard port
-    assert result.returncode == 2
+    assert result.code == 2
     assert "127.0.0.1 could not be reached" in result.stderr
     assert "the cache is unchanged" in result.stderr
     assert tree_digest(private_schema_cache) == before and kept.is_file()
@@ -122,7 +113,7 @@ def test_an_unreachable_catalog_changes_nothing(private_schema_cache: Path) -> N
 
 def test_where_lists_the_layers_in_search_order(private_schema_cache: Path) -> None:
     result = ocw("schemas", "where", "--json")
-    assert result.returncode == 0
+    assert result.code == 0
     assert json.loads(result.stdout) == [
         {"layer": "cache", "path": str(private_schema_cache)},
         {"layer": "vendored", "path": str(VENDORED_SCHEMAS)},

@@ -5,9 +5,6 @@ with the exact version pulled."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -22,6 +19,7 @@ from ocw.helm.charts import VENDORED_CHARTS, cache_charts_dir
 from ocw.tree import load_tree
 from ocw.workspace import workspaces_in
 from support.chart_registry import Registry, oci_registry, package_chart, write_helm_repository
+from support.cli import run_ocw
 from support.prerequisites import require_path
 
 OCIREPOSITORY = f"{COMPONENT}/ocirepository.yaml"
@@ -33,13 +31,6 @@ SOURCE = VENDORED_CHARTS / "app-template-4.1.1"
 @pytest.fixture
 def helm() -> Path:
     return require_path(REPO / "tools" / "bin" / "helm", what="the pinned helm (`make setup` extracts it)")
-
-
-def ocw(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ocw", *args], capture_output=True, text=True, check=False, env=dict(os.environ),
-        timeout=300,
-    )  # fmt: skip
 
 
 @pytest.fixture
@@ -62,9 +53,9 @@ def test_pull_fetches_the_pinned_version_and_check_then_renders_exactly_it(
     [stand_in] = [c for c in before.causes if c.rule == "helm-chart"]
     assert "app-template 4.4.0 is neither vendored nor cached: rendered with the vendored 4.1.1" in stand_in.message
 
-    result = ocw("charts", "pull", "--repo", str(tree.root), "--json")
+    result = run_ocw("charts", "pull", "--repo", str(tree.root), "--json")
 
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     [chart] = json.loads(result.stdout)["charts"]
     assert (chart["chart"], chart["status"], chart["version"]) == ("app-template", "pulled", "4.4.0")
     assert "/token" in registry.requests, "the anonymous bearer token was asked for, as ghcr.io wants"
@@ -75,8 +66,8 @@ def test_pull_fetches_the_pinned_version_and_check_then_renders_exactly_it(
     for workspace in workspaces_in(load_tree(tree.root)):
         assert workspace.chart_note is None
         assert workspace.workload.manifest.labels["helm.sh/chart"] == "app-template-4.4.0"
-    again = ocw("charts", "pull", "--repo", str(tree.root))
-    assert again.returncode == 0 and again.stdout.startswith("cached  app-template 4.4.0"), again.stdout
+    again = run_ocw("charts", "pull", "--repo", str(tree.root))
+    assert again.code == 0 and again.stdout.startswith("cached  app-template 4.4.0"), again.stdout
 
 
 def test_an_archive_that_does_not_match_its_digest_is_refused_and_nothing_is_kept(
@@ -86,9 +77,9 @@ def test_an_archive_that_does_not_match_its_digest_is_refused_and_nothing_is_kep
     registry.push("bjw-s-labs/helm/app-template", "4.4.0", archive, corrupt=True)
     point_at(tree, registry)
 
-    result = ocw("charts", "pull", "--repo", str(tree.root), "--json")
+    result = run_ocw("charts", "pull", "--repo", str(tree.root), "--json")
 
-    assert result.returncode == 1
+    assert result.code == 1
     [chart] = json.loads(result.stdout)["charts"]
     assert chart["status"] == "failed" and "does not match its digest" in chart["message"]
     assert not list(cache_charts_dir().rglob("*.tgz"))
@@ -124,12 +115,12 @@ def test_a_helm_repository_gives_the_newest_version_the_range_allows(
     tree.remove(OCIREPOSITORY)
     tree.replace(HELMRELEASE, CHART_REF, CHART_TEMPLATE)
     try:
-        result = ocw("charts", "pull", "--repo", str(tree.root), "--json")
+        result = run_ocw("charts", "pull", "--repo", str(tree.root), "--json")
     finally:
         server.shutdown()
         server.server_close()
 
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     [chart] = json.loads(result.stdout)["charts"]
     assert (chart["status"], chart["version"], chart["asked"]) == ("pulled", "4.6.1", "4.x")
     report = run_check(tree.root)

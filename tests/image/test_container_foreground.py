@@ -11,9 +11,10 @@ import pytest
 
 from ocw.up.container import container_name
 from ocw.up.state import workspace_dirs
+from support.cli import run_ocw, user_env
 from support.image import WorkspaceImage
 from support.local_workspace import WORKSPACE
-from up.helpers import REPO, free_port, ocw, up_in_foreground
+from up.helpers import REPO, free_port, up_in_foreground
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -22,7 +23,7 @@ def test_ctrl_c_stops_the_container_at_once_and_removes_it(tmp_path: Path, works
     state, port = tmp_path / "state", free_port()
     args = ["flux", "--source", str(REPO), "--port", str(port), "--state-dir", str(state)]  # --engine auto
     with up_in_foreground(*args) as up:
-        entry = json.loads(ocw("ps", "--json", "--state-dir", str(state)).stdout)["workspaces"][0]
+        entry = json.loads(run_ocw("ps", "--json", "--state-dir", str(state), env=user_env()).stdout)["workspaces"][0]
         assert entry["running"] and entry["engine"] == "container", "".join(up.printed)
         password = (state / WORKSPACE / "password").read_text()
         assert httpx.get(entry["url"] + "/session", auth=("opencode", password)).status_code == 200
@@ -43,8 +44,8 @@ def test_a_failing_init_container_fails_up_and_leaves_nothing_behind(
     not_a_repository.mkdir()
     state = tmp_path / "state"
     args = ["up", "flux", "-d", "--engine", "container", "--source", str(not_a_repository)]
-    result = ocw(*args, "--port", str(free_port()), "--state-dir", str(state))
-    assert result.returncode == 1, result.stdout + result.stderr
+    result = run_ocw(*args, "--port", str(free_port()), "--state-dir", str(state), env=user_env())
+    assert result.code == 1, result.stdout + result.stderr
     assert "init step" in result.stderr and "clone" in result.stderr.lower()
     assert not (state / WORKSPACE / "state.json").exists()
     assert not (state / WORKSPACE / "run").exists()

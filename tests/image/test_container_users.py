@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from ocw.up.container import host_id
+from support.cli import run_ocw, user_env
 from support.image import WorkspaceImage
-from up.helpers import Local, fake_tokens, ocw, running_workspace
+from up.helpers import Local, fake_tokens, running_workspace
 
 pytestmark = [
     pytest.mark.timeout(600),
@@ -32,7 +33,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, workspace_image: Workspa
 
 def _pod_processes(local: Local) -> list[int]:
     """The container's PID 1 (tini) and every process below it, as this machine numbers them."""
-    entries = json.loads(ocw("ps", "--json", "--state-dir", str(local.state_dir)).stdout)["workspaces"]
+    entries = json.loads(run_ocw("ps", "--json", "--state-dir", str(local.state_dir), env=user_env()).stdout)[
+        "workspaces"
+    ]
     found, queue = [], [int(entries[0]["pid"])]
     while queue:
         pid = queue.pop()

@@ -16,13 +16,9 @@ from pathlib import Path
 import pytest
 
 from ocw.up.state import process_start_ticks
+from support.cli import run_ocw, user_env
 from support.image import WorkspaceImage
-from up.helpers import (
-    Local,
-    fake_tokens,
-    ocw,
-    running_workspace,
-)
+from up.helpers import Local, fake_tokens, running_workspace
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -30,7 +26,9 @@ WORKDIR = "/Users/jbaker/git/k8s-cluster"
 
 
 def _running(local: Local) -> dict[str, object]:
-    entries = json.loads(ocw("ps", "--json", "--state-dir", str(local.state_dir)).stdout)["workspaces"]
+    entries = json.loads(run_ocw("ps", "--json", "--state-dir", str(local.state_dir), env=user_env()).stdout)[
+        "workspaces"
+    ]
     assert len(entries) == 1
     return dict(entries[0])
 
@@ -169,9 +167,11 @@ def test_sigterm_to_pid_1_ends_the_container_well_before_the_grace_period(worksp
 def test_ocw_down_stops_like_the_kubelet_without_reaching_the_grace_period(workspace: Local) -> None:
     session = workspace.create_session("survives ocw down")
     started = time.monotonic()
-    result = ocw("down", "flux", "--state-dir", str(workspace.state_dir))  # the manifests' 10 s grace
+    result = run_ocw(
+        "down", "flux", "--state-dir", str(workspace.state_dir), env=user_env()
+    )  # the manifests' 10 s grace
     elapsed = time.monotonic() - started
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.code == 0, result.stdout + result.stderr
     assert re.search(r"stopped \(pid \d+, [0-9.]+ s\)", result.stdout), result.stdout  # not "killed"
     assert elapsed < 5.0
     assert _running(workspace)["running"] is False

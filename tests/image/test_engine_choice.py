@@ -9,6 +9,7 @@ import pytest
 
 from ocw.errors import EXIT_CANNOT_RUN, OcwError
 from ocw.up import engine_choice
+from ocw.up.engine_choice import EngineRequest
 from support.image import WorkspaceImage
 
 
@@ -43,7 +44,7 @@ def test_process_is_taken_as_asked_without_probing() -> None:
 
 @pytest.mark.parametrize("requested", ["process", "auto"])
 def test_on_macos_processes_are_refused_in_one_line_naming_the_container_way(
-    requested: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    requested: EngineRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ocw up follows local processes through /proc, which macOS has not: there the workspace runs in its image."""
     monkeypatch.setenv("PATH", str(tmp_path))  # no podman either: auto would fall back to processes

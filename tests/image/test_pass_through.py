@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,10 +14,12 @@ import pytest
 
 from ocw.image.definition import image_commands
 from ocw.up.toolbox import build_toolbox
+from support.cli import run_ocw
 from support.connect_proxy import ConnectProxy
 from support.git_http_server import GitHttpServer, make_self_signed_certificate
 from support.local_workspace import WORKSPACE
-from up.helpers import copilot_document, fake_token, free_port, make_source_repo, write_secrets
+from support.tokens import copilot_document, random_text
+from up.helpers import free_port, make_source_repo, write_secrets
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -32,15 +33,9 @@ def server(tmp_path: Path) -> Iterator[tuple[GitHttpServer, Path, str]]:
     root.mkdir()
     source = make_source_repo(tmp_path / "source")
     subprocess.run(["git", "clone", "-q", "--bare", str(source), str(root / "repo.git")], check=True)
-    token = fake_token("ghp_")
+    token = random_text("ghp_")
     with GitHttpServer(root, token=token, tls=tls) as git_server:
         yield git_server, tls.certificate, token
-
-
-def _ocw(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ocw", *args], capture_output=True, text=True, timeout=300, env=env, check=False
-    )
 
 
 @pytest.mark.parametrize("engine", ["process", "container"])
@@ -51,21 +46,21 @@ def test_a_private_https_server_with_its_own_ca_clones_through_the_proxy(
         request.getfixturevalue("workspace_image")
     git_server, ca_file, token = server
     url = git_server.url("repo.git")
-    secrets = write_secrets(tmp_path / "secrets.env", token, fake_token("pw_"), copilot_document(fake_token("gho_")))
+    secrets = write_secrets(tmp_path / "secrets.env", token, random_text("pw_"), copilot_document(random_text("gho_")))
     state = tmp_path / "state"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCODE_", "XDG_")) and k not in PASSED_THROUGH}
     with ConnectProxy() as proxy:
         env |= {"GIT_SSL_CAINFO": str(ca_file), "HTTPS_PROXY": proxy.url, "https_proxy": proxy.url}
         args = ["up", "flux", "-d", "--engine", engine, "--source", url, "--secrets", str(secrets)]
-        started = _ocw([*args, "--port", str(free_port()), "--state-dir", str(state)], env)
+        started = run_ocw(*args, "--port", str(free_port()), "--state-dir", str(state), env=env)
         try:
-            assert started.returncode == 0, started.stdout + started.stderr
+            assert started.code == 0, started.stdout + started.stderr
             clone = state / WORKSPACE / "volumes" / "home" / "git" / "k8s-cluster"
             assert (clone / "README.md").read_text() == "workspace source\n"
             assert f"CONNECT {git_server.authority}" in proxy.requests()
             assert git_server.requests(), "git never reached the server"
         finally:
-            _ocw(["down", "flux", "--state-dir", str(state), "--timeout", "2"], env)
+            run_ocw("down", "flux", "--state-dir", str(state), "--timeout", "2", env=env)
 
 
 def test_process_mode_path_holds_only_the_image_commands(tmp_path: Path) -> None:

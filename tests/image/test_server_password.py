@@ -14,9 +14,11 @@ import pytest
 
 from ocw.up.pod import serve_address
 from ocw.workspace import Workspace, find_workspace, load_workspaces
+from support.cli import run_ocw, user_env
 from support.image import WorkspaceImage
 from support.local_workspace import WORKSPACE
-from up.helpers import REPO, copilot_document, fake_token, free_port, make_source_repo, ocw, write_secrets
+from support.tokens import copilot_document, random_text
+from up.helpers import REPO, free_port, make_source_repo, write_secrets
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -82,7 +84,7 @@ def test_the_opencode_container_refuses_to_start_without_a_usable_password(
 def test_with_16_characters_the_opencode_container_serves(
     workspace_image: WorkspaceImage, flux: Workspace, scripts: Path
 ) -> None:
-    password = fake_token("p")[:16]
+    password = random_text("p")[:16]
     command = _run(workspace_image, flux, scripts, {"OPENCODE_SERVER_PASSWORD": password}, "--detach")
     port = int(command[command.index("--port") + 1])
     started = workspace_image.run(*command, timeout=120)
@@ -105,7 +107,7 @@ def test_with_16_characters_the_opencode_container_serves(
 
 @pytest.fixture
 def short_password_secrets(tmp_path: Path) -> Iterator[Path]:
-    yield write_secrets(tmp_path / "secrets.env", fake_token("ghp_"), "a" * 15, copilot_document(fake_token("gho_")))
+    yield write_secrets(tmp_path / "secrets.env", random_text("ghp_"), "a" * 15, copilot_document(random_text("gho_")))
 
 
 @pytest.mark.parametrize("engine", ["process", "container"])
@@ -115,11 +117,12 @@ def test_ocw_up_refuses_a_short_password_before_anything_runs(
     if engine == "container":
         request.getfixturevalue("workspace_image")
     state = tmp_path / "state"
-    result = ocw(
+    result = run_ocw(
         "up", "flux", "-d", "--engine", engine, "--secrets", str(short_password_secrets), "--source",
         str(make_source_repo(tmp_path / "source")), "--port", str(free_port()), "--state-dir", str(state),
+        env=user_env(),
     )  # fmt: skip
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.code == 2, result.stdout + result.stderr
     assert "OPENCODE_SERVER_PASSWORD that is shorter than 16 characters" in result.stderr
     assert "a" * 15 not in result.stdout + result.stderr
     assert not (state / WORKSPACE / "run").exists()

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from support.cli import run_ocw, user_env
 from support.image import WorkspaceImage
-from up.helpers import OFFLINE_VERIFY, Local, fake_tokens, ocw, running_workspace
+from up.helpers import OFFLINE_VERIFY, Local, fake_tokens, running_workspace
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -24,8 +25,10 @@ def local(
 
 def test_verify_local_passes_against_the_container(local: tuple[Local, dict[str, str]]) -> None:
     workspace, tokens = local
-    done = ocw("verify", "--local", "flux", "--state-dir", str(workspace.state_dir), "--json", *OFFLINE_VERIFY)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_ocw(
+        "verify", "--local", "flux", "--state-dir", str(workspace.state_dir), "--json", *OFFLINE_VERIFY, env=user_env()
+    )
+    assert done.code == 0, done.stdout + done.stderr
     results = {r["id"]: r for r in json.loads(done.stdout)["results"]}
     assert set(results) == {"P2.1", "P2.2", "P2.3", "SEC.1", "MON.2"}
     assert all(r["status"] == "pass" for i, r in results.items() if i != "MON.2"), results

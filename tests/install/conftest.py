@@ -3,18 +3,16 @@ through the real command line."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ocw.check import CheckReport, run_check
-from ocw.cli import main
 from ocw.schemas.catalog import VENDORED_SCHEMAS
 from support import schema_cache
+from support.cli import CliResult, run_ocw
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "k8s-cluster-min"
 PROJECT = Path(__file__).resolve().parents[2]
@@ -29,29 +27,14 @@ CLUSTER_VARS = "SECRET_DOMAIN: example.com\nSVC_INTERNAL_GW_ADDR: 10.20.0.21\nSV
 
 
 @dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.out)
-        return data
-
-
-@dataclass
 class ClusterRepo:
     root: Path
     vars_file: Path
-    capsys: pytest.CaptureFixture[str]
 
-    def install(self, *args: str) -> Result:
-        self.capsys.readouterr()
-        code = main(
-            ["install", "--repo", str(self.root), "--vars", str(self.vars_file), "--schemas", str(SCHEMAS), *args]
+    def install(self, *args: str) -> CliResult:
+        return run_ocw(
+            "install", "--repo", str(self.root), "--vars", str(self.vars_file), "--schemas", str(SCHEMAS), *args
         )
-        captured = self.capsys.readouterr()
-        return Result(code, captured.out, captured.err)
 
     def text(self, relative: str) -> str:
         return (self.root / relative).read_text()
@@ -71,11 +54,11 @@ class ClusterRepo:
         return run_check(self.root, [self.vars_file], SCHEMAS)
 
 
-def copy_fixture(destination: Path, capsys: pytest.CaptureFixture[str]) -> ClusterRepo:
+def copy_fixture(destination: Path) -> ClusterRepo:
     shutil.copytree(FIXTURE, destination)
     vars_file = destination.parent / f"{destination.name}-vars.yaml"
     vars_file.write_text(CLUSTER_VARS)
-    return ClusterRepo(destination, vars_file, capsys)
+    return ClusterRepo(destination, vars_file)
 
 
 @pytest.fixture(autouse=True)
@@ -85,8 +68,8 @@ def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> ClusterRepo:
-    return copy_fixture(tmp_path / "k8s-cluster", capsys)
+def cluster(tmp_path: Path) -> ClusterRepo:
+    return copy_fixture(tmp_path / "k8s-cluster")
 
 
 ENVOY = "kubernetes/apps/network/envoy-gateway/app"
@@ -122,11 +105,11 @@ def finding_keys(report: CheckReport) -> set[tuple[str, str, str, str, int]]:
     return {(str(c.severity), c.rule, c.first.file, c.first.object, len(c.places)) for c in report.causes}
 
 
-def assert_installed(cluster: ClusterRepo, result: Result) -> None:
+def assert_installed(cluster: ClusterRepo, result: CliResult) -> None:
     """The install went through and its check found exactly the recorded findings; the one error was the fixture's
     before the install, so it exits 0."""
     assert finding_keys(cluster.check()) == INSTALLED_FINDINGS
-    assert result.code == 0, result.err
+    assert result.code == 0, result.stderr
 
 
 @pytest.fixture

@@ -25,12 +25,12 @@ from install.conftest import (
     finding_keys,
 )
 from ocw.check import CheckReport, run_check
-from ocw.cli import main
 from ocw.findings import Finding
 from ocw.install.baseline import errors_before
 from ocw.install.manifests import SEED_SCRIPT
 from ocw.install.plan import FileChange
 from ocw.workspace import load_workspaces
+from support.cli import run_ocw, user_env
 
 
 def project_files() -> list[str]:
@@ -82,7 +82,7 @@ def test_a_fresh_install_writes_the_tree_and_the_two_host_entries(
     # The fixture's own error was there before: install says so, and exits 0 because it added none.
     assert outcome["check"]["errors_added"] == 0
     assert {(f["rule"], f["file"], f["object"]) for f in outcome["check"]["errors_before"]} == fixture_errors
-    assert result.code == 0, result.err
+    assert result.code == 0, result.stderr
     assert outcome["workspaces"] == ["opencode-flux", "opencode-ha"]
     repo = str(cluster.root)
     assert outcome["next_steps"] == [
@@ -102,10 +102,10 @@ def test_a_fresh_install_writes_the_tree_and_the_two_host_entries(
 def test_install_tells_the_errors_it_added_from_those_there_before(cluster: ClusterRepo) -> None:
     staging = "kubernetes/apps/network/certificates/app/staging.yaml"
     result = cluster.install()
-    assert "1 error(s) were in the repository before this install (not its doing):" in result.out
-    assert f"  [link-issuer] {staging}: Certificate/network/example-com-staging" in result.out
-    assert "the install added no error" in result.out
-    assert "next steps:\n  1. create the Doppler variables" in result.out
+    assert "1 error(s) were in the repository before this install (not its doing):" in result.stdout
+    assert f"  [link-issuer] {staging}: Certificate/network/example-com-staging" in result.stdout
+    assert "the install added no error" in result.stdout
+    assert "next steps:\n  1. create the Doppler variables" in result.stdout
 
 
 def test_errors_are_split_into_those_before_the_install_and_those_it_added(cluster: ClusterRepo) -> None:
@@ -138,9 +138,9 @@ def test_a_second_run_changes_nothing_and_says_so(installed: ClusterRepo) -> Non
     assert installed.snapshot() == before
     # Every file of the project's tree and the seed script, and the two host kustomizations it edits.
     files = len(project_files()) + 2
-    assert f"nothing to change: all {files} file(s) are installed as they are" in result.out
-    assert "created" not in result.out
-    assert "updated" not in result.out
+    assert f"nothing to change: all {files} file(s) are installed as they are" in result.stdout
+    assert "created" not in result.stdout
+    assert "updated" not in result.stdout
 
 
 def test_dry_run_writes_nothing_and_its_diff_is_what_install_does(cluster: ClusterRepo, tmp_path: Path) -> None:
@@ -152,13 +152,13 @@ def test_dry_run_writes_nothing_and_its_diff_is_what_install_does(cluster: Clust
 
     assert result.code == 0
     assert cluster.snapshot() == before
-    assert f"--- a/{CERTIFICATES}\n+++ b/{CERTIFICATES}\n" in result.out
-    assert "+  - ./opencode.yaml\n" in result.out
-    assert "--- /dev/null\n+++ b/kubernetes/components/opencode-workspace/helmrelease.yaml\n" in result.out
-    assert "would be created   kubernetes/apps/opencode/opencode-flux/ks.yaml" in result.out
-    assert "running ocw check" not in result.err, "a dry run checks nothing: nothing was written"
+    assert f"--- a/{CERTIFICATES}\n+++ b/{CERTIFICATES}\n" in result.stdout
+    assert "+  - ./opencode.yaml\n" in result.stdout
+    assert "--- /dev/null\n+++ b/kubernetes/components/opencode-workspace/helmrelease.yaml\n" in result.stdout
+    assert "would be created   kubernetes/apps/opencode/opencode-flux/ks.yaml" in result.stdout
+    assert "running ocw check" not in result.stderr, "a dry run checks nothing: nothing was written"
     # The diff is exact: applied with git to an untouched copy, it gives what a real install writes.
-    patch = "".join(line for line in result.out.splitlines(keepends=True) if not line.startswith("would be "))
+    patch = "".join(line for line in result.stdout.splitlines(keepends=True) if not line.startswith("would be "))
     subprocess.run(["git", "apply", "-p1", "--unsafe-paths", "-"], cwd=twin, input=patch, text=True, check=True)
     cluster.install()
     files = {path: content for path, (content, _) in cluster.snapshot().items()}
@@ -178,11 +178,11 @@ def test_a_file_the_user_changed_is_refused_and_only_force_replaces_it(installed
 
     assert refused.code == 2
     assert installed.snapshot() == before, "a refusal writes nothing at all"
-    assert f"--- a/{helmrelease}" in refused.out
-    assert re.search(r"^-\s+replicas: 1  # mine$", refused.out, re.MULTILINE)
-    assert "would be created   kubernetes/apps/opencode/namespace.yaml" in refused.out
-    assert f"refused            {helmrelease}" in refused.out
-    assert "--force" in refused.err
+    assert f"--- a/{helmrelease}" in refused.stdout
+    assert re.search(r"^-\s+replicas: 1  # mine$", refused.stdout, re.MULTILINE)
+    assert "would be created   kubernetes/apps/opencode/namespace.yaml" in refused.stdout
+    assert f"refused            {helmrelease}" in refused.stdout
+    assert "--force" in refused.stderr
     as_json = installed.install("--json")
     assert as_json.code == 2
     assert as_json.json()["files"]["refused"] == [helmrelease]
@@ -196,10 +196,10 @@ def test_a_file_the_user_changed_is_refused_and_only_force_replaces_it(installed
     assert finding_keys(installed.check()) == INSTALLED_FINDINGS
     # Before --force the workspaces' folder did not build (its namespace.yaml was gone), so Flux's graph never
     # reached the certificates app and its own error: install cannot tell that one apart, and says it added it.
-    assert forced.code == 1 and "the install added 1 error(s)" in forced.out
+    assert forced.code == 1 and "the install added 1 error(s)" in forced.stdout
     assert installed.text(helmrelease) == (PROJECT / helmrelease).read_text()
     assert (installed.root / "kubernetes/apps/opencode/namespace.yaml").is_file()
-    assert f"updated            {helmrelease}" in forced.out
+    assert f"updated            {helmrelease}" in forced.stdout
 
 
 def test_a_third_workspace_is_found_by_check_and_by_workspace_discovery(
@@ -207,7 +207,7 @@ def test_a_third_workspace_is_found_by_check_and_by_workspace_discovery(
 ) -> None:
     result = installed.install("--workspace", "docs", "--repository", "https://github.com/jbaker48/docs.git", "--json")
     outcome = result.json()
-    assert outcome["files"]["refused"] == [], result.err
+    assert outcome["files"]["refused"] == [], result.stderr
 
     assert outcome["files"]["created"] == [
         "kubernetes/apps/opencode/opencode-docs/app/kustomization.yaml",
@@ -246,7 +246,7 @@ def test_a_third_workspace_is_found_by_check_and_by_workspace_discovery(
     before = installed.snapshot()
     again = installed.install("--workspace", "opencode-docs", "--repository", "https://github.com/jbaker48/docs.git")
     assert installed.snapshot() == before
-    assert "nothing to change" in again.out
+    assert "nothing to change" in again.stdout
     fourth = installed.install("--workspace", "notes", "--repository", "https://github.com/jbaker48/notes", "--json")
     assert fourth.json()["workspace"]["schedule"] == "40 * * * *"
     assert fourth.json()["workspace"]["dir"] == "/Users/jbaker/git/notes"
@@ -335,7 +335,7 @@ def test_the_host_files_keep_their_comments_order_and_style(cluster: ClusterRepo
     report = cluster.check()
     assert not [f for f in report.errors if f.rule in ("host-install", "link-gateway-listener", "kustomize-build")]
     before = cluster.snapshot()
-    assert "nothing to change" in cluster.install().out
+    assert "nothing to change" in cluster.install().stdout
     assert cluster.snapshot() == before
 
 
@@ -351,9 +351,9 @@ def test_a_host_file_in_an_unknown_shape_is_refused_with_nothing_written(cluster
 
     assert result.code == 2
     assert cluster.snapshot() == before
-    assert CERTIFICATES in result.err
-    assert "expected `resources:` followed by a block list" in result.err
-    assert "Nothing was written" in result.err
+    assert CERTIFICATES in result.stderr
+    assert "expected `resources:` followed by a block list" in result.stderr
+    assert "Nothing was written" in result.stderr
 
 
 BAD_INPUTS = {
@@ -379,19 +379,14 @@ def test_bad_input_exits_2_with_nothing_written(cluster: ClusterRepo, state: str
 
     result = cluster.install(*args)
 
-    assert result.code == 2, result.err
+    assert result.code == 2, result.stderr
     assert cluster.snapshot() == before
-    assert "ocw install: error: " in result.err
-    assert "abc" not in result.err + result.out, "a credential given by mistake is never echoed"
+    assert "ocw install: error: " in result.stderr
+    assert "abc" not in result.stderr + result.stdout, "a credential given by mistake is never echoed"
 
 
-def test_run_inside_this_project_without_repo_it_refuses_to_install_into_itself(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("OCW_REPO", raising=False)
-    monkeypatch.chdir(PROJECT / "kubernetes" / "apps")
+def test_run_inside_this_project_without_repo_it_refuses_to_install_into_itself() -> None:
+    result = run_ocw("install", "--dry-run", cwd=PROJECT / "kubernetes" / "apps", env=user_env(without=["OCW_REPO"]))
 
-    code = main(["install", "--dry-run"])
-
-    assert code == 2
-    assert "is the tree ocw installs from, not a cluster repository" in capsys.readouterr().err
+    assert result.code == 2
+    assert "is the tree ocw installs from, not a cluster repository" in result.stderr

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from install.conftest import FIXTURE, PROJECT
 from ocw.errors import OcwError
 from ocw.install.manifests import SEED_SCRIPT, locate
+from support.cli import run_ocw, user_env
 from support.wheel import build_wheel, install_wheel
 
 
@@ -28,15 +27,17 @@ def test_the_wheel_carries_the_tree_and_install_reads_it_from_there(tmp_path: Pa
 
     repo = tmp_path / "k8s-cluster"
     shutil.copytree(FIXTURE, repo)
-    result = subprocess.run(
-        [str(tool.python), "-m", "ocw", "install", "--repo", str(repo), "--dry-run", "--json"],
+    result = run_ocw(
+        "install",
+        "--repo",
+        str(repo),
+        "--dry-run",
+        "--json",
         cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        capture_output=True,
-        text=True,
-        check=False,
+        env=user_env(without=["PYTHONPATH"]),
+        python=tool.python,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     assert f"installing from {packaged / 'kubernetes'} into {repo}" in result.stderr
     assert json.loads(result.stdout)["files"]["created"] == expected
 

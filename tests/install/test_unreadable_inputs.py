@@ -10,21 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from install.conftest import CERTIFICATES, SCHEMAS, ClusterRepo, Result, assert_installed
+from install.conftest import CERTIFICATES, SCHEMAS, ClusterRepo, assert_installed
 from ocw.cli import main
+from support.cli import CliResult
 
 FLUX_FILE = "kubernetes/apps/network/certificates/ks.yaml"  # a Flux Kustomization, read to follow the graph
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> CliResult:
     capsys.readouterr()
     code = main(list(args))
     captured = capsys.readouterr()
-    return Result(code, captured.out, captured.err)
+    return CliResult(code, captured.out, captured.err)
 
 
-def error_lines(result: Result) -> list[str]:
-    return [line for line in result.err.splitlines() if ": error: " in line]
+def error_lines(result: CliResult) -> list[str]:
+    return [line for line in result.stderr.splitlines() if ": error: " in line]
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def test_a_yaml_file_that_is_not_utf8_stops_install_before_it_writes(cluster: Cl
 
     result = cluster.install()
 
-    assert result.code == 2, result.err
+    assert result.code == 2, result.stderr
     assert error_lines(result) == [
         f"ocw install: error: YAML file {cluster.root / FLUX_FILE}: not UTF-8 text (byte 0xe9 on line {last_line})"
     ]
@@ -80,7 +81,7 @@ def test_a_vars_file_it_cannot_read_stops_install_before_it_writes(
 
     result = run(capsys, "install", "--repo", str(cluster.root), "--vars", str(path))
 
-    assert result.code == 2, result.err
+    assert result.code == 2, result.stderr
     [line] = error_lines(result)
     assert str(path) in line and expected in line
     assert cluster.snapshot() == before, "nothing written"
@@ -102,7 +103,7 @@ def test_up_refuses_an_input_it_cannot_read_before_it_starts(
 
     result = run(capsys, "up", "flux", "--repo", str(cluster.root), "--state-dir", str(state), *extra)
 
-    assert result.code == 2, result.err
+    assert result.code == 2, result.stderr
     [line] = error_lines(result)
     assert line.startswith("ocw up: error: ") and str(named) in line
     assert not state.exists(), "nothing started"
@@ -114,6 +115,6 @@ def test_vars_from_a_pipe_serve_every_check_install_runs(
     # The fixture's own error makes install check the repository as it was before, a second read of --vars.
     result = run(capsys, "install", "--repo", str(cluster.root), "--vars", str(piped), "--schemas", str(SCHEMAS))
 
-    assert "the install added no error" in result.out, result.out + result.err
+    assert "the install added no error" in result.stdout, result.stdout + result.stderr
     assert_installed(cluster, result)
     assert "./opencode.yaml" in cluster.text(CERTIFICATES)

@@ -28,13 +28,13 @@ def test_a_bumped_image_tag_survives_install_and_check_says_tested_with(installe
     forced = installed.install("--force")
 
     assert installed.snapshot() == before, "neither install nor install --force reverts the tag"
-    assert "refused" not in again.out and "refused" not in forced.out
-    assert again.code == forced.code == 0, again.err
+    assert "refused" not in again.stdout and "refused" not in forced.stdout
+    assert again.code == forced.code == 0, again.stderr
     report = installed.check()
     warnings = [f.message for f in report.warnings if f.rule == "opencode-version"]
     assert warnings and all("tested with OpenCode 1.18.33, running 1.19.0" in m for m in warnings), warnings
     assert not [f for f in report.errors if f.rule == "opencode-version"]
-    assert "tested with OpenCode 1.18.33, running 1.19.0" in again.out, "install's own check shows the warning"
+    assert "tested with OpenCode 1.18.33, running 1.19.0" in again.stdout, "install's own check shows the warning"
 
 
 def test_a_documented_setting_and_an_added_one_are_kept_and_the_rest_still_updated(installed: ClusterRepo) -> None:
@@ -45,18 +45,18 @@ def test_a_documented_setting_and_an_added_one_are_kept_and_the_rest_still_updat
     )
     installed.write(HA_KS, mine)
     result = installed.install()
-    assert result.code == 0, result.err
-    assert "refused" not in result.out
+    assert result.code == 0, result.stderr
+    assert "refused" not in result.stdout
     assert installed.text(HA_KS) == mine
 
     # A line the project owns changed as well: now the file is refused, and --force brings back only that line.
     installed.write(HA_KS, mine.replace("  interval: 30m", "  interval: 45m", 1))
     refused = installed.install()
     assert refused.code == 2
-    assert "refused            kubernetes/apps/opencode/opencode-ha/ks.yaml" in refused.out
+    assert "refused            kubernetes/apps/opencode/opencode-ha/ks.yaml" in refused.stdout
 
     forced = installed.install("--force")
-    assert forced.code == 0, forced.err
+    assert forced.code == 0, forced.stderr
     restored = installed.text(HA_KS)
     assert "  interval: 30m" in restored, "--force brings back what the project owns"
     assert "VOLSYNC_CAPACITY: 20Gi" in restored and "VOLSYNC_STORAGECLASS: ceph-fast" in restored
@@ -68,5 +68,5 @@ def test_a_new_workspace_starts_with_the_tag_the_others_agree_on(installed: Clus
 
     added = installed.install("--workspace", "docs", "--repository", "https://github.com/jbaker48/docs.git")
 
-    assert added.code == 0, added.err
+    assert added.code == 0, added.stderr
     assert BUMPED_TAG in installed.text("kubernetes/apps/opencode/opencode-docs/ks.yaml")

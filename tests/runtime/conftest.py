@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from runtime.workspace_pod import Pod, Shell, Upstream, token_shaped
+from runtime.workspace_pod import Pod, Shell, Upstream
 from support.git_http_server import GitHttpServer, TlsFiles, make_self_signed_certificate
 from support.image import workspace_image  # noqa: F401 - the session fixture
 from support.prerequisites import require_command
+from support.tokens import random_text
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +64,7 @@ def case_dir(world_dir: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def git_token() -> str:
-    return token_shaped()
+    return random_text("ghp_")
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import stat
 
 import pytest
 
-from runtime.workspace_pod import Pod, copilot_auth_document, token_shaped
+from runtime.workspace_pod import Pod, copilot_auth_document
+from support.tokens import random_text
 
 
 def secret_tokens(document: str) -> list[str]:
@@ -146,14 +147,15 @@ def test_a_secret_without_the_copilot_key_is_reported_and_the_workspace_starts(p
 
 
 def test_the_seeded_tokens_never_reach_the_output(pod: Pod) -> None:
-    refresh, access = token_shaped("gho_"), token_shaped("gho_")
+    refresh, access = random_text("gho_"), random_text("gho_")
     pod.set_copilot_auth(copilot_auth_document(refresh, access))
 
     first = pod.boot()
-    pod.set_copilot_auth(copilot_auth_document(refresh, token_shaped("gho_")))
+    pod.set_copilot_auth(copilot_auth_document(refresh, random_text("gho_")))
     second = pod.boot()
 
     for result in (first, second):
+        assert "Copilot auth" in result.output, result.describe()  # the step reported on the login it handled
         assert refresh not in result.output
         assert access not in result.output
 
@@ -161,7 +163,7 @@ def test_the_seeded_tokens_never_reach_the_output(pod: Pod) -> None:
 def test_a_reseed_replaces_only_the_copilot_entry_and_keeps_other_providers(pod: Pod) -> None:
     pod.boot()
     seeded = json.loads(pod.auth_file.read_text())
-    other = {"type": "api", "key": token_shaped("sk-ant-")}
+    other = {"type": "api", "key": random_text("sk-ant-")}
     pod.write_file(pod.auth_file, json.dumps({**seeded, "anthropic": other}))
     reseeded = copilot_auth_document()
     pod.set_copilot_auth(reseeded)

@@ -7,7 +7,8 @@ import socket
 
 import pytest
 
-from runtime.workspace_pod import Pod, token_shaped
+from runtime.workspace_pod import Pod
+from support.tokens import random_text
 
 
 def closed_port(first: int) -> int:
@@ -28,7 +29,7 @@ def assert_nothing_cloned(pod: Pod) -> None:
 
 
 def test_a_wrong_token_fails_clearly_and_a_fixed_one_recovers(pod: Pod, git_token: str) -> None:
-    wrong = token_shaped()
+    wrong = random_text("ghp_")
     pod.set_token(wrong)
 
     result = pod.run()

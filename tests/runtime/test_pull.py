@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from runtime.workspace_pod import Pod, token_shaped
+from runtime.workspace_pod import Pod
+from support.tokens import random_text
 
 
 def make_local_work(pod: Pod) -> dict[str, str]:
@@ -124,7 +125,7 @@ def test_pull_with_a_revoked_token_still_starts_the_workspace_and_says_why(pod: 
     pod.boot()
     head = pod.git("rev-parse", "HEAD")
     pod.upstream.commit({"later.txt": "later\n"}, "Later")
-    revoked = token_shaped()
+    revoked = random_text("ghp_")
     pod.set_token(revoked)
 
     result = pod.run(pull="enabled")

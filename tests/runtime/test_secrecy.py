@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from runtime.process_watch import ProcessWatch
-from runtime.workspace_pod import CREDENTIAL_HELPER, INIT_SCRIPT, Pod, Shell, token_shaped
+from runtime.workspace_pod import CREDENTIAL_HELPER, INIT_SCRIPT, Pod, Shell
+from support.tokens import random_text
 
 
 def files_containing(root: Path, needles: list[bytes]) -> list[Path]:
@@ -73,7 +74,7 @@ REPOSITORY = "https://GitHub.com/jbaker48/k8s-cluster.git"
 
 @pytest.fixture
 def token_file(case_dir: Path) -> tuple[Path, str]:
-    token = token_shaped()
+    token = random_text("ghp_")
     path = case_dir / "GITHUB_TOKEN"
     path.write_bytes(token.encode() + b"\r\n")  # as pasted into a Secret, line ending and all
     return path, token

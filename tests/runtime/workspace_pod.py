@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
-import secrets
 import shutil
-import string
 import subprocess
 import time
 from collections.abc import Mapping
@@ -19,6 +17,7 @@ from ocw.up.container import resource_flags
 from ocw.workspace import Workspace, find_workspace, load_workspaces
 from support.git_http_server import GitHttpServer
 from support.image import WorkspaceImage
+from support.tokens import random_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS_DIR = PROJECT_ROOT / "kubernetes" / "components" / "opencode-workspace" / "scripts"
@@ -39,16 +38,10 @@ WORKSPACE_IDENTITY = {
 }
 
 
-def token_shaped(prefix: str = "ghp_", length: int = 36) -> str:
-    """A fake token shaped like a GitHub one, new on every call."""
-    alphabet = string.ascii_letters + string.digits
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
-
-
 def copilot_auth_document(refresh: str | None = None, access: str | None = None) -> str:
     """An auth.json document as OpenCode writes it after a Copilot login."""
-    refresh = refresh or token_shaped("gho_")
-    access = access or token_shaped("gho_")
+    refresh = refresh or random_text("gho_")
+    access = access or random_text("gho_")
     return (
         '{\n  "github-copilot": {\n    "type": "oauth",\n'
         f'    "refresh": "{refresh}",\n    "access": "{access}",\n    "expires": 0\n  }}\n}}\n'

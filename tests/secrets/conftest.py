@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import string
 import subprocess
 import sys
 import threading
@@ -15,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from support.tokens import random_text
 
 REPO = Path(__file__).resolve().parents[2]
 # tests/ holds the shared `support` package; pytest puts only this directory on sys.path.
@@ -35,10 +35,6 @@ ALL_VARIABLES = {
 SHARED_VARIABLES = {"VOLSYNC_REPOSITORY_TEMPLATE", "VOLSYNC_RESTIC_PASSWORD", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"}
 
 
-def token_like(prefix: str, length: int = 36) -> str:
-    return prefix + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
-
-
 @dataclass
 class Doppler:
     api: DopplerApi
@@ -52,7 +48,7 @@ class Doppler:
 
 @pytest.fixture
 def doppler(tmp_path: Path) -> Iterator[Doppler]:
-    token = token_like("dp.ct.", 40)
+    token = random_text("dp.ct.", 40)
     home = tmp_path / "home"
     home.mkdir()
     with serve_doppler_api({token}) as (api, url):
@@ -98,7 +94,7 @@ class CopilotLogin:
 
 def write_auth_file(path: Path, token: str, **extra: object) -> CopilotLogin:
     entry: dict[str, object] = {"type": "oauth", "refresh": token, "access": token, "expires": 0, **extra}
-    document = {"openai": {"type": "api", "key": token_like("sk-", 40)}, "github-copilot": entry}
+    document = {"openai": {"type": "api", "key": random_text("sk-", 40)}, "github-copilot": entry}
     path.parent.mkdir(parents=True, exist_ok=True)
     # Pretty-printed, unsorted, as OpenCode writes it: the stored form must not depend on this layout.
     path.write_text(json.dumps(document, indent=4))
@@ -108,7 +104,7 @@ def write_auth_file(path: Path, token: str, **extra: object) -> CopilotLogin:
 
 @pytest.fixture
 def login(doppler: Doppler) -> CopilotLogin:
-    return write_auth_file(doppler.home / ".local" / "share" / "opencode" / "auth.json", token_like("gho_"))
+    return write_auth_file(doppler.home / ".local" / "share" / "opencode" / "auth.json", random_text("gho_"))
 
 
 @dataclass
@@ -164,6 +160,8 @@ def ocw(subcommand: str, *args: str) -> list[str | Path]:
 
 
 def assert_nowhere(secret: str, result: Watched) -> None:
+    assert secret, "an empty secret is in every output: nothing to look for"
+    assert result.stdout or result.stderr, "the command printed nothing: its silence proves no secret is kept out"
     assert secret not in result.stdout
     assert secret not in result.stderr
     leaking = [line for line in result.command_lines if secret in line]

@@ -6,14 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import token_like, write_auth_file
+from conftest import write_auth_file
 
 from ocw.errors import OcwError
 from ocw.secrets.copilot import default_auth_file, parse_auth_document, read_auth_file
+from support.tokens import random_text
 
 
 def test_only_the_copilot_entry_is_kept_in_a_stable_form(tmp_path: Path) -> None:
-    token = token_like("gho_")
+    token = random_text("gho_")
     login = write_auth_file(tmp_path / "auth.json", token, enterpriseUrl="github.example.org")
     auth = read_auth_file(login.path)
 
@@ -63,7 +64,7 @@ def test_missing_file_points_at_opencode_login(tmp_path: Path) -> None:
 
 
 def test_a_token_never_appears_in_a_validation_error(tmp_path: Path) -> None:
-    token = token_like("gho_")
+    token = random_text("gho_")
     path = tmp_path / "auth.json"
     path.write_text(json.dumps({"github-copilot": {"type": token, "refresh": token}}))
     with pytest.raises(OcwError) as caught:

@@ -22,16 +22,17 @@ from conftest import (
     assert_nowhere,
     ocw,
     run_watched,
-    token_like,
 )
+
+from support.tokens import random_text
 
 
 def test_init_creates_the_missing_and_keeps_the_rest(
     doppler: Doppler, cli_env: dict[str, str], login: CopilotLogin, tmp_path: Path
 ) -> None:
-    existing_pat = token_like("github_pat_", 60)
+    existing_pat = random_text("github_pat_", 60)
     doppler.api.add_config(PROJECT, CONFIG, {"OPENCODE_HA_GITHUB_PAT": existing_pat})
-    new_pat = token_like("ghp_")
+    new_pat = random_text("ghp_")
 
     result = run_watched(ocw("init"), cli_env, cwd=tmp_path, stdin=new_pat + "\n")
     assert result.returncode == 0, result.stderr
@@ -57,7 +58,7 @@ def test_init_creates_the_missing_and_keeps_the_rest(
 def test_init_force_replaces_and_shows_the_password_only_when_asked(
     doppler: Doppler, cli_env: dict[str, str], login: CopilotLogin, tmp_path: Path
 ) -> None:
-    pat = token_like("ghp_")
+    pat = random_text("ghp_")
     assert run_watched(ocw("init", "--workspace", "flux"), cli_env, cwd=tmp_path, stdin=pat).returncode == 0
     old_password = doppler.stored()["OPENCODE_FLUX_PASSWORD"]
 
@@ -138,7 +139,7 @@ def copilot_api() -> Iterator[tuple[type[_CopilotApi], str]]:
 def test_status_reports_presence_without_values(
     doppler: Doppler, cli_env: dict[str, str], login: CopilotLogin, tmp_path: Path
 ) -> None:
-    password = token_like("", 32)
+    password = random_text("", 32)
     doppler.api.add_config(PROJECT, CONFIG, {"OPENCODE_FLUX_PASSWORD": password, FLUX_COPILOT: "{not json"})
     result = run_watched(ocw("status", "--json"), cli_env, cwd=tmp_path)
     assert result.returncode == 1
@@ -161,8 +162,8 @@ def test_status_online_asks_github_with_the_stored_token(
 ) -> None:
     handler, url = copilot_api
     handler.accepted = login.token
-    assert run_watched(ocw("init"), cli_env, cwd=tmp_path, stdin=token_like("ghp_")).returncode == 0
-    doppler.api.add_config(PROJECT, CONFIG, {name: token_like("", 24) for name in SHARED_VARIABLES})
+    assert run_watched(ocw("init"), cli_env, cwd=tmp_path, stdin=random_text("ghp_")).returncode == 0
+    doppler.api.add_config(PROJECT, CONFIG, {name: random_text("", 24) for name in SHARED_VARIABLES})
     env = {**cli_env, "OCW_COPILOT_API_URL": url}
 
     result = run_watched(ocw("status", "--online"), env, cwd=tmp_path)
@@ -171,7 +172,7 @@ def test_status_online_asks_github_with_the_stored_token(
     assert handler.seen == [f"Bearer {login.token}"] * 2
     assert_nowhere(login.token, result)
 
-    handler.accepted = token_like("gho_")  # GitHub revoked the stored login
+    handler.accepted = random_text("gho_")  # GitHub revoked the stored login
     result = run_watched(ocw("status", "--online", "--json", "--workspace", "ha"), env, cwd=tmp_path)
     assert result.returncode == 1
     copilot = next(v for v in json.loads(result.stdout)["variables"] if v["role"] == "COPILOT_AUTH_JSON")
@@ -183,9 +184,9 @@ def test_status_lists_the_shared_variables_the_workspaces_read(
     doppler: Doppler, cli_env: dict[str, str], login: CopilotLogin, tmp_path: Path
 ) -> None:
     """The VolSync credentials are the cluster's: listed once, for both workspaces; missing ones fail the status."""
-    assert run_watched(ocw("init"), cli_env, cwd=tmp_path, stdin=token_like("ghp_")).returncode == 0
+    assert run_watched(ocw("init"), cli_env, cwd=tmp_path, stdin=random_text("ghp_")).returncode == 0
     assert set(doppler.stored()) == ALL_VARIABLES  # init creates only the workspaces' own variables
-    restic_password = token_like("", 40)
+    restic_password = random_text("", 40)
     doppler.api.add_config(PROJECT, CONFIG, {"VOLSYNC_RESTIC_PASSWORD": restic_password})
 
     result = run_watched(ocw("status", "--json"), cli_env, cwd=tmp_path)
@@ -206,7 +207,7 @@ def test_init_replaces_a_stored_password_the_workspace_would_refuse_and_status_f
 ) -> None:
     """An empty Doppler value renders an empty key, with which OpenCode serves everyone: the container refuses to
     start with fewer than 16 characters, so init never keeps such a value (and says so)."""
-    short, empty = token_like("", 15), ""
+    short, empty = random_text("", 15), ""
     doppler.api.add_config(PROJECT, CONFIG, {"OPENCODE_FLUX_PASSWORD": short, "OPENCODE_HA_PASSWORD": empty})
     status = run_watched(ocw("status", "--json"), cli_env, cwd=tmp_path)
     problems = {v["name"]: v["problems"] for v in json.loads(status.stdout)["variables"]}
@@ -220,7 +221,7 @@ def test_init_replaces_a_stored_password_the_workspace_would_refuse_and_status_f
     assert planned["OPENCODE_FLUX_PASSWORD"] == planned["OPENCODE_HA_PASSWORD"] == "would-replace"
     assert doppler.stored()["OPENCODE_FLUX_PASSWORD"] == short
 
-    result = run_watched(ocw("init", "--json"), cli_env, cwd=tmp_path, stdin=token_like("ghp_") + "\n")
+    result = run_watched(ocw("init", "--json"), cli_env, cwd=tmp_path, stdin=random_text("ghp_") + "\n")
     assert result.returncode == 0, result.stderr
     stored = doppler.stored()
     assert len(stored["OPENCODE_FLUX_PASSWORD"]) == len(stored["OPENCODE_HA_PASSWORD"]) == 32

@@ -18,10 +18,10 @@ from conftest import (
     Doppler,
     assert_nowhere,
     run_watched,
-    token_like,
 )
 
 from ocw.schemas.catalog import VENDORED_SCHEMAS
+from support.tokens import random_text
 
 FIXTURE = REPO / "tests" / "fixtures" / "k8s-cluster-min"
 CLUSTER_VARS = "SECRET_DOMAIN: example.com\nSVC_INTERNAL_GW_ADDR: 10.20.0.21\nSVC_EXTERNAL_GW_ADDR: 10.20.0.22\n"
@@ -75,9 +75,9 @@ def test_set_rotates_one_secret_of_one_workspace(
     doppler: Doppler, cli_env: dict[str, str], installed: tuple[Path, Path], tmp_path: Path
 ) -> None:
     root, vars_file = installed
-    before = {name: token_like("old-", 24) for name in (*DOCS, "OPENCODE_FLUX_PASSWORD", "OPENCODE_HA_PASSWORD")}
+    before = {name: random_text("old-", 24) for name in (*DOCS, "OPENCODE_FLUX_PASSWORD", "OPENCODE_HA_PASSWORD")}
     doppler.api.add_config(PROJECT, CONFIG, before)
-    new_password = token_like("", 24)
+    new_password = random_text("", 24)
     command: list[str | Path] = [OCW, "secrets", "set", "docs", "password", "--repo", root, "--vars", vars_file]
 
     result = run_watched(command, cli_env, cwd=tmp_path, stdin=new_password + "\n")

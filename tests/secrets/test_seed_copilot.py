@@ -16,12 +16,12 @@ from conftest import (
     assert_nowhere,
     ocw,
     run_watched,
-    token_like,
     write_auth_file,
 )
 
 from ocw.secrets.opencode_version import workspace_version
 from ocw.workspace import find_workspace, load_workspaces
+from support.tokens import random_text
 
 
 def test_script_seeds_then_reports_unchanged(
@@ -60,7 +60,7 @@ def test_json_report_and_a_changed_login(
 ) -> None:
     assert run_watched(ocw("seed-copilot", "--workspace", "flux"), cli_env, cwd=tmp_path).returncode == 0
     assert set(doppler.stored()) == {FLUX_COPILOT}
-    renewed = write_auth_file(login.path, token_like("gho_"), enterpriseUrl="github.example.org")
+    renewed = write_auth_file(login.path, random_text("gho_"), enterpriseUrl="github.example.org")
 
     result = run_watched(ocw("seed-copilot", "--json"), cli_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -104,7 +104,7 @@ def test_bad_auth_file_stops_before_doppler_is_touched(
     doppler: Doppler, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     auth = tmp_path / "auth.json"
-    auth.write_text(json.dumps({"anthropic": {"type": "oauth", "refresh": token_like("sk-ant-")}}))
+    auth.write_text(json.dumps({"anthropic": {"type": "oauth", "refresh": random_text("sk-ant-")}}))
     result = run_watched([SEED_SCRIPT, "--auth-file", str(auth)], cli_env, cwd=tmp_path)
     assert result.returncode == 2
     assert f"{auth} has no 'github-copilot' entry (providers present: anthropic)" in result.stderr

@@ -6,11 +6,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG, PROJECT, Doppler, token_like
+from conftest import CONFIG, PROJECT, Doppler
 
 from ocw.errors import OcwError
 from ocw.secrets.location import DEFAULT_CONFIG, DEFAULT_PROJECT
 from ocw.secrets.store import open_store
+from support.tokens import random_text
 
 # A JSON document with quotes, backslashes, inner newlines and non-ASCII text: what a secret value can hold.
 AWKWARD = '{\n  "github-copilot": {"refresh": "%s", "note": "say \\"hi\\" \\\\ ünïcode"}\n}'
@@ -18,7 +19,7 @@ AWKWARD = '{\n  "github-copilot": {"refresh": "%s", "note": "say \\"hi\\" \\\\ �
 
 def test_values_round_trip_intact(doppler: Doppler, transport_env: dict[str, str], tmp_path: Path) -> None:
     store = open_store(PROJECT, CONFIG, environ=transport_env, cwd=tmp_path)
-    value = AWKWARD % token_like("gho_")
+    value = AWKWARD % random_text("gho_")
     store.set("OPENCODE_FLUX_COPILOT_AUTH_JSON", value)
 
     assert doppler.stored()["OPENCODE_FLUX_COPILOT_AUTH_JSON"] == value
@@ -59,7 +60,7 @@ def test_cli_login_from_its_config_file(doppler: Doppler, cli_env: dict[str, str
     (config_dir / ".doppler.yaml").write_text(
         f"scoped:\n    /:\n        token: {doppler.token}\n        api-host: {doppler.url}\n"
     )
-    doppler.api.add_config(PROJECT, CONFIG, {"OPENCODE_HA_PASSWORD": token_like("", 32)})
+    doppler.api.add_config(PROJECT, CONFIG, {"OPENCODE_HA_PASSWORD": random_text("", 32)})
     assert open_store(environ=cli_env, cwd=tmp_path).names() == {"OPENCODE_HA_PASSWORD"}
 
 
@@ -95,13 +96,13 @@ def test_unknown_project_or_config(
 ) -> None:
     store = open_store(*where, environ=transport_env, cwd=tmp_path)
     with pytest.raises(OcwError) as caught:
-        store.set("OPENCODE_FLUX_PASSWORD", token_like("", 32))
+        store.set("OPENCODE_FLUX_PASSWORD", random_text("", 32))
     assert expected in caught.value.message
     assert doppler.stored() == {}
 
 
 def test_a_rejected_token(doppler: Doppler, transport_env: dict[str, str], tmp_path: Path) -> None:
-    bad = token_like("dp.ct.", 40)
+    bad = random_text("dp.ct.", 40)
     store = open_store(environ={**transport_env, "DOPPLER_TOKEN": bad}, cwd=tmp_path)
     with pytest.raises(OcwError) as caught:
         store.names()
@@ -111,7 +112,7 @@ def test_a_rejected_token(doppler: Doppler, transport_env: dict[str, str], tmp_p
 
 def test_an_api_error_and_a_timeout(doppler: Doppler, transport_env: dict[str, str], tmp_path: Path) -> None:
     store = open_store(environ={**transport_env, "OCW_DOPPLER_TIMEOUT": "1"}, cwd=tmp_path)
-    value = token_like("ghp_")
+    value = random_text("ghp_")
     doppler.api.fail("POST", "/v3/configs/config/secrets", status=422, messages=["Secret name is reserved"])
     with pytest.raises(OcwError) as caught:
         store.set("OPENCODE_FLUX_GITHUB_PAT", value)

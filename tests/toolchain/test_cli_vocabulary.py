@@ -10,22 +10,19 @@ import pty
 import re
 import select
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from support.cli import CliResult, run_ocw, start_ocw
 from support.prerequisites import require_command
 
 REPO = Path(__file__).resolve().parents[2]
-OCW = [sys.executable, "-m", "ocw"]
 
 
-def ocw(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*OCW, *args], capture_output=True, text=True, cwd=cwd, env=env or dict(os.environ), timeout=300, check=False
-    )
+def ocw(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> CliResult:
+    return run_ocw(*args, cwd=cwd, env=env)
 
 
 def test_bash_completion_offers_commands_subcommands_and_options(tmp_path: Path) -> None:
@@ -67,7 +64,7 @@ def test_zsh_and_fish_load_their_completion(shell: str, tmp_path: Path) -> None:
 def test_an_error_under_o_is_a_document_on_stdout_and_one_line_on_stderr(fmt: str, tmp_path: Path) -> None:
     result = ocw("secrets", "status", "--repo", str(tmp_path / "nowhere"), "-o", fmt, cwd=tmp_path)
 
-    assert result.returncode == 2
+    assert result.code == 2
     document = json.loads(result.stdout) if fmt == "json" else yaml.safe_load(result.stdout)
     assert document["error"]["command"] == "secrets"
     assert document["error"]["exit_code"] == 2
@@ -79,7 +76,7 @@ def test_an_error_under_o_is_a_document_on_stdout_and_one_line_on_stderr(fmt: st
 def test_a_usage_error_under_json_is_a_document_too(tmp_path: Path) -> None:
     result = ocw("verify", "--json", "--phase", "9", cwd=tmp_path)
 
-    assert result.returncode == 2
+    assert result.code == 2
     assert "invalid choice" in json.loads(result.stdout)["error"]["message"]
 
 
@@ -95,18 +92,19 @@ def test_no_traceback_when_the_reader_has_gone(args: list[str], code: int) -> No
     read, write = os.pipe()
     os.close(read)  # `ocw ... | head` after head has exited
     try:
-        done = subprocess.run([*OCW, *args], stdout=write, stderr=subprocess.PIPE, text=True, timeout=300, check=False)
+        done = start_ocw(*args, stdout=write, stderr=subprocess.PIPE)
     finally:
         os.close(write)
-    assert "Traceback" not in done.stderr
-    assert "BrokenPipeError" not in done.stderr
+    _, errors = done.communicate(timeout=300)
+    assert "Traceback" not in errors
+    assert "BrokenPipeError" not in errors
     assert done.returncode == code
 
 
 def run_on_terminal(args: list[str], env: dict[str, str]) -> str:
     """The output of ocw with stdout and stderr on a pseudo-terminal, as a person at a terminal sees it."""
     leader, follower = pty.openpty()
-    process = subprocess.Popen([*OCW, *args], stdout=follower, stderr=follower, env=env, cwd=REPO)
+    process = start_ocw(*args, stdout=follower, stderr=follower, env=env, cwd=REPO)
     os.close(follower)
     chunks = []
     while True:
@@ -157,7 +155,7 @@ def test_an_input_file_that_cannot_be_read_is_exit_2_in_one_line(
 
     result = ocw(*(arg.format(file=bad) for arg in args), cwd=tmp_path)
 
-    assert result.returncode == 2, result.stderr
+    assert result.code == 2, result.stderr
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert len(errors) == 1 and str(bad) in errors[0], result.stderr
     assert re.search(r"line [23]\b|\.yaml:[23]:", errors[0]), "it says where"

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import secrets
 import signal
 import socket
-import string
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +14,9 @@ from typing import Any
 
 import httpx
 
+from support.cli import CliResult, run_ocw, start_ocw, user_env
 from support.local_workspace import WorkspacePlaces
+from support.tokens import copilot_document, random_text
 
 REPO = Path(__file__).resolve().parents[2]
 # `ocw verify --local` on this offline machine: OpenCode answers GET /provider only once its models catalog fetch has
@@ -32,30 +30,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def fake_token(prefix: str) -> str:
-    """Token-shaped (prefix + 36 alphanumerics), made at run time, valid nowhere."""
-    alphabet = string.ascii_letters + string.digits
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(36))
-
-
-def copilot_document(token: str) -> str:
-    entry = {"type": "oauth", "refresh": token, "access": token, "expires": 0}
-    return json.dumps({"github-copilot": entry})
-
-
 def write_secrets(path: Path, pat: str, password: str, copilot: str) -> Path:
     path.write_text(
         f"OPENCODE_FLUX_GITHUB_PAT={pat}\nOPENCODE_FLUX_PASSWORD={password}\nOPENCODE_FLUX_COPILOT_AUTH_JSON={copilot}\n"
     )
     path.chmod(0o600)
     return path
-
-
-def ocw(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCODE_", "XDG_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "ocw", *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
-    )
 
 
 @dataclass
@@ -76,9 +56,7 @@ class Foreground:
 def up_in_foreground(*args: str) -> Iterator[Foreground]:
     """Start `ocw up ARGS` and wait until it is ready (the test's timeout bounds the wait); killed if still running
     when the block ends."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ocw", "up", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    process = start_ocw("up", *args)
     try:
         assert process.stdout is not None
         printed = []
@@ -112,16 +90,16 @@ class Local(WorkspacePlaces):
     secrets_file: Path | None
     engine: str = "process"  # or "container": the workspace image with podman
 
-    def up(self, *extra: str) -> subprocess.CompletedProcess[str]:
-        return ocw(*self.up_arguments(self.engine, self.source, self.secrets_file), *extra)
+    def up(self, *extra: str) -> CliResult:
+        return run_ocw(*self.up_arguments(self.engine, self.source, self.secrets_file), *extra, env=user_env())
 
     def up_ok(self) -> None:
         result = self.up()
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.code == 0, result.output
 
-    def down(self) -> subprocess.CompletedProcess[str]:
-        result = ocw("down", "flux", "--state-dir", str(self.state_dir), "--timeout", "3")
-        assert result.returncode == 0, result.stdout + result.stderr
+    def down(self) -> CliResult:
+        result = run_ocw("down", "flux", "--state-dir", str(self.state_dir), "--timeout", "3", env=user_env())
+        assert result.code == 0, result.output
         return result
 
     def pid(self) -> int:
@@ -147,7 +125,7 @@ class Local(WorkspacePlaces):
 
 def fake_tokens() -> dict[str, str]:
     """A workspace's three secrets (GitHub PAT, password, Copilot token), token-shaped and valid nowhere."""
-    return {"pat": fake_token("ghp_"), "password": fake_token("pw_"), "copilot": fake_token("gho_")}
+    return {"pat": random_text("ghp_"), "password": random_text("pw_"), "copilot": random_text("gho_")}
 
 
 @contextlib.contextmanager
@@ -162,4 +140,4 @@ def running_workspace(base: Path, tokens: dict[str, str], engine: str = "process
     try:
         yield local
     finally:
-        ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "1")
+        run_ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "1", env=user_env())

@@ -15,17 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from support.cli import CliResult, run_ocw, user_env
 from support.local_workspace import WORKSPACE
-from up.helpers import REPO, free_port, make_source_repo, ocw
+from up.helpers import REPO, free_port, make_source_repo
 
 pytestmark = pytest.mark.timeout(300)
 
 OTHER_UID = 1000  # any user but the runner: the pod's uid, as a local user of the machine may have
 
 
-def _up(state: Path, source: Path) -> subprocess.CompletedProcess[str]:
+def _up(state: Path, source: Path) -> CliResult:
     args = ["up", "flux", "-d", "--engine", "process", "--source", str(source), "--port", str(free_port())]
-    return ocw(*args, "--state-dir", str(state))
+    return run_ocw(*args, "--state-dir", str(state), env=user_env())
 
 
 def test_the_state_dir_and_the_workspace_folder_are_private(tmp_path: Path) -> None:
@@ -34,12 +35,12 @@ def test_the_state_dir_and_the_workspace_folder_are_private(tmp_path: Path) -> N
     state.chmod(0o755)  # as a user might have made it
     try:
         started = _up(state, make_source_repo(tmp_path / "source"))
-        assert started.returncode == 0, started.stdout + started.stderr
+        assert started.code == 0, started.stdout + started.stderr
         assert state.stat().st_mode & 0o777 == 0o700
         assert (state / WORKSPACE).stat().st_mode & 0o777 == 0o700
         assert (state / WORKSPACE / "password").stat().st_mode & 0o777 == 0o600
     finally:
-        ocw("down", "flux", "--state-dir", str(state), "--timeout", "2")
+        run_ocw("down", "flux", "--state-dir", str(state), "--timeout", "2", env=user_env())
 
 
 @pytest.mark.parametrize("kind", ["link", "fifo", "another user's"])
@@ -62,7 +63,7 @@ def test_a_password_file_that_is_not_the_users_own_is_refused_before_anything_st
     started = time.monotonic()
     result = _up(state, REPO)
 
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.code == 2, result.stdout + result.stderr
     assert time.monotonic() - started < 60  # a FIFO does not hold it
     assert f"the password file {password} is" in result.stderr
     assert "not-for-the-workspace" not in result.stdout + result.stderr

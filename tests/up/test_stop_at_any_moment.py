@@ -10,16 +10,16 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from support.cli import CliResult, run_ocw, start_ocw, user_env
 from support.image import workspace_image  # noqa: F401 - the session fixture
 from support.local_workspace import WORKSPACE
-from up.helpers import REPO, free_port, make_source_repo, ocw, up_in_foreground
+from up.helpers import REPO, free_port, make_source_repo, up_in_foreground
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -41,7 +41,7 @@ def state(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "state"
     yield folder
     if folder.exists():
-        ocw("down", "flux", "--state-dir", str(folder), "--timeout", "0")
+        run_ocw("down", "flux", "--state-dir", str(folder), "--timeout", "0", env=user_env())
 
 
 @contextlib.contextmanager
@@ -55,12 +55,7 @@ def stalled_git_server() -> Iterator[str]:
 
 def start_detached(state: Path, source: str, engine: str) -> subprocess.Popen[str]:
     args = ["up", "flux", "-d", "--engine", engine, "--source", source, "--port", str(free_port())]
-    return subprocess.Popen(
-        [sys.executable, "-m", "ocw", *args, "--state-dir", str(state)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return start_ocw(*args, "--state-dir", str(state))
 
 
 def wait_for(condition: object, what: str, timeout: float = 120) -> None:
@@ -103,9 +98,11 @@ def init_running(state: Path, engine: str) -> bool:
     return (state / WORKSPACE / "logs" / "init.log").exists()
 
 
-def down(state: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+def down(state: Path) -> tuple[CliResult, float]:
     started = time.monotonic()
-    result = ocw("down", "flux", "--state-dir", str(state), "--timeout", str(GRACE), timeout=GRACE * 3)
+    result = run_ocw(
+        "down", "flux", "--state-dir", str(state), "--timeout", str(GRACE), timeout=GRACE * 3, env=user_env()
+    )
     return result, time.monotonic() - started
 
 
@@ -130,7 +127,7 @@ def assert_down_interrupts_the_start(
         output, _ = up.communicate(timeout=60)
     finally:
         up.kill()
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.code == 0, result.stdout + result.stderr
     assert seconds < QUICK, result.stdout
     assert up.returncode == 130, output  # interrupted: it did not start
     assert_nothing_left(state, engine)
@@ -172,7 +169,7 @@ def test_down_once_it_answers(tmp_path: Path, state: Path, engine: str, after: f
     assert up.returncode == 0, output
     time.sleep(after)  # the moment under test, not a wait for something
     result, seconds = down(state)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.code == 0, result.stdout + result.stderr
     assert "stopped (pid" in result.stdout and "ignored SIGTERM" not in result.stdout, result.stdout
     assert seconds < QUICK, result.stdout
     assert_nothing_left(state, engine)
@@ -191,7 +188,7 @@ def test_a_killed_up_leaves_no_init_container_behind(state: Path) -> None:
         finally:
             up.kill()
     result, _ = down(state)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.code == 0, result.stdout + result.stderr
     assert_nothing_left(state, "container")
 
 
@@ -224,13 +221,13 @@ def test_nothing_of_a_killed_up_outlives_the_next_down_or_up(
         left = processes_using(state)
         if then == "down":
             result, seconds = down(state)
-            assert result.returncode == 0, result.stdout + result.stderr
+            assert result.code == 0, result.stdout + result.stderr
             assert seconds < QUICK, result.stdout
         else:
             source = str(make_source_repo(tmp_path / "source"))
             args = ["--engine", engine, "--source", source, "--port", str(free_port()), "--state-dir", str(state)]
-            again = ocw("up", "flux", "-d", *args, timeout=240)
-            assert again.returncode == 0, again.stdout + again.stderr
+            again = run_ocw("up", "flux", "-d", *args, timeout=240, env=user_env())
+            assert again.code == 0, again.stdout + again.stderr
             assert [pid for pid in left if pid in processes_using(state)] == []
             down(state)
         assert_nothing_left(state, engine)
@@ -240,7 +237,7 @@ def test_nothing_of_a_killed_up_outlives_the_next_down_or_up(
 def test_down_removes_a_container_left_by_an_earlier_run(tmp_path: Path, state: Path) -> None:
     """What an ocw that died before writing its record leaves: a running container, and nothing naming it."""
     source = make_source_repo(tmp_path / "source")
-    started = ocw(
+    started = run_ocw(
         "up",
         "flux",
         "-d",
@@ -253,12 +250,13 @@ def test_down_removes_a_container_left_by_an_earlier_run(tmp_path: Path, state: 
         "--state-dir",
         str(state),
         timeout=240,
+        env=user_env(),
     )
-    assert started.returncode == 0, started.stdout + started.stderr
+    assert started.code == 0, started.stdout + started.stderr
     [app] = containers_using(state)
     (state / WORKSPACE / "state.json").unlink()  # as if ocw had died before writing it
     result, seconds = down(state)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.code == 0, result.stdout + result.stderr
     assert seconds < QUICK
     assert app not in containers_using(state)
     assert_nothing_left(state, "container")
@@ -270,7 +268,7 @@ def test_a_foreground_up_stopped_by_down_from_elsewhere_exits_0(tmp_path: Path, 
     with up_in_foreground(*args) as up:
         result, seconds = down(state)
         output, _ = up.process.communicate(timeout=60)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.code == 0, result.stdout + result.stderr
     assert seconds < QUICK, result.stdout
     assert up.process.returncode == 0, output
     assert "opencode-flux was stopped by `ocw down`" in output and "Traceback" not in output, output

@@ -7,16 +7,15 @@ import base64
 import json
 import signal
 import socket
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
 
+from support.cli import run_ocw, start_ocw, user_env
 from support.local_workspace import WORKSPACE
-from up.helpers import REPO, free_port, make_source_repo, ocw, up_in_foreground
+from up.helpers import REPO, free_port, make_source_repo, up_in_foreground
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -27,7 +26,7 @@ def test_foreground_without_secrets_serves_a_clone_of_this_repository_and_stops_
     with up_in_foreground(*args) as up:
         root = state / WORKSPACE
         printed = up.printed
-        entries = json.loads(ocw("ps", "--json", "--state-dir", str(state)).stdout)["workspaces"]
+        entries = json.loads(run_ocw("ps", "--json", "--state-dir", str(state), env=user_env()).stdout)["workspaces"]
         endpoint = entries[0] if entries and entries[0]["running"] else None
         password = (root / "password").read_text()
         assert endpoint is not None, "the workspace never answered"
@@ -52,7 +51,12 @@ def test_foreground_without_secrets_serves_a_clone_of_this_repository_and_stops_
     assert str(root / "password") in output
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
     assert not (root / "run").exists()
-    assert json.loads(ocw("ps", "--json", "--state-dir", str(state)).stdout)["workspaces"][0]["running"] is False
+    assert (
+        json.loads(run_ocw("ps", "--json", "--state-dir", str(state), env=user_env()).stdout)["workspaces"][0][
+            "running"
+        ]
+        is False
+    )
 
 
 def test_a_busy_port_is_named_with_the_way_out(tmp_path: Path) -> None:
@@ -61,11 +65,11 @@ def test_a_busy_port_is_named_with_the_way_out(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         source = make_source_repo(tmp_path / "source")
-        result = ocw(
+        result = run_ocw(
             "up", "flux", "--engine", "process", "-d", "--source", str(source), "--port", str(port),
-            "--state-dir", str(tmp_path / "state"),
+            "--state-dir", str(tmp_path / "state"), env=user_env(),
         )  # fmt: skip
-    assert result.returncode == 2
+    assert result.code == 2
     assert f"port {port}" in result.stderr and "--port" in result.stderr
 
 
@@ -73,11 +77,11 @@ def test_a_secrets_file_missing_a_key_is_refused_before_anything_runs(tmp_path: 
     secrets = tmp_path / "secrets.env"
     secrets.write_text("OPENCODE_FLUX_PASSWORD=x\n")
     state = tmp_path / "state"
-    result = ocw(
+    result = run_ocw(
         "up", "flux", "--engine", "process", "-d", "--secrets", str(secrets), "--source", str(REPO),
-        "--port", str(free_port()), "--state-dir", str(state),
+        "--port", str(free_port()), "--state-dir", str(state), env=user_env(),
     )  # fmt: skip
-    assert result.returncode == 2
+    assert result.code == 2
     assert "OPENCODE_FLUX_GITHUB_PAT" in result.stderr and "OPENCODE_FLUX_COPILOT_AUTH_JSON" in result.stderr
     assert not (state / WORKSPACE / "run").exists()
 
@@ -86,20 +90,20 @@ def test_a_failing_init_step_fails_up_with_its_message_and_leaves_nothing_runnin
     not_a_repository = tmp_path / "empty"
     not_a_repository.mkdir()
     state = tmp_path / "state"
-    result = ocw(
+    result = run_ocw(
         "up", "flux", "--engine", "process", "-d", "--source", str(not_a_repository), "--port", str(free_port()),
-        "--state-dir", str(state),
+        "--state-dir", str(state), env=user_env(),
     )  # fmt: skip
-    assert result.returncode == 1
+    assert result.code == 1
     assert "init step" in result.stderr and "clone" in result.stderr.lower()
     assert not (state / WORKSPACE / "state.json").exists()
     assert not (state / WORKSPACE / "run").exists()  # the secret folders went with the failed start
-    assert "not running" in ocw("down", "flux", "--state-dir", str(state)).stdout
+    assert "not running" in run_ocw("down", "flux", "--state-dir", str(state), env=user_env()).stdout
 
 
 def test_down_of_a_workspace_never_started_says_so(tmp_path: Path) -> None:
-    result = ocw("down", "flux", "--state-dir", str(tmp_path))
-    assert result.returncode == 0 and "not running" in result.stdout
+    result = run_ocw("down", "flux", "--state-dir", str(tmp_path), env=user_env())
+    assert result.code == 0 and "not running" in result.stdout
 
 
 def test_a_tree_that_fails_ocw_check_is_not_started(tmp_path: Path) -> None:
@@ -111,7 +115,7 @@ def test_a_tree_that_fails_ocw_check_is_not_started(tmp_path: Path) -> None:
     script = repo / "kubernetes" / "components" / "opencode-workspace" / "scripts" / "git-credential-secret"
     script.write_text(script.read_text() + 'echo "${HOME}"\n')  # Flux would substitute this away
     state = tmp_path / "state"
-    result = ocw(
+    result = run_ocw(
         "up",
         "flux",
         "--engine",
@@ -123,8 +127,9 @@ def test_a_tree_that_fails_ocw_check_is_not_started(tmp_path: Path) -> None:
         str(free_port()),
         "--state-dir",
         str(state),
+        env=user_env(),
     )
-    assert result.returncode == 1
+    assert result.code == 1
     assert "ocw check" in result.stderr and "git-credential-secret" in result.stderr
     assert not (state / WORKSPACE).exists()
 
@@ -156,13 +161,13 @@ def test_ctrl_c_while_starting_leaves_no_server_behind(tmp_path: Path) -> None:
         "--state-dir",
         str(state),
     ]
-    process = subprocess.Popen([sys.executable, "-m", "ocw", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = start_ocw(*args)
     record = state / WORKSPACE / "state.json"
     while not record.exists() and process.poll() is None:  # OpenCode has been spawned, not yet ready
         threading.Event().wait(0.02)
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)
-    assert process.returncode == 130, output.decode(errors="replace")
+    assert process.returncode == 130, output
     assert not record.exists()
     assert _servers_using(state) == []
 
@@ -171,24 +176,26 @@ def test_port_0_starts_on_a_free_port_and_prints_the_url_it_answers_on(tmp_path:
     state = tmp_path / "state"
     source = make_source_repo(tmp_path / "source")
     args = ["flux", "--engine", "process", "-d", "--source", str(source), "--port", "0", "--state-dir", str(state)]
-    started = ocw("up", *args, timeout=120)
+    started = run_ocw("up", *args, timeout=120, env=user_env())
     try:
-        assert started.returncode == 0, started.stdout + started.stderr
+        assert started.code == 0, started.stdout + started.stderr
         [server] = [line.split()[-1] for line in started.stdout.splitlines() if line.startswith("  server:")]
         port = int(server.rstrip("/").rsplit(":", 1)[1])
         assert port != 0 and server == f"http://127.0.0.1:{port}/", started.stdout
-        [entry] = json.loads(ocw("ps", "--json", "--state-dir", str(state)).stdout)["workspaces"]
+        [entry] = json.loads(run_ocw("ps", "--json", "--state-dir", str(state), env=user_env()).stdout)["workspaces"]
         assert entry["running"] and entry["url"] == server.rstrip("/")
         password = (state / WORKSPACE / "password").read_text()
         assert httpx.get(server + "session", auth=("opencode", password)).status_code == 200
     finally:
-        ocw("down", "flux", "--state-dir", str(state), "--timeout", "1")
+        run_ocw("down", "flux", "--state-dir", str(state), "--timeout", "1", env=user_env())
 
 
 @pytest.mark.parametrize("port", ["-1", "65536", "http"])
 def test_a_port_out_of_range_is_refused_before_anything_runs(tmp_path: Path, port: str) -> None:
     state = tmp_path / "state"
-    result = ocw("up", "flux", "--engine", "process", "-d", "--port", port, "--state-dir", str(state), timeout=30)
-    assert result.returncode == 2
+    result = run_ocw(
+        "up", "flux", "--engine", "process", "-d", "--port", port, "--state-dir", str(state), timeout=30, env=user_env()
+    )
+    assert result.code == 2
     assert f"--port: expected a port number 1-65535, or 0 for any free port, found '{port}'" in result.stderr
     assert not state.exists()

@@ -13,14 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from up.helpers import (
-    Local,
-    copilot_document,
-    fake_token,
-    fake_tokens,
-    running_workspace,
-    write_secrets,
-)
+from support.tokens import copilot_document, random_text
+from up.helpers import Local, fake_tokens, running_workspace, write_secrets
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -145,12 +139,12 @@ def test_changed_copilot_secret_replaces_auth_unchanged_one_keeps_pod_login(
     auth_file = workspace.home / ".local" / "share" / "opencode" / "auth.json"
     assert json.loads(auth_file.read_text())["github-copilot"]["refresh"] == tokens["copilot"]
     # A login made inside the pod since the last seed...
-    pod_login = copilot_document(fake_token("gho_"))
+    pod_login = copilot_document(random_text("gho_"))
     auth_file.write_text(pod_login)
     workspace.down()
     workspace.up_ok()
     assert auth_file.read_text() == pod_login  # ...survives a restart with an unchanged Secret.
-    rotated = copilot_document(fake_token("gho_"))
+    rotated = copilot_document(random_text("gho_"))
     write_secrets(workspace.secrets_file, tokens["pat"], tokens["password"], rotated)
     workspace.down()
     workspace.up_ok()
@@ -172,5 +166,5 @@ def test_the_workspace_config_is_in_force_and_up_says_so(workspace: Local) -> No
     assert config["autoupdate"] is False
     workspace.down()
     started = workspace.up()
-    assert started.returncode == 0, started.stdout + started.stderr
+    assert started.code == 0, started.stdout + started.stderr
     assert "config:    sharing disabled, autoupdate off (GET /config)" in started.stdout, started.stdout

@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import string
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +27,12 @@ from ocw.opencode.project_url import project_path  # noqa: E402
 from ocw.tree import load_tree  # noqa: E402
 from ocw.verify.github import repository_slug  # noqa: E402
 from ocw.workspace import Workspace, workspaces_in  # noqa: E402
+from support.cli import CliResult  # noqa: E402
 from support.fake_kube import FakeKube  # noqa: E402
 from support.gateway import Deployed, deployed, serve_gateway  # noqa: E402
 from support.github_api import GitHubApi, Repository  # noqa: E402
 from support.pki import Pki, make_pki  # noqa: E402
+from support.tokens import copilot_document, random_text  # noqa: E402
 
 from .world import DOMAIN, WorkspaceSecrets, populate  # noqa: E402
 
@@ -41,15 +41,6 @@ REPOS = {
     "opencode-flux": "https://github.com/jbaker48/k8s-cluster.git",
     "opencode-ha": "https://github.com/jbaker48/home-assistant-config.git",
 }
-
-
-def random_text(prefix: str = "", length: int = 36) -> str:
-    return prefix + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
-
-
-def copilot_document(token: str) -> str:
-    entry = {"access": token, "expires": 0, "refresh": token, "type": "oauth"}
-    return json.dumps({"github-copilot": entry}, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 @dataclass
@@ -252,14 +243,12 @@ def _repository_url(ws: Workspace) -> str:
     return next((v.value or "" for v in env if v.name == "WORKSPACE_GIT_REPOSITORY"), "")
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
+@dataclass(frozen=True)
+class Run(CliResult):
+    """How `ocw verify` ended, with its report's results by (criterion, workspace)."""
 
     def json(self) -> dict[str, object]:
-        document: dict[str, object] = json.loads(self.out)
+        document: dict[str, object] = json.loads(self.stdout)
         return document
 
     def results(self) -> dict[tuple[str, str | None], dict[str, object]]:
@@ -269,8 +258,12 @@ class Run:
 
 
 @pytest.fixture
-def run_ocw(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def run_ocw(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], Run]:
+    """`ocw verify` in this process: its HTTP checks go through this process's gateways (serve_gateway), which time
+    out under load when a separate ocw process calls them."""
+
     def run(args: list[str]) -> Run:
+        capsys.readouterr()
         code = main(args)
         captured = capsys.readouterr()
         return Run(code, captured.out, captured.err)

@@ -27,7 +27,7 @@ def test_healthy_cluster_passes_every_check_and_writes_nothing(
     cluster: Cluster, run_ocw: RunOcw, no_doppler: None
 ) -> None:
     run = run_ocw(cluster.args("--json"))
-    assert run.code == 0, run.out
+    assert run.code == 0, run.stdout
     results = run.results()
     ids = {check_id for check_id, _ in results}
     assert ids == {c.id for c in CRITERIA}
@@ -52,14 +52,14 @@ def test_healthy_cluster_passes_every_check_and_writes_nothing(
 def test_no_secret_value_is_printed(cluster: Cluster, run_ocw: RunOcw, no_doppler: None) -> None:
     text_run, json_run = run_ocw(cluster.args()), run_ocw(cluster.args("--json"))
     # The runs read every secret and passed the checks that use them: silence would prove nothing.
-    assert (text_run.code, json_run.code) == (0, 0), text_run.out + text_run.err
+    assert (text_run.code, json_run.code) == (0, 0), text_run.stdout + text_run.stderr
     statuses = {key: result["status"] for key, result in json_run.results().items()}
     for workspace in cluster.servers:
         # P2.1 logs in with the password; P2.5 reads the PAT to look for it in the logs.
         assert statuses[("P2.5", workspace)] == "pass"
     assert statuses[("P2.1", "opencode-flux")] == statuses[("P3.1", "opencode-ha")] == "pass"
-    assert "PASS" in text_run.out
-    printed = text_run.out + text_run.err + json_run.out + json_run.err
+    assert "PASS" in text_run.stdout
+    printed = text_run.stdout + text_run.stderr + json_run.stdout + json_run.stderr
     for server in cluster.servers.values():
         for value in (server.secrets.password, server.secrets.token, server.secrets.copilot):
             assert value and value not in printed
@@ -68,14 +68,16 @@ def test_no_secret_value_is_printed(cluster: Cluster, run_ocw: RunOcw, no_dopple
 def test_text_report_is_a_table_per_phase_with_a_summary(cluster: Cluster, run_ocw: RunOcw, no_doppler: None) -> None:
     run = run_ocw(cluster.args("--phase", "1", "--phase", "4"))
     assert run.code == 0
-    assert "Phase 1: Foundation" in run.out and "Phase 4: Persistence Validation" in run.out
-    assert "Phase 2" not in run.out
-    assert "  STATUS  CHECK  NAME" in run.out
+    assert "Phase 1: Foundation" in run.stdout and "Phase 4: Persistence Validation" in run.stdout
+    assert "Phase 2" not in run.stdout
+    assert "  STATUS  CHECK  NAME" in run.stdout
     # Each roadmap id with its plain name; no colour or marks outside a terminal.
-    assert re.search(r"^  PASS    P1\.1   namespace +- +namespace exists and is Active$", run.out, re.MULTILINE)
-    assert "\033[" not in run.out and "✓" not in run.out
-    assert "  SKIP    P1.3   doppler-variables" in run.out and "skipped:  Doppler is not configured here" in run.out
-    assert run.out.rstrip().endswith("skipped")
+    assert re.search(r"^  PASS    P1\.1   namespace +- +namespace exists and is Active$", run.stdout, re.MULTILINE)
+    assert "\033[" not in run.stdout and "✓" not in run.stdout
+    assert (
+        "  SKIP    P1.3   doppler-variables" in run.stdout and "skipped:  Doppler is not configured here" in run.stdout
+    )
+    assert run.stdout.rstrip().endswith("skipped")
 
 
 def _secret(fake: FakeKube, workspace: str) -> dict[str, Any]:
@@ -303,7 +305,7 @@ def test_access_check_follows_the_landing_redirect_and_reports_where_it_leads(
     cluster: Cluster, run_ocw: RunOcw, no_doppler: None
 ) -> None:
     run = run_ocw(cluster.args("--json", "--phase", "2"))
-    assert run.code == 0, run.out
+    assert run.code == 0, run.stdout
     evidence = " ".join(str(e) for e in run.results()[("P2.1", "opencode-flux")]["evidence"])  # type: ignore[attr-defined]
     workdir = cluster.tree.workspace("opencode-flux").working_dir
     assert workdir

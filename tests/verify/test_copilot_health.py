@@ -20,8 +20,9 @@ from support.connect_proxy import ConnectProxy
 from support.copilot_api import HOST, MODEL, CopilotApi, serve
 from support.pki import make_pki
 from support.processes import opencode_server
+from support.tokens import copilot_document, random_text
 
-from .conftest import _free_port, copilot_document, random_text
+from .conftest import _free_port
 
 PASSWORD = random_text(length=24)
 

@@ -25,7 +25,7 @@ def test_disruptive_run_restarts_each_workspace_and_keeps_everything(
     before = {p["metadata"]["uid"] for p in cluster.fake.pods(NAMESPACE, {})}
     run = run_ocw(cluster.args("--json", "--disruptive", "--timeout", "30"))
     results = run.results()
-    assert run.code == 0, run.out
+    assert run.code == 0, run.stdout
     for (check_id, workspace), result in results.items():
         if check_id in DISRUPTIVE_IDS and workspace:
             assert result["status"] == "pass", (check_id, workspace, result)
@@ -40,7 +40,7 @@ def test_disruptive_run_restarts_each_workspace_and_keeps_everything(
     for name in ("opencode-flux-secret", "opencode-ha-secret"):
         secret = cluster.fake.get("Secret", name, NAMESPACE)
         assert secret is not None and PROBE_KEY not in secret["data"]
-    assert "waiting" not in run.out and "deleting pod" in run.err  # progress on stderr only
+    assert "waiting" not in run.stdout and "deleting pod" in run.stderr  # progress on stderr only
 
 
 def test_replacement_that_never_comes_times_out_at_the_bound(
@@ -52,7 +52,7 @@ def test_replacement_that_never_comes_times_out_at_the_bound(
     result = run.results()[("P2.4", "opencode-flux")]
     assert result["status"] == "fail"
     assert "no new Ready pod within 2 s" in str(result["seen"])
-    assert "no replacement pod yet" in run.err
+    assert "no replacement pod yet" in run.stderr
 
 
 def test_boot_that_clones_again_fails_p26(cluster: Cluster, run_ocw: RunOcw, no_doppler: None) -> None:

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from support.doppler_api import DopplerApi, serve_doppler_api
+from support.tokens import copilot_document, random_text
 
-from .conftest import Cluster, Run, copilot_document, random_text
+from .conftest import Cluster, Run
 from .world import NAMESPACE
 
 RunOcw = Callable[[list[str]], Run]
@@ -63,13 +64,13 @@ def _statuses(run: Run) -> dict[tuple[str, str | None], object]:
 def test_doppler_checks_pass_when_everything_is_in_place(cluster: Cluster, doppler: Doppler, run_ocw: RunOcw) -> None:
     run = run_ocw(cluster.args("--json", "--phase", "1", "--phase", "4"))
     statuses = _statuses(run)
-    assert run.code == 0, run.out
+    assert run.code == 0, run.stdout
     assert statuses[("P1.3", None)] == statuses[("P1.4", None)] == "pass"
     assert statuses[("P4.3", "opencode-flux")] == statuses[("P4.3", "opencode-ha")] == "pass"
     evidence = " ".join(run.results()[("P1.3", None)]["evidence"])  # type: ignore[arg-type]
     assert "OPENCODE_HA_COPILOT_AUTH_JSON: set" in evidence
     for value in doppler.values.values():
-        assert value not in run.out + run.err
+        assert value not in run.stdout + run.stderr
     assert doppler.api.writes() == []  # the dry-run wrote nothing
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from up.helpers import OFFLINE_VERIFY, Local, fake_tokens, ocw, running_workspace
+from support.cli import run_ocw, user_env
+from up.helpers import OFFLINE_VERIFY, Local, fake_tokens, running_workspace
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -22,8 +23,10 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Local, dic
 
 def test_local_flux_workspace_passes(local: tuple[Local, dict[str, str]]) -> None:
     workspace, tokens = local
-    done = ocw("verify", "--local", "flux", "--state-dir", str(workspace.state_dir), "--json", *OFFLINE_VERIFY)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_ocw(
+        "verify", "--local", "flux", "--state-dir", str(workspace.state_dir), "--json", *OFFLINE_VERIFY, env=user_env()
+    )
+    assert done.code == 0, done.stdout + done.stderr
     document = json.loads(done.stdout)
     results = {r["id"]: r for r in document["results"]}
     assert set(results) == {"P2.1", "P2.2", "P2.3", "SEC.1", "MON.2"}
@@ -40,13 +43,15 @@ def test_local_flux_workspace_passes(local: tuple[Local, dict[str, str]]) -> Non
 
 def test_local_text_report(local: tuple[Local, dict[str, str]]) -> None:
     workspace, _ = local
-    done = ocw("verify", "--local", "opencode-flux", "--state-dir", str(workspace.state_dir), *OFFLINE_VERIFY)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_ocw(
+        "verify", "--local", "opencode-flux", "--state-dir", str(workspace.state_dir), *OFFLINE_VERIFY, env=user_env()
+    )
+    assert done.code == 0, done.stdout + done.stderr
     assert "Phase 2: Flux Workspace" in done.stdout
     assert "4 passed, 0 failed, 1 skipped" in done.stdout  # P2.1-P2.3 and SEC.1; MON.2: Copilot not used yet
 
 
 def test_local_workspace_not_running_cannot_be_checked(tmp_path: Path) -> None:
-    done = ocw("verify", "--local", "ha", "--state-dir", str(tmp_path))
-    assert done.returncode == 2
+    done = run_ocw("verify", "--local", "ha", "--state-dir", str(tmp_path), env=user_env())
+    assert done.code == 2
     assert "not running locally" in done.stderr and "ocw up" in done.stderr

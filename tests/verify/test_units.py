@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ocw.cli import main
 from ocw.errors import OcwError
 from ocw.schedules import UnknownSchedule, schedule_period
 from ocw.verify.endpoint import Endpoint
 from ocw.verify.kubeconfig import load_config
 from ocw.verify.workspace_http import check_access, check_copilot, check_working_dir
+from support.cli import run_ocw
 from support.fake_kube import FakeKube
 from support.processes import opencode_server
 
@@ -77,14 +77,11 @@ def test_unknown_context_names_the_known_ones(tmp_path: Path) -> None:
     assert "context 'prod'" in caught.value.message and "it defines: lab" in caught.value.message
 
 
-def test_unreachable_api_server_exits_2_after_bounded_attempts(
-    tree: Tree, tmp_path: Path, capsys: pytest.CaptureFixture[str], no_doppler: None
-) -> None:
+def test_unreachable_api_server_exits_2_after_bounded_attempts(tree: Tree, tmp_path: Path, no_doppler: None) -> None:
     kubeconfig = FakeKube.write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{_free_port()}")
-    code = main(["verify", "--kubeconfig", str(kubeconfig), "--repo", str(tree.repo), "--request-timeout", "1"])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert "failed 3 times" in err and "next:" in err
+    result = run_ocw("verify", "--kubeconfig", str(kubeconfig), "--repo", str(tree.repo), "--request-timeout", "1")
+    assert result.code == 2
+    assert "failed 3 times" in result.stderr and "next:" in result.stderr
 
 
 @pytest.fixture

@@ -96,6 +96,19 @@ class Container:
         """The last definition of a variable, as the kubelet takes it."""
         return next((var for var in reversed(self.env) if var.name == name), None)
 
+    def startup_seconds(self) -> float | None:
+        """How long the kubelet lets the container start before it restarts it: its startupProbe's
+        initialDelaySeconds + periodSeconds x failureThreshold (Kubernetes' defaults 0, 10 and 3); None without one."""
+        probe = self.spec.get("startupProbe")
+        if not isinstance(probe, dict):
+            return None
+        delay, period, failures = (probe.get(k) for k in ("initialDelaySeconds", "periodSeconds", "failureThreshold"))
+        number = (int, float)
+        return float(
+            (delay if isinstance(delay, number) else 0)
+            + (period if isinstance(period, number) else 10) * (failures if isinstance(failures, number) else 3)
+        )
+
 
 @dataclass
 class Workload:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -13,19 +12,28 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ocw.cli_options import REPO_ENV, check_command, find_repo, repo_path
+from ocw.cli_options import (
+    STATE_DIR_HELP,
+    add_output,
+    add_repo,
+    add_state_dir,
+    add_stop_timeout,
+    check_command,
+    output_format,
+    repo_path,
+)
 from ocw.component import NAME_PREFIX
+from ocw.console import emit
 from ocw.errors import EXIT_FAILED, OcwError
-from ocw.image.engine import Engine
 from ocw.opencode.client import OpenCodeClient, OpenCodeError
-from ocw.paths import checkout
 from ocw.up import supervisor
 from ocw.up.check_gate import check_errors
 from ocw.up.engine_choice import ENGINE_CHOICES, choose_engine
+from ocw.up.logs import tail
 from ocw.up.plan import LOCAL_LISTEN, Plan, UpOptions, make_plan
 from ocw.up.ports import ANY_PORT, port_argument
+from ocw.up.runtime import DEFAULT_STOP_GRACE, StopResult, cleanup
 from ocw.up.state import (
-    RunRecord,
     all_state_dirs,
     default_state_dir,
     is_alive,
@@ -41,16 +49,13 @@ from ocw.workspace import Workspace, find_workspace, load_workspaces
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--repo", type=Path, default=None, help="the GitOps repository (default: $OCW_REPO, else the one around here)"
-    )
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=None,
-        help="where local workspaces live (default: one folder per repository in the user's state directory, "
-        "$XDG_STATE_HOME/ocw or ~/.local/state/ocw; down and ps look in every repository's unless --repo is given)",
-    )
+    add_repo(parser)
+    add_state_dir(parser, f"{STATE_DIR_HELP}; down and ps look in every repository's unless --repo is given")
+
+
+STOP_TIMEOUT_DEFAULT = (
+    f"the manifests' terminationGracePeriodSeconds in a container, {DEFAULT_STOP_GRACE:g} as processes"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -88,46 +93,25 @@ def register(subparsers: Any) -> None:
     up.add_argument(
         "--timings", action="store_true", help="print the time each step of the start took (always kept in the logs)"
     )
-    up.add_argument(
-        "--stop-timeout",
-        type=float,
-        default=None,
-        help="seconds between SIGTERM and SIGKILL when stopping (default: the manifests' "
-        f"terminationGracePeriodSeconds in a container, {supervisor.DEFAULT_STOP_GRACE:g} as processes)",
-    )
+    add_stop_timeout(up, STOP_TIMEOUT_DEFAULT)
     _common(up)
     up.set_defaults(handler=run_up)
 
     down = subparsers.add_parser("down", help="stop a workspace started with ocw up")
     down.add_argument("workspace", metavar="WORKSPACE", nargs="?", help="app name (opencode-flux) or short name (flux)")
     down.add_argument("--all", action="store_true", help="stop every workspace ocw up started (see ocw ps)")
-    down.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        help="seconds between SIGTERM and SIGKILL (default: the manifests' terminationGracePeriodSeconds for a "
-        f"container, {supervisor.DEFAULT_STOP_GRACE:g} for processes)",
-    )
+    add_stop_timeout(down, STOP_TIMEOUT_DEFAULT)
     _common(down)
     down.set_defaults(handler=run_down)
 
     ps = subparsers.add_parser("ps", help="list the workspaces ocw up started and whether they run")
-    ps.add_argument("--json", action="store_true", help="machine-readable output")
+    add_output(ps, "the list")
     _common(ps)
     ps.set_defaults(handler=run_ps)
 
 
-def _repo(args: argparse.Namespace) -> Path:
-    """As every command finds it (--repo, $OCW_REPO, the repository around the current directory), else the checkout
-    this ocw runs from (`make up`)."""
-    home = checkout()
-    if args.repo is None and not os.environ.get(REPO_ENV, "").strip() and find_repo(Path.cwd()) is None and home:
-        return home
-    return repo_path(args)
-
-
 def _state_dir(args: argparse.Namespace) -> Path:
-    return (args.state_dir or default_state_dir(_repo(args))).resolve()
+    return (args.state_dir or default_state_dir(repo_path(args))).resolve()
 
 
 def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Workspace, skip: bool) -> bool:
@@ -146,12 +130,6 @@ def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Wo
         "(--skip-check starts anyway)",
         exit_code=EXIT_FAILED,
     )
-
-
-def _stop(record: RunRecord, timeout: float | None, engine: Engine | None) -> supervisor.StopResult:
-    if record.engine == "container":
-        return supervisor.stop_container(record, record.grace if timeout is None else timeout, engine)
-    return supervisor.stop_process(record, supervisor.DEFAULT_STOP_GRACE if timeout is None else timeout)
 
 
 def _print_started(plan: Plan, show_password: bool, ready_after: float) -> None:
@@ -196,7 +174,7 @@ def _progress(step: str) -> None:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    repo = _repo(args)
+    repo = repo_path(args)
     timings = Timings(on_step=_progress)
     with timings.step("build the workspace from the manifests"):
         workspace = find_workspace(load_workspaces(repo, args.vars), args.workspace)
@@ -219,17 +197,21 @@ def run_up(args: argparse.Namespace) -> int:
     )
     with timings.step("plan the pod"):
         plan = make_plan(workspace, options)
+    runtime = supervisor.runtime_for(choice.engine)
     started = time.monotonic()
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with supervisor.startup_lock(plan.dirs, "starting"):
             remember_repository(plan.dirs.root.parent, repo)
             # stops what it started if interrupted
-            process, record = supervisor.start(plan, detached=args.detach, engine=choice.engine, timings=timings)
+            started_pod = supervisor.start(plan, runtime, detached=args.detach, timings=timings)
     except _Stop:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         raise KeyboardInterrupt from None
+    process, record = started_pod.process, started_pod.record
+    for note in started_pod.notes:
+        print(f"note: {note}", flush=True)
     timings.write(plan.dirs.timings_file)
     if args.timings:
         print(f"where the start went:\n{timings.table()}", flush=True)
@@ -246,9 +228,9 @@ def run_up(args: argparse.Namespace) -> int:
         print("Press Ctrl-C to stop.", flush=True)
         code = process.wait()
     except (KeyboardInterrupt, _Stop):
-        result = _stop(record, args.stop_timeout, choice.engine)
+        result = runtime.stop(record, args.stop_timeout) or StopResult(record.pid, 0.0, False)
         process.wait()
-        supervisor.cleanup(plan.dirs)
+        cleanup(plan.dirs)
         how = "killed after the grace period" if result.killed else "stopped"
         print(f"\n{workspace.name} {how} in {result.seconds:.2f} s")
         return 0
@@ -257,11 +239,11 @@ def run_up(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     with supervisor.startup_lock(plan.dirs, "stopping", when_busy="wait"):  # an `ocw down` elsewhere finishes first
         stopped_elsewhere = read_record(plan.dirs) is None
-        supervisor.cleanup(plan.dirs)
+        cleanup(plan.dirs)
     if stopped_elsewhere:
         print(f"\n{workspace.name} was stopped by `ocw down`")
         return 0
-    print(f"OpenCode exited on its own with code {code}; its last output:\n{supervisor.tail(plan.dirs.opencode_log)}")
+    print(f"OpenCode exited on its own with code {code}; its last output:\n{tail(plan.dirs.opencode_log)}")
     return EXIT_FAILED
 
 
@@ -310,7 +292,7 @@ def run_down(args: argparse.Namespace) -> int:
     for state_dir, name in targets:
         dirs = workspace_dirs(state_dir, name)
         with supervisor.startup_lock(dirs, "stopping", when_busy="interrupt"):
-            result = supervisor.stop(dirs, args.timeout)
+            result = supervisor.stop(dirs, args.stop_timeout)
         if result is None:
             print(f"{name} is not running (state dir {state_dir})")
         elif result.killed:
@@ -357,10 +339,11 @@ def run_ps(args: argparse.Namespace) -> int:
 
 
 def _print_ps(args: argparse.Namespace, state_dirs: list[Path], entries: list[dict[str, Any]]) -> None:
-    if args.json:
+    fmt = output_format(args)
+    if fmt != "text":
         where = str(state_dirs[0]) if len(state_dirs) == 1 else str(repositories_dir())
         document = {"state_dir": where, "state_dirs": [str(d) for d in state_dirs], "workspaces": entries}
-        print(json.dumps(document, indent=2), flush=True)
+        emit(document, "", fmt)
         return
     if not entries:
         where = ", ".join(str(d) for d in state_dirs) or str(repositories_dir())

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal, get_args
 
 from ocw.errors import OcwError
 from ocw.image.definition import IMAGE_UID
@@ -142,7 +142,7 @@ def resource_flags(container: Container) -> list[str]:
         flags += ["--memory", str(int(memory))]
     cpu = quantity(limits.get("cpu"))
     if cpu is not None:
-        flags += ["--cpus", str(cpu.quantize(Decimal("0.001")).normalize())]
+        flags += ["--cpus", format(cpu.quantize(Decimal("0.001")).normalize(), "f")]  # 10, never 1E+1
     return flags
 
 
@@ -206,10 +206,11 @@ def write_env_file(run: ContainerRun) -> None:
         handle.write(_env_file_text(run.env))
 
 
-CONTAINER_ROLES = ("init", "app")  # a pod's containers as ocw names them
+ContainerRole = Literal["init", "app"]  # a pod's containers as ocw names them
+CONTAINER_ROLES: Final[tuple[ContainerRole, ...]] = get_args(ContainerRole)
 
 
-def container_name(dirs: WorkspaceDirs, role: str) -> str:
+def container_name(dirs: WorkspaceDirs, role: ContainerRole) -> str:
     """Unique per state dir, so workspaces of two checkouts (or two test runs) never collide."""
     tag = hashlib.sha256(str(dirs.root).encode()).hexdigest()[:8]
     return f"ocw-{dirs.root.name}-{tag}-{role}"
@@ -254,7 +255,7 @@ def container_run(
     dirs: WorkspaceDirs,
     work: Workload,
     container: Container,
-    role: str,
+    role: ContainerRole,
     image: str,
     config_maps: Mapping[str, Mapping[str, str]],
     secrets: Mapping[str, Mapping[str, str]],

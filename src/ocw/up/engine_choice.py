@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import Final, Literal, get_args
 
 from ocw.errors import EXIT_CANNOT_RUN, OcwError
 from ocw.image.definition import local_image
 from ocw.image.engine import Engine, image_exists, probe_engine
 
-ENGINE_CHOICES = ("auto", "container", "process")
+# What `ocw up --engine` accepts: an engine (state.EngineKind), or "auto" to take the container engine when it works.
+EngineRequest = Literal["auto", "container", "process"]
+ENGINE_CHOICES: Final[tuple[EngineRequest, ...]] = get_args(EngineRequest)
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ MACOS_PROCESS_MODE = (
 )
 
 
-def choose_engine(requested: str, platform: str = sys.platform) -> EngineChoice:
+def choose_engine(requested: EngineRequest, platform: str = sys.platform) -> EngineChoice:
     if requested == "process":
         return _processes(platform, "")
     engine, why = probe_engine()

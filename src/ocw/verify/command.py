@@ -14,6 +14,7 @@ from ocw.cli_options import (
     add_doppler,
     add_output,
     add_repo,
+    add_state_dir,
     add_vars,
     add_workspaces,
     check_command,
@@ -86,7 +87,7 @@ def register(subparsers: Any) -> None:
         "Service Prometheus Operator labels operated-prometheus=true)",
     )
     parser.add_argument("--local", metavar="WORKSPACE", help="check a workspace `ocw up` runs on this machine")
-    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="ocw up's state dir (default: the repository's)")
+    add_state_dir(parser, "ocw up's state dir (default: the repository's)")
     parser.set_defaults(handler=run)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ocw.up.state import local_endpoint, workspace_dirs
+from ocw.up.state import EngineKind, local_endpoint, workspace_dirs
 from ocw.up.volumes import mount_table
 from ocw.verify.copilot_health import check_copilot_last_use
 from ocw.verify.endpoint import Endpoint
@@ -17,7 +17,7 @@ from ocw.verify.workspace_http import check_access, check_config, check_copilot,
 from ocw.workspace import Workspace
 
 
-def expected_local_dir(state_dir: Path, ws: Workspace, engine: str = "process") -> str | None:
+def expected_local_dir(state_dir: Path, ws: Workspace, engine: EngineKind = "process") -> str | None:
     if not ws.working_dir:
         return None
     if engine == "container":
