@@ -10,6 +10,8 @@ import pytest
 from ocw.errors import OcwError
 from ocw.externalsecrets.gotemplate import render
 from ocw.externalsecrets.render import fetch, render_secret, secret_source
+from ocw.kube.pod import Container
+from ocw.up.container import resource_flags
 from ocw.up.pod import expand, process_spec, serve_address
 from ocw.up.secrets_file import read_secrets_file
 from ocw.up.toolbox import build_toolbox
@@ -128,3 +130,18 @@ def test_the_local_opencode_binary_is_never_taken_for_a_container_path(
         assert found is not None and Path(found).resolve() == binary.resolve()
     finally:
         shutil.rmtree(tools.parent)
+
+
+@pytest.mark.parametrize(("cpu", "flag"), [("500m", "0.5"), ("1500m", "1.5"), ("10", "10"), (2, "2"), ("100", "100")])
+def test_a_cpu_limit_becomes_a_number_podman_accepts(cpu: str | int, flag: str) -> None:
+    container = Container(name="app", init=False, image="image", resources={"limits": {"cpu": cpu}})
+    assert resource_flags(container) == ["--cpus", flag]
+
+
+def test_ocw_up_waits_for_opencode_as_long_as_the_startup_probe_gives_the_pod() -> None:
+    workspace = find_workspace(load_workspaces(REPO), "flux")
+    probe = workspace.app_container.spec["startupProbe"]
+    assert workspace.app_container.startup_seconds() == probe["periodSeconds"] * probe["failureThreshold"]
+    defaults = Container(name="app", init=False, image="image", spec={"startupProbe": {"httpGet": {"port": 1}}})
+    assert defaults.startup_seconds() == 30  # Kubernetes' defaults: every 10 s, 3 failures
+    assert Container(name="app", init=False, image="image").startup_seconds() is None
