@@ -23,6 +23,7 @@ import errno
 import hashlib
 import json
 import os
+import shlex
 import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -297,18 +298,20 @@ class LocalEndpoint:
         return password
 
 
-def local_endpoint(state_dir: Path, workspace_name: str) -> LocalEndpoint:
-    """The running local workspace `workspace_name` (full app name, e.g. `opencode-flux`) under `state_dir`.
+def local_endpoint(state_dir: Path, workspace_name: str, repo: Path | None = None) -> LocalEndpoint:
+    """The running local workspace `workspace_name` (full app name, e.g. `opencode-flux`) of `repo` under
+    `state_dir`.
 
-    Raises OcwError when it was never started there or is no longer running.
+    Raises OcwError when it was never started there or is no longer running; its hint starts it from any folder.
     """
     dirs = workspace_dirs(state_dir, workspace_name)
     record = read_record(dirs)
     if record is None or not is_alive(record):
+        in_repo = "" if repo is None else f" --repo {shlex.quote(str(repo))}"
         where = f"{dirs.root}" + ("" if record is None else f" (its OpenCode, pid {record.pid}, has exited)")
         raise OcwError(
             f"workspace {workspace_name} is not running locally under {where}",
-            hint=f"start it with `ocw up {workspace_name} --state-dir {state_dir}`",
+            hint=f"start it with `ocw up {workspace_name}{in_repo} --state-dir {shlex.quote(str(state_dir))}`",
         )
     return LocalEndpoint(
         workspace=record.workspace,

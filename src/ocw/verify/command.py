@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_local(args: argparse.Namespace, repo: Path, workspaces: list[Workspace], timeout: float) -> int:
     ws = find_workspace(workspaces, args.local)
     state_dir = (args.state_dir or default_state_dir(repo)).resolve()
-    results, target = run_local(ws, state_dir, timeout)
+    results, target = run_local(ws, state_dir, timeout, repo)
     return _emit(results, target, f"ocw verify --local {ws.name}: {target['url']}", output_format(args))
 
 

@@ -25,8 +25,10 @@ def expected_local_dir(state_dir: Path, ws: Workspace, engine: EngineKind = "pro
     return mount_table(workspace_dirs(state_dir, ws.name), ws.app_container).translate_path(ws.working_dir)
 
 
-def run_local(ws: Workspace, state_dir: Path, timeout: float) -> tuple[list[CheckResult], dict[str, str]]:
-    found = local_endpoint(state_dir, ws.name)
+def run_local(
+    ws: Workspace, state_dir: Path, timeout: float, repo: Path | None = None
+) -> tuple[list[CheckResult], dict[str, str]]:
+    found = local_endpoint(state_dir, ws.name, repo)
     endpoint = Endpoint(
         workspace=ws.name,
         url=found.url,
