@@ -46,10 +46,13 @@ class Tree:
         return [*self.findings, *(f for built in self.built for f in built.findings)]
 
 
-def visible_documents(repo: Path) -> tuple[list[PurePosixPath], list[Document]]:
-    """What Flux could see of the repository by default (its files minus the .sourceignore'd and default exclusions),
-    and the YAML documents among them that matter to its graph. Raises OcwError naming a YAML file that is not UTF-8."""
-    files = repository_files(repo)
+def visible_documents(
+    repo: Path, files: Sequence[PurePosixPath] | None = None
+) -> tuple[list[PurePosixPath], list[Document]]:
+    """What Flux could see of the repository by default (its files, listed here unless given, minus the
+    .sourceignore'd and default exclusions), and the YAML documents among them that matter to its graph. Raises
+    OcwError naming a YAML file that is not UTF-8."""
+    files = repository_files(repo) if files is None else files
     visible = ArtifactFilter.for_repository(repo, files).select(files)
     return visible, scan(repo, visible)
 
@@ -69,7 +72,8 @@ def load_tree(
     if not repo.is_dir():
         raise OcwError(f"expected a repository folder at {repo}, found none", hint="pass --repo DIR")
     file_vars, used_files = load_cluster_vars(repo, var_files)
-    visible, documents = visible_documents(repo)
+    files = repository_files(repo)  # listed once: the graph's sources hold the same files
+    visible, documents = visible_documents(repo, files)
     entry_path = _relative_path(repo, path) if path is not None else None
     try:
         entry = entry_for(repo, documents, visible, cluster=cluster, path=entry_path)
@@ -79,7 +83,7 @@ def load_tree(
             hint="pass --path DIR (a folder Flux builds) or --cluster NAME to tell ocw where Flux starts",
         ) from exc
     with Workspace(repo) as workspace:
-        graph = follow(repo, entry, documents, file_vars, workspace)
+        graph = follow(repo, entry, documents, file_vars, workspace, files=files)
     selected = graph.kustomizations if only is None else select(graph.kustomizations, only)
     return Tree(
         repo,

@@ -17,6 +17,7 @@ import itertools
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import threading
@@ -73,7 +74,16 @@ def _git_files(repo: Path) -> list[PurePosixPath] | None:
     if completed.returncode != 0:
         return None
     names = sorted({name for name in completed.stdout.decode(errors="replace").split("\0") if name})
-    return [PurePosixPath(name) for name in names if (repo / name).is_file() and not (repo / name).is_symlink()]
+    root = f"{repo}/"  # joined as text: pathlib would parse each of thousands of paths twice
+    return [PurePosixPath(name) for name in names if _is_regular_file(root + name)]
+
+
+def _is_regular_file(path: str) -> bool:
+    """A regular file, not a symlink (one lstat: a large repository lists thousands of files)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _clean_folders(repo: Path, kept: set[PurePosixPath]) -> set[PurePosixPath]:

@@ -129,8 +129,11 @@ def follow(
     documents: Sequence[Document],
     file_vars: Mapping[str, str],
     workspace: Workspace,
+    *,
+    files: Sequence[PurePosixPath] | None = None,
 ) -> Graph:
-    walk = _Walk(repo, entry, file_vars, workspace)
+    """Flux's graph from entry; `files` are the repository's (repository_files), listed here unless given."""
+    walk = _Walk(repo, entry, file_vars, workspace, files)
     walk.run(entry.roots)
     for folder_root in entry.deferred:
         written = [
@@ -160,8 +163,15 @@ def follow(
 class _Walk:
     """The breadth-first walk: each round builds, in parallel, every Kustomization the previous round yielded."""
 
-    def __init__(self, repo: Path, entry: Entry, file_vars: Mapping[str, str], workspace: Workspace) -> None:
-        self.sources = Sources(repo, workspace, entry)
+    def __init__(
+        self,
+        repo: Path,
+        entry: Entry,
+        file_vars: Mapping[str, str],
+        workspace: Workspace,
+        files: Sequence[PurePosixPath] | None,
+    ) -> None:
+        self.sources = Sources(repo, workspace, entry, files)
         self.file_vars = file_vars
         self.workspace = workspace
         self.repo_vars = RepoVars(root=repo)

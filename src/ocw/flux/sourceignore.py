@@ -168,7 +168,7 @@ class ArtifactFilter:
         return cls((*vcs, *defaults, *found))
 
     def excludes(self, relative: PurePosixPath | str, is_dir: bool = False) -> bool:
-        parts = PurePosixPath(relative).parts
+        parts = relative.parts if isinstance(relative, PurePosixPath) else PurePosixPath(relative).parts
         for pattern in reversed(self.patterns):
             verdict = pattern.match(parts, is_dir)
             if verdict is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -57,11 +57,13 @@ def _origin_url(repo: Path) -> str | None:
 class Sources:
     """The Flux sources known so far and the artifacts of this repository they stand for."""
 
-    def __init__(self, repo: Path, workspace: Workspace, entry: Entry) -> None:
+    def __init__(
+        self, repo: Path, workspace: Workspace, entry: Entry, files: Sequence[PurePosixPath] | None = None
+    ) -> None:
         self.repo = repo
         self.workspace = workspace
         self.entry = entry
-        self.files = repository_files(repo)
+        self.files = list(repository_files(repo) if files is None else files)
         self.known: dict[tuple[str, str, str], Source] = {s.key: s for s in entry.sources}
         self.urls: list[str] = []
         for url in [*(s.url for s in entry.sources if s.kind == "GitRepository"), _origin_url(repo) or ""]:
