@@ -100,7 +100,8 @@ unit: setup test-prerequisites
 # The whole suite in parallel workers (pytest-xdist). Tests that share a running workspace or browser stay in one
 # worker (conftest.py); most tests wait on servers and containers more than they compute, so there are more
 # workers than cores. TEST_WORKERS=0 runs everything in this process, one test after another. The slowest tests are
-# listed at the end: where the suite's time goes.
+# listed at the end: where the suite's time goes. Workers take the longest tests first, as recorded in
+# tests/durations.json; `make test PYTEST_ARGS=--store-durations` records them again.
 TEST_WORKERS ?= 4
 
 test: lint typecheck setup test-prerequisites

@@ -11,6 +11,9 @@ ports, state dir, container names and temporary folders) and go to whichever wor
 an expensive fixture, which run in one worker so that it starts once: a directory below whose tests share session
 fixtures (a running workspace, a browser, a fake cluster), and a module that defines a module- or class-scoped
 fixture. (xdist's own `xdist_group` marks are not used: with pytest 9.2 they no longer reach its scheduler.)
+Workers take the longest units first, by the seconds each took when tests/durations.json was last recorded
+(`--store-durations`): xdist alone orders them by their number of tests, and a long single test handed out last would
+hold up the end of the run.
 
 Secret values: ocw remembers the secret values it reads for the life of its process, which is one command; a test that
 calls ocw in-process is one command, so each test starts holding none.
@@ -19,8 +22,10 @@ calls ocw in-process is one command, so each test starts holding none.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import signal
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -29,10 +34,21 @@ from xdist.scheduler import LoadScopeScheduling
 from ocw import secret_values
 
 ROOT = Path(__file__).resolve().parent
+DURATIONS = ROOT / "tests" / "durations.json"
+# Units shorter than this are left out of the file; they count as this long each.
+SHORT_UNIT_SECONDS = 2.0
 
 # Directories whose tests share session fixtures: one running workspace, one browser, one fake cluster.
 SHARED_BY_DIRECTORY = ("tests/agent", "tests/browser", "tests/verify")
 _SHARED_FIXTURE = re.compile(r"""scope\s*=\s*["'](module|class)["']""")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store-durations",
+        action="store_true",
+        help=f"record the seconds each work unit took in {DURATIONS.relative_to(ROOT)} (the order workers take them)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,14 +78,59 @@ def work_unit(nodeid: str) -> str:
     return module if _defines_shared_fixture(module) else nodeid
 
 
+def recorded_durations() -> dict[str, float]:
+    try:
+        recorded = json.loads(DURATIONS.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(unit): float(seconds) for unit, seconds in recorded.items()} if isinstance(recorded, dict) else {}
+
+
 class SharedFixtureScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no types
-    """xdist's scheduling by scope, with the scopes above (larger units are handed out first)."""
+    """xdist's scheduling by scope, with the scopes above, the longest (as last recorded) handed out first."""
+
+    def __init__(self, config: pytest.Config, log: object | None = None) -> None:
+        super().__init__(config, log)
+        self._durations = recorded_durations()
+        self._ordered = False
 
     def _split_scope(self, nodeid: str) -> str:
         return work_unit(nodeid)
+
+    def _assign_work_unit(self, node: object) -> None:
+        if not self._ordered:  # the queue is complete by the first assignment
+            self._ordered = True
+            units = sorted(self.workqueue.items(), key=lambda item: -self._cost(item[0], len(item[1])))
+            self.workqueue.clear()
+            self.workqueue.update(units)
+        super()._assign_work_unit(node)
+
+    def _cost(self, unit: str, tests: int) -> float:
+        return self._durations.get(unit, SHORT_UNIT_SECONDS * tests)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling | None:
     if config.getoption("dist") != "loadgroup":
         return None
     return SharedFixtureScheduling(config, log)
+
+
+class DurationRecorder:
+    """Sums each work unit's setup, call and teardown seconds; writes them at the end of a run."""
+
+    def __init__(self) -> None:
+        self.seconds: defaultdict[str, float] = defaultdict(float)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.seconds[work_unit(report.nodeid)] += report.duration
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        kept = {unit: round(s, 1) for unit, s in sorted(self.seconds.items()) if s >= SHORT_UNIT_SECONDS}
+        DURATIONS.write_text(json.dumps(kept, indent=0) + "\n")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if config.getoption("store_durations") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(DurationRecorder(), "ocw-duration-recorder")
