@@ -40,3 +40,16 @@ def test_another_variables_file_is_another_verdict(tmp_path: Path) -> None:
     assert check_errors(tree.root, [variables], WORKSPACE)[1] is True
     variables.write_text("SECRET_DOMAIN: example.net\n")
     assert check_errors(tree.root, [variables], WORKSPACE)[1] is False
+
+
+def test_a_change_anywhere_in_the_repository_checks_again(tmp_path: Path) -> None:
+    """Flux builds whichever folder a Kustomization names (flux bootstrap's own layout is clusters/<name>/ beside
+    apps/ and infrastructure/), so a file outside kubernetes/ is as much an input as one inside."""
+    tree = copy_tree(tmp_path / "repo")
+    assert check_errors(tree.root, [], WORKSPACE)[1] is False
+    assert check_errors(tree.root, [], WORKSPACE)[1] is True
+    tree.write("docs/notes.md", "notes\n")
+    assert check_errors(tree.root, [], WORKSPACE)[1] is False
+    tree.write("infrastructure/configs/kustomization.yaml", "resources: []\n")
+    assert check_errors(tree.root, [], WORKSPACE)[1] is False
+    assert check_errors(tree.root, [], WORKSPACE)[1] is True

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ocw import __version__
+from ocw.flux.artifact import repository_files
 from ocw.paths import PACKAGE_DIR, tools_dir, user_cache_dir
 
 # A schema the check could not obtain (offline, no --schemas) is a gap in checking, not a fault of the tree: `make up`
 # must work on a machine with no network.
 UNCHECKABLE_RULES = frozenset({"schema-missing"})
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,11 @@ def _fingerprint(path: Path) -> str:
 
 
 def verdict_key(repo: Path, var_files: Sequence[Path], workspace: str) -> str:
-    """Everything the verdict depends on: the tree, the repository's own files beside it (its variables), the
-    variable files given, this ocw (code, schemas, vendored charts), the charts `ocw charts pull` cached and the
-    pinned tools that build and render."""
+    """Everything the verdict depends on: every file of the repository (Flux may build any folder of it, not only
+    kubernetes/), the variable files given, this ocw (code, schemas, vendored charts), the charts `ocw charts pull`
+    cached and the pinned tools that build and render."""
     inputs = [
-        *_files(repo / "kubernetes"),
-        *sorted(p for p in repo.iterdir() if p.is_file()),
+        *(repo / relative for relative in repository_files(repo)),
         *(p.resolve() for p in var_files),
         *_files(PACKAGE_DIR),
         *_files(user_cache_dir() / "charts"),
