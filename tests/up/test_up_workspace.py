@@ -4,7 +4,9 @@ workspace sees (FLUX-01..08), and that the token stays out of every place it mus
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -94,43 +96,13 @@ def test_the_token_reaches_no_log_no_git_config_no_volume_file_no_command_line(
         assert pat.encode() not in content and password.encode() not in content, cmdline
 
 
-def test_kill_9_while_writing_loses_no_confirmed_session(workspace: Local) -> None:
-    confirmed: list[str] = []
-    stop = threading.Event()
-
-    def write() -> None:
-        with httpx.Client(auth=("opencode", workspace.password()), timeout=5) as client:
-            while not stop.is_set():
-                try:
-                    response = client.post(workspace.url + "/session", json={"title": "under fire"})
-                except httpx.HTTPError:
-                    return
-                if response.status_code == 200:
-                    confirmed.append(response.json()["id"])
-
-    writer = threading.Thread(target=write)
-    writer.start()
-    while len(confirmed) < 15:
-        threading.Event().wait(0.01)
-    import os
-    import signal
-
-    os.kill(workspace.pid(), signal.SIGKILL)
-    stop.set()
-    writer.join()
-    workspace.up_ok()  # a stale record from a killed server does not block a start
-    assert set(confirmed) <= workspace.session_ids()
-    database = workspace.home / ".local" / "share" / "opencode" / "opencode.db"
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
 def test_restarts_keep_sessions_work_and_the_pods_copilot_login_until_the_secret_changes(
     workspace: Local, tokens: dict[str, str]
 ) -> None:
-    """Two restarts, each what a user does: one with the Secret unchanged (sessions, uncommitted work and a login
-    made inside the pod survive, nothing is cloned again, and `ocw up` says the config is in force), then one with a
-    changed Copilot secret (it replaces the Copilot entry)."""
+    """Two restarts, each what a user does: `ocw down` and `ocw up` with the Secret unchanged (sessions, uncommitted
+    work and a login made inside the pod survive, nothing is cloned again, and `ocw up` says the config is in force),
+    then a kill -9 while sessions are being written and `ocw up` with a changed Copilot secret (no confirmed session is
+    lost, the stale record does not block the start, and the new secret replaces the Copilot entry)."""
     assert workspace.secrets_file is not None
     auth_file = workspace.home / ".local" / "share" / "opencode" / "auth.json"
     assert json.loads(auth_file.read_text())["github-copilot"]["refresh"] == tokens["copilot"]
@@ -152,11 +124,40 @@ def test_restarts_keep_sessions_work_and_the_pods_copilot_login_until_the_secret
     assert "github-copilot" in workspace.json("/provider")["connected"]
     rotated = copilot_document(random_text("gho_"))
     write_secrets(workspace.secrets_file, tokens["pat"], tokens["password"], rotated)
-    workspace.down()
-    workspace.up_ok()
+    confirmed = _kill_9_while_writing_sessions(workspace)
+    workspace.up_ok()  # a stale record from a killed server does not block a start
+    assert set(confirmed) <= workspace.session_ids()
+    database = workspace.home / ".local" / "share" / "opencode" / "opencode.db"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # A changed Secret replaces the Copilot entry (the file is rewritten by jq, so compare documents).
     assert json.loads(auth_file.read_text()) == json.loads(rotated)
     assert "github-copilot" in workspace.json("/provider")["connected"]
+
+
+def _kill_9_while_writing_sessions(workspace: Local) -> list[str]:
+    """SIGKILL to OpenCode once 15 sessions are confirmed, while more are being created; returns those confirmed."""
+    confirmed: list[str] = []
+    stop = threading.Event()
+
+    def write() -> None:
+        with httpx.Client(auth=("opencode", workspace.password()), timeout=5) as client:
+            while not stop.is_set():
+                try:
+                    response = client.post(workspace.url + "/session", json={"title": "under fire"})
+                except httpx.HTTPError:
+                    return
+                if response.status_code == 200:
+                    confirmed.append(response.json()["id"])
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while len(confirmed) < 15:
+        threading.Event().wait(0.01)
+    os.kill(workspace.pid(), signal.SIGKILL)
+    stop.set()
+    writer.join()
+    return confirmed
 
 
 def _git(repo: Path, *args: str) -> str:
