@@ -1,6 +1,9 @@
 """`ocw up --engine container`: the workspace as the pod runs it, in the workspace image with the manifests'
 securityContext, volumes and environment. What a user notices: git works in OpenCode, the server stops at once,
-the root filesystem is read-only, and sessions and the Copilot login survive a restart and a kill."""
+the root filesystem is read-only, sessions and the Copilot login survive a restart and a kill, `ocw verify --local`
+passes against it as against processes, and the pod's uid 1000 is no user of this machine (rootful podman gives the
+containers a user namespace of their own), so a local user whose uid is 1000 cannot read the server password from
+/proc. One started container serves every test of this module."""
 
 from __future__ import annotations
 
@@ -15,14 +18,17 @@ from pathlib import Path
 
 import pytest
 
+from ocw.up.container import host_id
 from ocw.up.state import process_start_ticks
 from support.cli import run_ocw, user_env
 from support.image import WorkspaceImage
-from up.helpers import Local, fake_tokens, running_workspace
+from up.helpers import OFFLINE_VERIFY, Local, fake_tokens, running_workspace
 
 pytestmark = pytest.mark.timeout(900)
 
 WORKDIR = "/Users/jbaker/git/k8s-cluster"
+POD_UID = 1000
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="a rootful engine and another local user need root")
 
 
 def _running(local: Local) -> dict[str, object]:
@@ -61,11 +67,17 @@ def tokens() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def workspace(
+def started(
     tmp_path_factory: pytest.TempPathFactory, workspace_image: WorkspaceImage, tokens: dict[str, str]
 ) -> Iterator[Local]:
     with running_workspace(tmp_path_factory.mktemp("container"), tokens, engine="container") as local:
         yield local
+
+
+@pytest.fixture
+def workspace(started: Local) -> Local:
+    """The module's workspace, running (the tests that stop it start it again, unless they failed midway)."""
+    return started.up_unless_running()
 
 
 def test_ps_shows_the_container_engine(workspace: Local) -> None:
@@ -185,12 +197,81 @@ def test_sessions_and_the_copilot_login_survive_a_kill(
     session = workspace.create_session("survives a kill")
     auth = workspace.home / ".local" / "share" / "opencode" / "auth.json"
     assert tokens["copilot"] in auth.read_text()
+    pid_1 = int(str(_running(workspace)["pid"]))
     killed = workspace_image.run("kill", "--signal", "KILL", _container(workspace))
     assert killed.returncode == 0, killed.stderr
     deadline = time.monotonic() + 30
-    while _running(workspace)["running"] and time.monotonic() < deadline:
-        time.sleep(0.2)
+    while process_start_ticks(pid_1) is not None and time.monotonic() < deadline:  # /proc, not an ocw per look
+        time.sleep(0.02)
     assert _running(workspace)["running"] is False
     workspace.up_ok()
     assert session in workspace.session_ids()
     assert json.loads(auth.read_text())["github-copilot"]["refresh"] == tokens["copilot"]
+
+
+def test_verify_local_passes_against_the_container(workspace: Local, tokens: dict[str, str]) -> None:
+    done = run_ocw(
+        "verify", "--local", "flux", "--state-dir", str(workspace.state_dir), "--json", *OFFLINE_VERIFY, env=user_env()
+    )
+    assert done.code == 0, done.stdout + done.stderr
+    results = {r["id"]: r for r in json.loads(done.stdout)["results"]}
+    assert set(results) == {"P2.1", "P2.2", "P2.3", "SEC.1", "MON.2"}
+    assert all(r["status"] == "pass" for i, r in results.items() if i != "MON.2"), results
+    assert results["MON.2"]["status"] == "skip"  # Copilot not used yet: its login cannot be judged
+    # The workspace config from the tree is in force inside the image too.
+    assert results["SEC.1"]["evidence"] == ['GET /config: share="disabled", autoupdate=false']
+    for value in tokens.values():
+        assert value not in done.stdout + done.stderr
+
+
+def _pod_processes(local: Local) -> list[int]:
+    """The container's PID 1 (tini) and every process below it, as this machine numbers them."""
+    found, queue = [], [int(str(_running(local)["pid"]))]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            queue += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _uid(pid: int) -> int:
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("Uid:"))
+    return int(line.split()[1])
+
+
+@needs_root
+def test_the_pods_processes_are_no_user_of_this_machine(workspace: Local) -> None:
+    processes = _pod_processes(workspace)
+    assert len(processes) >= 2  # tini and OpenCode
+    assert {_uid(pid) for pid in processes} == {host_id(POD_UID)}
+
+
+def _read_as_local_user(path: str) -> subprocess.CompletedProcess[bytes]:
+    """`cat path` as the local user whose uid is the pod's."""
+    return subprocess.run(["cat", path], capture_output=True, check=False, user=POD_UID, group=POD_UID, extra_groups=[])
+
+
+@needs_root
+def test_a_local_user_with_the_pods_uid_cannot_read_the_server_password(workspace: Local) -> None:
+    password = workspace.password()
+    for pid in _pod_processes(workspace):
+        read = _read_as_local_user(f"/proc/{pid}/environ")
+        assert read.returncode != 0 and b"Permission denied" in read.stderr, pid
+        assert password.encode() not in read.stdout
+    # The control: the same read of a process that user does own shows its environment.
+    env = {"MARKER": "visible-to-its-user"}
+    own = subprocess.Popen(["sleep", "30"], env=env, user=POD_UID, group=POD_UID, extra_groups=[])
+    try:
+        assert b"MARKER=visible-to-its-user" in _read_as_local_user(f"/proc/{own.pid}/environ").stdout
+    finally:
+        own.kill()
+        own.wait()
+
+
+@needs_root
+def test_the_volume_is_the_pods_users_and_the_workspace_still_works(workspace: Local) -> None:
+    home = workspace.home
+    assert home.stat().st_uid == host_id(POD_UID)
+    assert workspace.get("/session").status_code == 200
+    assert workspace.json("/path")["directory"] == WORKDIR

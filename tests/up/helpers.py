@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from ocw.up.state import process_start_ticks
 from support.cli import CliResult, run_ocw, start_ocw, user_env
 from support.local_workspace import WorkspacePlaces
 from support.tokens import copilot_document, random_text
@@ -104,6 +105,20 @@ class Local(WorkspacePlaces):
 
     def pid(self) -> int:
         return int(json.loads((self.root / "state.json").read_text())["pid"])
+
+    def answers(self) -> bool:
+        """Its recorded OpenCode (or container) still runs: the process of the record, with its start time."""
+        try:
+            record = json.loads((self.root / "state.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return process_start_ticks(int(record["pid"])) == int(record["start_ticks"])
+
+    def up_unless_running(self) -> Local:
+        """Started again if an earlier test stopped it and failed before starting it again."""
+        if not self.answers():
+            self.up_ok()
+        return self
 
     def get(self, path: str, auth: bool = True) -> httpx.Response:
         credentials = ("opencode", self.password()) if auth else None

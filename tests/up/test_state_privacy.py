@@ -1,6 +1,7 @@
-"""What ocw keeps on this machine stays the user's: the state dir and each workspace folder are 0700; the password
-file is read only when it is a regular file of the user's (a link planted there, a FIFO or another user's file is
-refused before anything starts); the cleanup of a folder the pod writes to never changes a mode through a link."""
+"""What ocw keeps on this machine stays the user's: the password file is read only when it is a regular file of the
+user's (a link planted there, a FIFO or another user's file is refused before anything starts); the cleanup of a
+folder the pod writes to never changes a mode through a link. (That a started workspace's state dir, folder and
+password file are 0700/0600 is asserted on the start test_up_local_defaults.py's foreground test makes.)"""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 
 from support.cli import CliResult, run_ocw, user_env
 from support.local_workspace import WORKSPACE
-from up.helpers import REPO, free_port, make_source_repo
+from up.helpers import REPO, free_port
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -27,20 +28,6 @@ OTHER_UID = 1000  # any user but the runner: the pod's uid, as a local user of t
 def _up(state: Path, source: Path) -> CliResult:
     args = ["up", "flux", "-d", "--engine", "process", "--source", str(source), "--port", str(free_port())]
     return run_ocw(*args, "--state-dir", str(state), env=user_env())
-
-
-def test_the_state_dir_and_the_workspace_folder_are_private(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    state.mkdir(mode=0o755)
-    state.chmod(0o755)  # as a user might have made it
-    try:
-        started = _up(state, make_source_repo(tmp_path / "source"))
-        assert started.code == 0, started.stdout + started.stderr
-        assert state.stat().st_mode & 0o777 == 0o700
-        assert (state / WORKSPACE).stat().st_mode & 0o777 == 0o700
-        assert (state / WORKSPACE / "password").stat().st_mode & 0o777 == 0o600
-    finally:
-        run_ocw("down", "flux", "--state-dir", str(state), "--timeout", "2", env=user_env())
 
 
 @pytest.mark.parametrize("kind", ["link", "fifo", "another user's"])

@@ -21,8 +21,13 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def test_foreground_without_secrets_serves_a_clone_of_this_repository_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    state, port = tmp_path / "state", free_port()
-    args = ["flux", "--engine", "process", "--source", str(REPO), "--port", str(port), "--state-dir", str(state)]
+    """Also, on the same start: `--port 0` takes a free port and prints the URL it answers on, and the state dir (made
+    0755 by the user beforehand), the workspace folder and the password file are the user's alone
+    (test_state_privacy.py has the refusals)."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    state.chmod(0o755)  # as a user might have made it
+    args = ["flux", "--engine", "process", "--source", str(REPO), "--port", "0", "--state-dir", str(state)]
     with up_in_foreground(*args) as up:
         root = state / WORKSPACE
         printed = up.printed
@@ -30,6 +35,12 @@ def test_foreground_without_secrets_serves_a_clone_of_this_repository_and_stops_
         endpoint = entries[0] if entries and entries[0]["running"] else None
         password = (root / "password").read_text()
         assert endpoint is not None, "the workspace never answered"
+        [server] = [line.split()[-1] for line in printed if line.startswith("  server:")]
+        port = int(server.rstrip("/").rsplit(":", 1)[1])
+        assert port != 0 and server == f"http://127.0.0.1:{port}/", printed
+        assert endpoint["url"] == server.rstrip("/")
+        assert state.stat().st_mode & 0o777 == 0o700
+        assert root.stat().st_mode & 0o777 == 0o700
         assert (root / "password").stat().st_mode & 0o777 == 0o600
         assert httpx.get(endpoint["url"] + "/session").status_code == 401
         assert httpx.get(endpoint["url"] + "/session", auth=("opencode", password)).status_code == 200
@@ -170,24 +181,6 @@ def test_ctrl_c_while_starting_leaves_no_server_behind(tmp_path: Path) -> None:
     assert process.returncode == 130, output
     assert not record.exists()
     assert _servers_using(state) == []
-
-
-def test_port_0_starts_on_a_free_port_and_prints_the_url_it_answers_on(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    source = make_source_repo(tmp_path / "source")
-    args = ["flux", "--engine", "process", "-d", "--source", str(source), "--port", "0", "--state-dir", str(state)]
-    started = run_ocw("up", *args, timeout=120, env=user_env())
-    try:
-        assert started.code == 0, started.stdout + started.stderr
-        [server] = [line.split()[-1] for line in started.stdout.splitlines() if line.startswith("  server:")]
-        port = int(server.rstrip("/").rsplit(":", 1)[1])
-        assert port != 0 and server == f"http://127.0.0.1:{port}/", started.stdout
-        [entry] = json.loads(run_ocw("ps", "--json", "--state-dir", str(state), env=user_env()).stdout)["workspaces"]
-        assert entry["running"] and entry["url"] == server.rstrip("/")
-        password = (state / WORKSPACE / "password").read_text()
-        assert httpx.get(server + "session", auth=("opencode", password)).status_code == 200
-    finally:
-        run_ocw("down", "flux", "--state-dir", str(state), "--timeout", "1", env=user_env())
 
 
 @pytest.mark.parametrize("port", ["-1", "65536", "http"])
