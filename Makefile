@@ -17,8 +17,9 @@ SYSTEM_PACKAGES := git jq
 # Debian packages that build and run the workspace image: podman, with runc (crun refuses a hybrid cgroup layout), and
 # mmdebstrap, which bootstraps its Debian base.
 IMAGE_PACKAGES := podman runc mmdebstrap
-TEST_SYSTEM_PACKAGES := dash openssl chromium prometheus prometheus-blackbox-exporter zsh fish age $(IMAGE_PACKAGES)
+TEST_SYSTEM_PACKAGES := dash openssl chromium prometheus prometheus-blackbox-exporter zsh fish age strace $(IMAGE_PACKAGES)
 # (zsh and fish load the scripts of `ocw completion`; age's age-keygen makes the key sops encrypts test variables to.)
+# (strace records every program the `ocw secrets` tests start, with its arguments: no secret may be one.)
 # (chromium runs the browser tests; prometheus brings promtool and the Prometheus server, prometheus-blackbox-exporter
 # the exporter: the monitoring tests run them on free ports, never the services the packages install.)
 

@@ -23,20 +23,21 @@ def engine(request: pytest.FixtureRequest) -> str:
     return "container"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def model() -> Iterator[ModelServer]:
     with ModelServer() as server:
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory, model: ModelServer, engine: str) -> Iterator[World]:
-    """A workspace with push switched off (the default), for what needs no push."""
+    """A workspace with push switched off (the default), for what needs no push. Shared by the folder's modules
+    (one worker runs them all): a test leaves its clone and its model as it found them."""
     files = {"README.md": b"# Source\n", "notes.txt": NOTES}
     with running_world(tmp_path_factory.mktemp("agent"), model, engine, files, push=False) as started:
         yield started
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def workspace(world: World) -> AgentWorkspace:
     return world.workspace

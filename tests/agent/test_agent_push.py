@@ -114,14 +114,18 @@ def test_a_terminal_in_the_container_pushes_too_without_leaking_the_token(push_e
     assert _files_holding(workspace.home, world.token.encode()) == []
 
 
-@pytest.fixture(scope="module")
-def push_disabled(tmp_path_factory: pytest.TempPathFactory, model: ModelServer, engine: str) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("push-off"), model, engine, README, push=False) as world:
-        yield world
+def test_with_push_switched_off_the_push_fails_with_gits_credential_error(world: World) -> None:
+    """On the folder's workspace with push switched off (the default); the commit the agent makes stays on its own
+    branch, which the test removes again, so the clone is back on main as the other tests expect it."""
+    workspace = world.workspace
+    try:
+        _push_without_the_switch(world)
+    finally:
+        restored = workspace.shell(f"git switch -q -f main && git branch -q -D {BRANCH}; git status --porcelain")
+        assert restored.returncode == 0 and restored.stdout == "", restored.stdout + restored.stderr
 
 
-def test_with_push_switched_off_the_push_fails_with_gits_credential_error(push_disabled: World) -> None:
-    world = push_disabled
+def _push_without_the_switch(world: World) -> None:
     workspace = world.workspace
     # The init step still cloned through the token: the switch only keeps it out of the OpenCode container, where
     # the token file is there but empty.

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 
 from browser.conftest import ATTACKERS, WORKSPACE_HOST, Gated, Tab
 from browser.ui import land, open_terminal, record_sockets, send_prompt, wait_for
@@ -89,31 +89,40 @@ def _attack(page: Page, gated: Gated, pty_id: str, marker: str) -> dict[str, str
     return results
 
 
-@pytest.mark.parametrize("attacker", list(ATTACKERS))
-def test_a_page_of_another_origin_changes_nothing(gated: Gated, attacker: str) -> None:
-    host = ATTACKERS[attacker]
-    marker = f"owned-{attacker}-{secrets.token_hex(4)}"
+def test_pages_of_other_origins_change_nothing(gated: Gated) -> None:
+    """The logged-in browser opens each attacker's page in turn, a new page each (a login is a whole load of the UI,
+    so one serves all three; each attacker's effects are judged on their own, before the next page opens)."""
     context = _login(gated).context
     try:
-        with _victim_pty(gated) as pty_id:
-            before = _state(gated)
-            since = len(gated.route.log)
-            page = context.new_page()
+        for attacker, host in ATTACKERS.items():
+            _assert_changes_nothing(gated, context, attacker, host)
+    finally:
+        context.close()
+
+
+def _assert_changes_nothing(gated: Gated, context: BrowserContext, attacker: str, host: str) -> None:
+    marker = f"owned-{attacker}-{secrets.token_hex(4)}"
+    with _victim_pty(gated) as pty_id:
+        before = _state(gated)
+        since = len(gated.route.log)
+        page = context.new_page()
+        try:
             page.goto(f"https://{host}/")
             results = _attack(page, gated, pty_id, marker)
             after = _state(gated)
-    finally:
-        context.close()
-    assert after == before, results  # no session, no PTY made
-    assert not (gated.workspace.local.home / marker).exists(), results  # no command ran
-    assert "open" not in results["terminal socket"] and "message" not in results["terminal socket"], results
-    assert results["credentialed read"].startswith("failed"), results
-    assert results["top-level form"] == "HTTP 403", results
+        finally:
+            page.close()
+    seen = (attacker, results)
+    assert after == before, seen  # no session, no PTY made
+    assert not (gated.workspace.local.home / marker).exists(), seen  # no command ran
+    assert "open" not in results["terminal socket"] and "message" not in results["terminal socket"], seen
+    assert results["credentialed read"].startswith("failed"), seen
+    assert results["top-level form"] == "HTTP 403", seen
     sent = _from(gated, {f"https://{host}", "null"}, since)
     paths = {(r.method, r.path) for r, _ in sent}
     # Every attack reached the gateway (the browser sent it) and the gateway answered it itself.
-    assert {("POST", "/session"), ("POST", "/pty"), ("GET", f"/pty/{pty_id}/connect")} <= paths, paths
-    assert any(r.header("origin") == "null" for r, _ in sent), "the sandboxed frame's request never came"
+    assert {("POST", "/session"), ("POST", "/pty"), ("GET", f"/pty/{pty_id}/connect")} <= paths, (attacker, paths)
+    assert any(r.header("origin") == "null" for r, _ in sent), f"{attacker}: the sandboxed frame's request never came"
     assert all(a.status == 403 and not a.forwarded for _, a in sent), [(r.path, a.status) for r, a in sent]
 
 

@@ -1,13 +1,14 @@
 """Fixtures for `ocw secrets`: a local Doppler API, a temp HOME for the real Doppler CLI, token-shaped fakes, and a
-runner that watches every process's command line while a command runs."""
+runner that records every program a command starts, with its arguments."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
-import threading
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ if str(REPO / "tests") not in sys.path:
     sys.path.insert(0, str(REPO / "tests"))
 
 from support.doppler_api import DopplerApi, serve_doppler_api  # noqa: E402
+from support.prerequisites import require_command  # noqa: E402
 
 VENV_BIN = REPO / ".venv" / "bin"
 OCW = VENV_BIN / "ocw"
@@ -115,6 +117,21 @@ class Watched:
     command_lines: set[str]
 
 
+# Each program started with its arguments, every byte in hex: "\x61\x62" (strace -xx).
+_EXEC = re.compile(r'execve\("(?:[^"]*)", \[((?:"(?:\\x[0-9a-f]{2})*"(?:, )?)*)')
+_HEX_STRING = re.compile(r'"((?:\\x[0-9a-f]{2})*)"')
+
+
+def executed_command_lines(trace: str) -> set[str]:
+    """The command lines of every execve an `strace -f -xx -e trace=execve` log records, arguments joined by spaces
+    as /proc/<pid>/cmdline shows them."""
+    lines = set()
+    for match in _EXEC.finditer(trace):
+        words = [bytes.fromhex(word.replace("\\x", "")) for word in _HEX_STRING.findall(match.group(1))]
+        lines.add(b" ".join(words).decode(errors="replace"))
+    return lines
+
+
 def run_watched(
     command: Sequence[str | Path],
     env: Mapping[str, str],
@@ -122,24 +139,15 @@ def run_watched(
     cwd: Path,
     stdin: str = "",
 ) -> Watched:
-    """Run a command while sampling every process's /proc/<pid>/cmdline, to prove no secret is ever an argument."""
-    seen: set[str] = set()
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit():
-                    try:
-                        seen.add((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
-                    except OSError:
-                        continue
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
+    """Run a command under strace, which records the arguments of every program the command and its descendants
+    start (each execve, however short-lived the process), to prove no secret is ever an argument."""
+    strace = require_command("strace", package="strace", purpose="it records every program a command starts")
+    with tempfile.TemporaryDirectory() as folder:
+        trace = Path(folder) / "execve.log"
+        # -f follows every descendant; -xx prints each argument in hex; -s keeps arguments whole.
+        watch = [str(strace), "-f", "-qq", "--seccomp-bpf", "-xx", "-s", "1000000", "-e", "trace=execve"]
         completed = subprocess.run(
-            [str(c) for c in command],
+            [*watch, "-e", "signal=none", "-o", str(trace), "--", *(str(c) for c in command)],
             input=stdin,
             capture_output=True,
             text=True,
@@ -148,9 +156,8 @@ def run_watched(
             timeout=120,
             check=False,
         )
-    finally:
-        done.set()
-        sampler.join(timeout=10)
+        seen = executed_command_lines(trace.read_text())
+    assert seen, "strace recorded no program start: the watch proves nothing"
     return Watched(completed.returncode, completed.stdout, completed.stderr, seen)
 
 

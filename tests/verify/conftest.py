@@ -28,6 +28,7 @@ from ocw.tree import load_tree  # noqa: E402
 from ocw.verify.github import repository_slug  # noqa: E402
 from ocw.workspace import Workspace, workspaces_in  # noqa: E402
 from support.cli import CliResult  # noqa: E402
+from support.connect_proxy import ConnectProxy  # noqa: E402
 from support.fake_kube import FakeKube  # noqa: E402
 from support.gateway import Deployed, deployed, serve_gateway  # noqa: E402
 from support.github_api import GitHubApi, Repository  # noqa: E402
@@ -113,7 +114,18 @@ OPENCODE_CONFIG = "kubernetes/components/opencode-workspace/config/opencode.json
 
 
 @pytest.fixture(scope="session")
-def servers(tree: Tree, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
+def offline() -> Iterator[str]:
+    """An HTTPS proxy that refuses every host at once: this machine has no way out, and OpenCode's requests to
+    models.dev and GitHub would otherwise each wait out OpenCode's own timeout (seconds per GET /provider) before it
+    answers from its bundled catalogue, as it does offline."""
+    with ConnectProxy() as proxy:
+        yield proxy.url
+
+
+@pytest.fixture(scope="session")
+def servers(
+    tree: Tree, pki: Pki, offline: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Server]]:
     """One real `opencode serve` per workspace, in the manifest's workingDir, with a password and a seeded Copilot
     login, each behind a TLS relay presenting *.opencode.<domain>."""
     started: list[subprocess.Popen[bytes]] = []
@@ -137,6 +149,8 @@ def servers(tree: Tree, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> I
                 # As the pod runs it: the workspace's own config (share disabled, autoupdate off).
                 "OPENCODE_CONFIG": str(tree.repo / OPENCODE_CONFIG),
                 "OPENCODE_DISABLE_SHARE": "1",
+                "HTTPS_PROXY": offline,
+                "HTTP_PROXY": offline,
             }
             started.append(
                 subprocess.Popen(
@@ -156,8 +170,8 @@ def servers(tree: Tree, pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> I
                         f"http://127.0.0.1:{server.port}/session", timeout=2, auth=("opencode", server.secrets.password)
                     )
                     if answer.status_code == 200:
-                        # The first provider listing (GET /provider) reaches for models.dev and GitHub, which time
-                        # out here: done once now, so that no check pays it within its request timeout.
+                        # The first provider listing (GET /provider) reaches for models.dev and GitHub, which the
+                        # proxy refuses: done once now, so that no check pays it within its request timeout.
                         httpx.get(
                             f"http://127.0.0.1:{server.port}/provider",
                             timeout=120,

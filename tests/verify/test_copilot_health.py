@@ -65,13 +65,12 @@ def _check_without_copilot(workspace: Workspace, since: datetime | None = None) 
     return outcome
 
 
-def test_before_any_use_the_login_cannot_be_judged(workspace: Workspace) -> None:
-    outcome = _check_without_copilot(workspace)
-    assert outcome.status == "skip"
-    assert "whether the login works can only be known by using it" in str(outcome.reason)
+def test_an_unused_login_is_not_judged_an_answered_request_passes_and_a_refused_one_fails(workspace: Workspace) -> None:
+    """The login's life on one server, in order: unused, answered, refused (GitHub revokes it)."""
+    unused = _check_without_copilot(workspace)
+    assert unused.status == "skip"
+    assert "whether the login works can only be known by using it" in str(unused.reason)
 
-
-def test_an_answered_request_passes_and_a_refused_one_fails(workspace: Workspace) -> None:
     workspace.prompt()
     accepted = _check_without_copilot(workspace)
     assert accepted.status == "pass", accepted
