@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from check.conftest import shared_renders
 from ocw.check import CheckReport, run_check
 from ocw.schemas.catalog import VENDORED_SCHEMAS
 from support import schema_cache
 from support.cli import CliResult, run_ocw
+from support.wheel import shared_wheel
+
+__all__ = ["shared_renders"]
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "k8s-cluster-min"
 PROJECT = Path(__file__).resolve().parents[2]
@@ -62,9 +66,15 @@ def copy_fixture(destination: Path) -> ClusterRepo:
 
 
 @pytest.fixture(autouse=True)
-def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """ocw check inside install validates with the vendored schemas only, offline."""
-    return schema_cache.private_schema_cache(tmp_path, monkeypatch)
+def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_renders: Path) -> Path:
+    """ocw check inside install validates with the vendored schemas only, offline (its helm renders are the run's)."""
+    return schema_cache.private_schema_cache(tmp_path, monkeypatch, shared_renders)
+
+
+@pytest.fixture(scope="session")
+def ocw_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ocw's wheel, built once for the run."""
+    return shared_wheel(tmp_path_factory)
 
 
 @pytest.fixture
