@@ -58,8 +58,8 @@ class ClusterRepo:
         return run_check(self.root, [self.vars_file], SCHEMAS)
 
 
-def copy_fixture(destination: Path) -> ClusterRepo:
-    shutil.copytree(FIXTURE, destination)
+def copy_fixture(destination: Path, source: Path = FIXTURE) -> ClusterRepo:
+    shutil.copytree(source, destination)
     vars_file = destination.parent / f"{destination.name}-vars.yaml"
     vars_file.write_text(CLUSTER_VARS)
     return ClusterRepo(destination, vars_file)
@@ -122,10 +122,22 @@ def assert_installed(cluster: ClusterRepo, result: CliResult) -> None:
     assert result.code == 0, result.stderr
 
 
-@pytest.fixture
-def installed(cluster: ClusterRepo) -> ClusterRepo:
-    assert_installed(cluster, cluster.install())
+@pytest.fixture(scope="session")
+def installed_once(tmp_path_factory: pytest.TempPathFactory, shared_renders: Path) -> ClusterRepo:
+    """The fixture with the tree installed through the real command line and checked, once in each worker, with a
+    cache of its own as every test has."""
+    folder = tmp_path_factory.mktemp("installed")
+    with pytest.MonkeyPatch.context() as patch:
+        schema_cache.private_schema_cache(folder, patch, shared_renders)
+        cluster = copy_fixture(folder / "k8s-cluster")
+        assert_installed(cluster, cluster.install())
     return cluster
+
+
+@pytest.fixture
+def installed(installed_once: ClusterRepo, tmp_path: Path) -> ClusterRepo:
+    """A copy of the installed repository, this test's to change: the same files as its own install would write."""
+    return copy_fixture(tmp_path / "k8s-cluster", installed_once.root)
 
 
 def error_keys(report: CheckReport) -> set[tuple[str, str, str]]:
