@@ -8,9 +8,15 @@ from check.tree_copy import TreeCopy, copy_tree
 from support import schema_cache
 
 
+@pytest.fixture(scope="session")
+def shared_renders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return schema_cache.shared_renders(tmp_path_factory)
+
+
 @pytest.fixture(autouse=True)
-def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return schema_cache.private_schema_cache(tmp_path, monkeypatch)
+def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_renders: Path) -> Path:
+    """Schemas of this test's own; helm renders shared with the run (tests/helm tests the render cache itself)."""
+    return schema_cache.private_schema_cache(tmp_path, monkeypatch, shared_renders)
 
 
 @pytest.fixture

@@ -1,5 +1,16 @@
-"""The same private user cache and tree copy as the check tests."""
+"""The same tree copy as the check tests, and a user cache entirely of each test's own: these tests test the render
+cache itself."""
 
-from check.conftest import private_schema_cache, tree
+from pathlib import Path
 
-__all__ = ["private_schema_cache", "tree"]
+import pytest
+
+from check.conftest import tree
+from support import schema_cache
+
+__all__ = ["tree"]
+
+
+@pytest.fixture(autouse=True)
+def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return schema_cache.private_schema_cache(tmp_path, monkeypatch)

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from check.conftest import shared_renders
 from ocw.check import CheckReport, run_check
 from ocw.schemas.catalog import VENDORED_SCHEMAS
 from support import schema_cache
 from support.cli import CliResult, run_ocw
+from support.wheel import shared_wheel
+
+__all__ = ["shared_renders"]
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "k8s-cluster-min"
 PROJECT = Path(__file__).resolve().parents[2]
@@ -54,17 +58,23 @@ class ClusterRepo:
         return run_check(self.root, [self.vars_file], SCHEMAS)
 
 
-def copy_fixture(destination: Path) -> ClusterRepo:
-    shutil.copytree(FIXTURE, destination)
+def copy_fixture(destination: Path, source: Path = FIXTURE) -> ClusterRepo:
+    shutil.copytree(source, destination)
     vars_file = destination.parent / f"{destination.name}-vars.yaml"
     vars_file.write_text(CLUSTER_VARS)
     return ClusterRepo(destination, vars_file)
 
 
 @pytest.fixture(autouse=True)
-def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """ocw check inside install validates with the vendored schemas only, offline."""
-    return schema_cache.private_schema_cache(tmp_path, monkeypatch)
+def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_renders: Path) -> Path:
+    """ocw check inside install validates with the vendored schemas only, offline (its helm renders are the run's)."""
+    return schema_cache.private_schema_cache(tmp_path, monkeypatch, shared_renders)
+
+
+@pytest.fixture(scope="session")
+def ocw_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ocw's wheel, built once for the run."""
+    return shared_wheel(tmp_path_factory)
 
 
 @pytest.fixture
@@ -112,10 +122,22 @@ def assert_installed(cluster: ClusterRepo, result: CliResult) -> None:
     assert result.code == 0, result.stderr
 
 
-@pytest.fixture
-def installed(cluster: ClusterRepo) -> ClusterRepo:
-    assert_installed(cluster, cluster.install())
+@pytest.fixture(scope="session")
+def installed_once(tmp_path_factory: pytest.TempPathFactory, shared_renders: Path) -> ClusterRepo:
+    """The fixture with the tree installed through the real command line and checked, once in each worker, with a
+    cache of its own as every test has."""
+    folder = tmp_path_factory.mktemp("installed")
+    with pytest.MonkeyPatch.context() as patch:
+        schema_cache.private_schema_cache(folder, patch, shared_renders)
+        cluster = copy_fixture(folder / "k8s-cluster")
+        assert_installed(cluster, cluster.install())
     return cluster
+
+
+@pytest.fixture
+def installed(installed_once: ClusterRepo, tmp_path: Path) -> ClusterRepo:
+    """A copy of the installed repository, this test's to change: the same files as its own install would write."""
+    return copy_fixture(tmp_path / "k8s-cluster", installed_once.root)
 
 
 def error_keys(report: CheckReport) -> set[tuple[str, str, str]]:

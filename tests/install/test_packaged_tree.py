@@ -12,11 +12,11 @@ from install.conftest import FIXTURE, PROJECT
 from ocw.errors import OcwError
 from ocw.install.manifests import SEED_SCRIPT, locate
 from support.cli import run_ocw, user_env
-from support.wheel import build_wheel, install_wheel
+from support.wheel import install_wheel
 
 
-def test_the_wheel_carries_the_tree_and_install_reads_it_from_there(tmp_path: Path) -> None:
-    tool = install_wheel(build_wheel(tmp_path), tmp_path / "tool")
+def test_the_wheel_carries_the_tree_and_install_reads_it_from_there(tmp_path: Path, ocw_wheel: Path) -> None:
+    tool = install_wheel(ocw_wheel, tmp_path / "tool")
     tree = PROJECT / "kubernetes"
     expected = sorted([*(str(p.relative_to(PROJECT)) for p in tree.rglob("*") if p.is_file()), str(SEED_SCRIPT)])
     packaged = tool.site / "ocw" / "manifests"

@@ -6,6 +6,7 @@ what a test then proves is what the wheel itself carries."""
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,10 @@ import sysconfig
 import venv
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+
+from support.run_folder import run_folder
 
 REPO = Path(__file__).resolve().parents[2]
 # What the wheel is built from (setup.py puts the GitOps tree into it).
@@ -56,6 +61,21 @@ def build_wheel(workdir: Path) -> Path:
     assert built.returncode == 0, built.stderr
     (wheel,) = wheels.glob("opencode_workspaces-*.whl")
     return wheel
+
+
+def shared_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built once for every worker of this run (the first to take the lock builds it, the others wait and
+    find it); each test installs it into a venv of its own."""
+    folder = run_folder(tmp_path_factory)
+    workdir = folder / "ocw-wheel"
+    with (folder / "ocw-wheel.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = sorted(workdir.glob("wheels/opencode_workspaces-*.whl"))
+        if built:
+            return built[0]
+        shutil.rmtree(workdir, ignore_errors=True)  # what a failed build left
+        workdir.mkdir()
+        return build_wheel(workdir)
 
 
 def install_wheel(wheel: Path, target: Path) -> InstalledWheel:

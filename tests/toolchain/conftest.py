@@ -4,9 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from check.conftest import shared_renders
 from check.tree_copy import TreeCopy, copy_tree
 from support import schema_cache
 from support.prerequisites import require_path
+from support.wheel import shared_wheel
+
+__all__ = ["shared_renders"]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -14,6 +18,12 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(autouse=True)
 def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return schema_cache.private_schema_cache(tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def ocw_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ocw's wheel, built once for the run."""
+    return shared_wheel(tmp_path_factory)
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from check.tree_copy import TreeCopy
 from ocw.install.host import HOST_DESCRIPTION
-from support.wheel import build_wheel, install_wheel, run
+from support.wheel import install_wheel, run
 
 
 def test_the_installed_tool_checks_a_tree_offline_with_its_own_schemas(
-    tree: TreeCopy, tmp_path: Path, real_kubectl: Path, real_helm: Path
+    tree: TreeCopy, tmp_path: Path, real_kubectl: Path, real_helm: Path, ocw_wheel: Path
 ) -> None:
-    tool = install_wheel(build_wheel(tmp_path), tmp_path / "tool")
+    tool = install_wheel(ocw_wheel, tmp_path / "tool")
     python, ocw = tool.python, tool.bin / "ocw"
     elsewhere = tmp_path / "elsewhere"  # a working directory with no tools/ and nothing beside it
     path = tmp_path / "path"
