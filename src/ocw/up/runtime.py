@@ -34,6 +34,7 @@ GROUP_GONE_TIMEOUT = 5.0  # for the processes of a SIGKILLed group to have exite
 DEFAULT_STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL for processes (no manifest grace applies)
 POLL = 0.02
 RESEND_TERM = 1.0  # seconds between the SIGTERMs of a stop
+STEP_TERM_GRACE = 3.0  # seconds an interrupted init step has to end on SIGTERM before its group is killed
 # The steps of a start as `ocw up --timings` names them.
 VOLUMES = "prepare the volumes"
 INIT_STEP = "run the init step"
@@ -122,6 +123,29 @@ def end_init_leftovers(dirs: WorkspaceDirs) -> None:
     record.unlink(missing_ok=True)
 
 
+def _exited(pid: int) -> bool:
+    """Whether the child has exited, without collecting it (its group id stays ours until it is collected)."""
+    if not hasattr(os, "waitid"):
+        return False
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _let_an_interrupted_step_end(pid: int) -> None:
+    """SIGTERM to a step that still runs, and a moment to end. A `podman run` client holds SIGTERM back while it
+    creates its container and then removes it; SIGKILLed in that moment it would leave the container half-made, its
+    conmon and `runc init` waiting forever where `podman rm` no longer sees them."""
+    if _exited(pid):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STEP_TERM_GRACE
+    while time.monotonic() < deadline and not _exited(pid):
+        time.sleep(POLL)
+
+
 def run_to_completion(plan: Plan, name: str, argv: list[str], env: dict[str, str], cwd: Path | None) -> float:
     """Run an init container to completion; returns its duration. Fails with the step's own error lines."""
     started = time.monotonic()
@@ -143,6 +167,7 @@ def run_to_completion(plan: Plan, name: str, argv: list[str], env: dict[str, str
             else:
                 step.wait()
         finally:
+            _let_an_interrupted_step_end(step.pid)
             # Whatever the step started (a git clone, were it interrupted) ends with it, as in its container.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(step.pid, signal.SIGKILL)
