@@ -8,7 +8,7 @@ WORKSPACE ?= flux
 PYTEST_ARGS ?=
 
 
-.PHONY: setup system-packages test-prerequisites local-image up down test lint typecheck unit bench clean image
+.PHONY: bytecode setup system-packages test-prerequisites local-image up down test lint typecheck unit bench clean image
 
 # Debian packages (each provides the command of its name) that ocw itself runs: git clones and pulls workspaces, jq
 # validates and merges the Copilot login in the init step, which `ocw up` runs on this machine.
@@ -69,7 +69,12 @@ $(TOOLS)/bin/helm: $(TOOLS)/node_modules/.installed $(VENV)/.installed
 	$(PY) -m ocw.toolchain extract-helm
 
 # Runs a workspace locally from the manifests: clones this repository (no network needed) and serves OpenCode.
-up: setup local-image
+# Compiled once here rather than by each `ocw` process: with PYTHONDONTWRITEBYTECODE set (as in many CI images) every
+# run would compile ocw's modules again. Up-to-date files are skipped, so this takes a moment.
+bytecode: setup
+	$(PY) -m compileall -q src tests conftest.py bench >/dev/null
+
+up: setup local-image bytecode
 	$(VENV)/bin/ocw up $(WORKSPACE) --repo "$(CURDIR)" --source "$(CURDIR)"
 
 # make up runs the workspace in its image, as the pod does, wherever podman can build it; elsewhere ocw up runs the
@@ -105,7 +110,7 @@ unit: setup test-prerequisites
 # tests/durations.json; `make test PYTEST_ARGS=--store-durations` records them again.
 TEST_WORKERS ?= 4
 
-test: lint typecheck setup test-prerequisites
+test: lint typecheck setup test-prerequisites bytecode
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 bench: setup
