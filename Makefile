@@ -98,7 +98,7 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy conftest.py  # alone: mypy would take it and tests/secrets/conftest.py for one module
+	MYPYPATH=tests $(VENV)/bin/mypy conftest.py  # alone: mypy would take it and tests/secrets/conftest.py for one module
 
 unit: setup test-prerequisites
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

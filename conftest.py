@@ -56,6 +56,16 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _opencode_config_once(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The installed OpenCode config folder that fresh workspace homes start from is made once per run
+    (tests/support/opencode_home.py), in the folder this run's workers share."""
+    from support.opencode_home import use_run_folder  # noqa: PLC0415 - tests/ is on sys.path once pytest configured
+    from support.run_folder import run_folder  # noqa: PLC0415
+
+    use_run_folder(run_folder(tmp_path_factory))
+
+
 @pytest.fixture(autouse=True)
 def _no_secret_value_held(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(secret_values, "_HELD", set())
@@ -129,8 +139,29 @@ class DurationRecorder:
         DURATIONS.write_text(json.dumps(kept, indent=0) + "\n")
 
 
+class OpenCodeConfigInstall:
+    """A run of the whole suite makes the installed OpenCode config folder that fresh workspace homes start from
+    (tests/support/opencode_home.py) in the background, in the folder this run's workers share."""
+
+    def __init__(self, run_folder: Path) -> None:
+        from support.opencode_home import start_install  # noqa: PLC0415 - tests/ is on sys.path once configured
+
+        self.installer = start_install(run_folder)
+
+    def pytest_sessionfinish(self) -> None:
+        from support.opencode_home import stop_install  # noqa: PLC0415
+
+        stop_install(self.installer)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
-    if config.getoption("store_durations") and not hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        return
+    if config.getoption("store_durations"):
         config.pluginmanager.register(DurationRecorder(), "ocw-duration-recorder")
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:  # the whole suite, not a part of it
+        # The tests' tmp_path_factory (pytest keeps it on the config): under xdist the parent of the workers' roots.
+        run_folder = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+        config.pluginmanager.register(OpenCodeConfigInstall(run_folder), "ocw-opencode-config")

@@ -23,6 +23,7 @@ from ocw.up.passthrough import PROXY_VARIABLES, TLS_DIR_VARIABLES, TLS_FILE_VARI
 from support.cli import CliResult, run_ocw, user_env
 from support.local_workspace import WORKSPACE, WorkspacePlaces
 from support.model_server import ModelServer, Turn
+from support.opencode_home import seed
 
 HOST_NETWORK_SETTINGS = frozenset({*PROXY_VARIABLES, *TLS_FILE_VARIABLES, *TLS_DIR_VARIABLES})
 # One agent turn runs several model round trips and tools; on a loaded 2-core machine that can take a while.
@@ -102,6 +103,7 @@ class AgentWorkspace(WorkspacePlaces):
         return [*args, "--state-dir", str(self.state_dir)]
 
     def up(self) -> None:
+        seed(self.home)
         self.configure_model()
         args = self.up_arguments(self.engine, self.source, self.secrets_file)
         if self.repo is not None:

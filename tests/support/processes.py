@@ -45,6 +45,9 @@ def opencode_server(cwd: Path, home: Path, port: int, env: Mapping[str, str] | N
     """`opencode serve` on 127.0.0.1:`port` in `cwd` with `home` as HOME and `env` added; its URL once `/session`
     answers (with the password when `env` sets OPENCODE_SERVER_PASSWORD)."""
     environment = {"PATH": os.environ["PATH"], "HOME": str(home), "OPENCODE_DISABLE_AUTOUPDATE": "1", **(env or {})}
+    from support.opencode_home import seed  # opencode_home uses this module's stop()
+
+    seed(home)
     process = subprocess.Popen(
         [str(OPENCODE), "serve", "--hostname", "127.0.0.1", "--port", str(port)],
         cwd=cwd,

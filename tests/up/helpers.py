@@ -17,6 +17,7 @@ import httpx
 from ocw.up.state import process_start_ticks
 from support.cli import CliResult, run_ocw, start_ocw, user_env
 from support.local_workspace import WorkspacePlaces
+from support.opencode_home import seed
 from support.tokens import copilot_document, random_text
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,6 +93,7 @@ class Local(WorkspacePlaces):
     engine: str = "process"  # or "container": the workspace image with podman
 
     def up(self, *extra: str) -> CliResult:
+        seed(self.home)
         return run_ocw(*self.up_arguments(self.engine, self.source, self.secrets_file), *extra, env=user_env())
 
     def up_ok(self) -> None:

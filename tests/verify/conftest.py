@@ -32,6 +32,7 @@ from support.connect_proxy import ConnectProxy  # noqa: E402
 from support.fake_kube import FakeKube  # noqa: E402
 from support.gateway import Deployed, deployed, serve_gateway  # noqa: E402
 from support.github_api import GitHubApi, Repository  # noqa: E402
+from support.opencode_home import seed  # noqa: E402
 from support.pki import Pki, make_pki  # noqa: E402
 from support.tokens import copilot_document, random_text  # noqa: E402
 
@@ -135,6 +136,7 @@ def servers(
             home = tmp_path_factory.mktemp(f"home-{ws.short_name}")
             token = random_text("gho_")
             values = WorkspaceSecrets(random_text(length=24), random_text("ghp_"), copilot_document(token))
+            seed(home)
             data = home / ".local" / "share" / "opencode"
             data.mkdir(parents=True)
             (data / "auth.json").write_text(values.copilot)

@@ -1,0 +1,125 @@
+"""A home whose OpenCode config folder is as OpenCode leaves it after its first start on a volume.
+
+On a volume's first start OpenCode installs `@opencode-ai/plugin` into `~/.config/opencode` in the background (npm's
+arborist, in-process: about 10 CPU-s within seconds of its first answer), and skips it on every later start, once
+`node_modules` is there. The pod pays that once per volume; a test that starts a workspace on a fresh volume would pay
+it each time, on the same cores as the rest of the run. Tests that are not about a volume's first start therefore
+begin from a home seeded with that folder: their OpenCode then spends its CPU on what they test.
+
+The folder is made once per run of the whole suite by the real OpenCode (a start on an empty home, until its install
+has written its lock file), in the background from the start of the run, in the folder its workers share; a home
+started once it is ready gets a copy. Before then, in a run of a part of the suite, or where OpenCode cannot install it
+(no registry), nothing is seeded and OpenCode installs it as on any first start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from support.processes import OPENCODE, stop
+
+CONFIG = Path(".config") / "opencode"
+INSTALLED = Path("node_modules") / "@opencode-ai" / "plugin" / "package.json"
+INSTALL_TIMEOUT = 240.0
+PASSWORD = "seed-" + "x" * 27
+
+READY = "opencode-config"
+_run_folder: Path | None = None
+
+
+def use_run_folder(folder: Path) -> None:
+    """Where this run keeps the installed folder (set once per session by the root conftest)."""
+    global _run_folder  # noqa: PLW0603 - one per test process, like the session it belongs to
+    _run_folder = folder
+
+
+def seed(home: Path) -> None:
+    """Give `home` the installed config folder once it is ready, unless it has one (a volume started before)."""
+    target = home / CONFIG
+    if _run_folder is None or (target / "node_modules").exists():
+        return
+    source = _run_folder / READY
+    if source.is_dir():  # renamed into place whole
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+
+
+def start_install(run_folder: Path) -> subprocess.Popen[bytes]:
+    """Make the run's installed config folder in the background; stop it with stop_install()."""
+    return subprocess.Popen(
+        [sys.executable, __file__, str(run_folder)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+
+
+def stop_install(installer: subprocess.Popen[bytes]) -> None:
+    """Ends the installer (and the OpenCode it runs) if it is still at work."""
+    stop(installer)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def install(run_folder: Path) -> bool:
+    """Start OpenCode on an empty home, ask it one question (which starts its install), wait for the install's lock
+    file; keep the config folder it made, renamed into place whole."""
+    home = run_folder / "opencode-config-home"
+    project = home / "project"
+    project.mkdir(parents=True)
+    port = _free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "OPENCODE_DISABLE_AUTOUPDATE": "1",
+        "OPENCODE_SERVER_PASSWORD": PASSWORD,
+    }
+    process = subprocess.Popen(
+        [str(OPENCODE), "serve", "--hostname", "127.0.0.1", "--port", str(port)],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    config = home / CONFIG
+    deadline = time.monotonic() + INSTALL_TIMEOUT
+    try:
+        asked = False
+        while time.monotonic() < deadline and process.poll() is None:
+            if not asked:
+                with contextlib.suppress(httpx.HTTPError):
+                    asked = httpx.get(f"http://127.0.0.1:{port}/session", auth=("opencode", PASSWORD)).is_success
+            if (config / "package-lock.json").is_file() and (config / INSTALLED).is_file():
+                time.sleep(1.0)  # the lock file is the install's last write; let it close
+                staging = run_folder / "opencode-config.partial"
+                shutil.copytree(config, staging, symlinks=True)
+                staging.rename(run_folder / READY)
+                return True
+            time.sleep(0.2)
+        return False
+    finally:
+        stop(process)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(1)  # through install()'s finally: its OpenCode is stopped too
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    sys.exit(0 if install(Path(sys.argv[1])) else 1)
