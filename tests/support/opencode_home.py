@@ -14,7 +14,6 @@ started once it is ready gets a copy. Before then, in a run of a part of the sui
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -24,9 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
-from support.processes import OPENCODE, stop
+from support.processes import opencode_server, stop
 
 CONFIG = Path(".config") / "opencode"
 INSTALLED = Path("node_modules") / "@opencode-ai" / "plugin" / "package.json"
@@ -76,43 +73,28 @@ def _free_port() -> int:
 
 
 def install(run_folder: Path) -> bool:
-    """Start OpenCode on an empty home, ask it one question (which starts its install), wait for the install's lock
-    file; keep the config folder it made, renamed into place whole."""
+    """Start OpenCode on an empty home until it answers (its first answer starts the install), wait for the install's
+    lock file; keep the config folder it made, renamed into place whole. (OpenCode seeds no home here: this process
+    has no run folder.)"""
     home = run_folder / "opencode-config-home"
     project = home / "project"
     project.mkdir(parents=True)
-    port = _free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "OPENCODE_DISABLE_AUTOUPDATE": "1",
-        "OPENCODE_SERVER_PASSWORD": PASSWORD,
-    }
-    process = subprocess.Popen(
-        [str(OPENCODE), "serve", "--hostname", "127.0.0.1", "--port", str(port)],
-        cwd=project,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     config = home / CONFIG
     deadline = time.monotonic() + INSTALL_TIMEOUT
     try:
-        asked = False
-        while time.monotonic() < deadline and process.poll() is None:
-            if not asked:
-                with contextlib.suppress(httpx.HTTPError):
-                    asked = httpx.get(f"http://127.0.0.1:{port}/session", auth=("opencode", PASSWORD)).is_success
-            if (config / "package-lock.json").is_file() and (config / INSTALLED).is_file():
-                time.sleep(1.0)  # the lock file is the install's last write; let it close
-                staging = run_folder / "opencode-config.partial"
-                shutil.copytree(config, staging, symlinks=True)
-                staging.rename(run_folder / READY)
-                return True
-            time.sleep(0.2)
+        with opencode_server(project, home, _free_port(), {"OPENCODE_SERVER_PASSWORD": PASSWORD}):
+            while time.monotonic() < deadline:
+                if (config / "package-lock.json").is_file() and (config / INSTALLED).is_file():
+                    time.sleep(1.0)  # the lock file is the install's last write; let it close
+                    staging = run_folder / "opencode-config.partial"
+                    shutil.copytree(config, staging, symlinks=True)
+                    staging.rename(run_folder / READY)
+                    return True
+                time.sleep(0.2)
+        return False
+    except AssertionError:  # OpenCode did not start
         return False
     finally:
-        stop(process)
         shutil.rmtree(home, ignore_errors=True)
 
 
