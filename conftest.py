@@ -38,8 +38,14 @@ DURATIONS = ROOT / "tests" / "durations.json"
 # Units shorter than this are left out of the file; they count as this long each.
 SHORT_UNIT_SECONDS = 2.0
 
-# Directories whose tests share session fixtures: one running workspace, one browser, one fake cluster.
-SHARED_BY_DIRECTORY = ("tests/agent", "tests/browser", "tests/verify")
+# Directories whose tests share session fixtures (one running workspace, one browser, one fake cluster), each with the
+# fixtures that make a module one of them; none named: every module of the directory. A module that uses none of them
+# starts what it needs itself and is scheduled as any other. (A module that names one by chance only joins the group.)
+SHARED_BY_DIRECTORY: dict[str, tuple[str, ...]] = {
+    "tests/agent": (),
+    "tests/browser": (),
+    "tests/verify": ("cluster", "servers"),
+}
 _SHARED_FIXTURE = re.compile(r"""scope\s*=\s*["'](module|class)["']""")
 
 
@@ -79,11 +85,20 @@ def _defines_shared_fixture(module: str) -> bool:
         return False
 
 
+@functools.cache
+def _uses_fixture(module: str, names: tuple[str, ...]) -> bool:
+    try:
+        text = (ROOT / module).read_text()
+    except OSError:
+        return True
+    return re.search(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b", text) is not None
+
+
 def work_unit(nodeid: str) -> str:
     """The tests that must run in one worker share this name; any other test is a unit of its own."""
     module = nodeid.split("::", 1)[0]
-    for directory in SHARED_BY_DIRECTORY:
-        if module.startswith(directory + "/"):
+    for directory, fixtures in SHARED_BY_DIRECTORY.items():
+        if module.startswith(directory + "/") and (not fixtures or _uses_fixture(module, fixtures)):
             return directory
     return module if _defines_shared_fixture(module) else nodeid
 
