@@ -1,7 +1,7 @@
 """Watch the command line and environment of every program started while something runs, for secrets.
 
-strace follows this test process and the processes given (a container's, say) with every descendant they start from
-then on, and records each execve with its arguments and its environment whole: even a program that runs for a
+tests/runtime/exec_tracer.py follows this test process and the processes given (a container's, say), with every
+process they start from then on, and reads each program at its exec, before it runs: even a program that runs for a
 microsecond is seen, which reading /proc now and then cannot promise. The processes already running are read from
 /proc once when the watch starts and once when it ends.
 """
@@ -9,27 +9,16 @@ microsecond is seen, which reading /proc now and then cannot promise. The proces
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
+import sys
 import tempfile
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from support.prerequisites import require_command
-
 PROC = Path("/proc")
-ATTACH_TIMEOUT = 30.0
-# -f follows every descendant, -v prints the environment whole, -xx every byte of it in hex, -s keeps it unshortened.
-STRACE_OPTIONS = ("-f", "-qq", "-v", "-xx", "-s", "1000000", "-e", "trace=execve", "-e", "signal=none")
-
-# One execve as strace -xx -v prints it: the path, then the arguments, then the environment, all hex strings.
-_STRINGS = r'((?:"(?:\\x[0-9a-f]{2})*"(?:, )?)*)'
-_EXEC = re.compile(r'^(\d+) +execve\("((?:\\x[0-9a-f]{2})*)", \[' + _STRINGS + r"\], \[" + _STRINGS + r"\]", re.M)
-_HEX_STRING = re.compile(r'"((?:\\x[0-9a-f]{2})*)"')
+TRACER = Path(__file__).with_name("exec_tracer.py")
 
 
 @dataclass(frozen=True)
@@ -53,73 +42,60 @@ class ProcessWatch:
     sightings: list[Sighting] = field(default_factory=list)
     commands: set[str] = field(default_factory=set)
     started: int = 0
-    _tracer: subprocess.Popen[bytes] | None = None
+    _tracer: subprocess.Popen[str] | None = None
     _folder: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> ProcessWatch:
-        strace = require_command("strace", package="strace", purpose="it records every program a test starts")
         self._read_running()
         self._folder = tempfile.TemporaryDirectory(prefix="process-watch-")
-        targets = [os.getpid(), *self.also]
+        targets = [str(pid) for pid in (os.getpid(), *self.also)]
         self._tracer = subprocess.Popen(
-            [str(strace), *STRACE_OPTIONS, "-o", self._trace(), *(a for p in targets for a in ("-p", str(p)))],
+            [sys.executable, str(TRACER), self._log(), *targets],
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            text=True,
         )
-        self._wait_attached(targets)
+        assert self._tracer.stdout is not None
+        if self._tracer.stdout.readline() != "ready\n":  # every target traced: what starts from now on is seen
+            self._tracer.kill()
+            _, stderr = self._tracer.communicate()
+            raise AssertionError(f"the exec tracer did not attach to {targets}: {stderr}")
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         assert self._tracer is not None and self._folder is not None
-        self._tracer.send_signal(signal.SIGINT)  # strace detaches from everything it traces and ends
-        self._tracer.communicate(timeout=30)
+        self._tracer.terminate()  # the kernel detaches it from everything it traces
+        _, stderr = self._tracer.communicate(timeout=30)
         with self._folder:
-            self._read_trace(Path(self._trace()).read_bytes().decode("ascii", errors="replace"))
+            for line in Path(self._log()).read_text().splitlines():
+                pid, cmdline, environ = line.split(" ")
+                self.started += 1
+                self._note(int(pid), bytes.fromhex(cmdline), bytes.fromhex(environ))
+        assert self._tracer.returncode == -15, f"the exec tracer failed ({self._tracer.returncode}): {stderr}"
         self._read_running()
 
     def saw_command(self, fragment: str) -> bool:
         return any(fragment in command for command in self.commands)
 
-    def _trace(self) -> str:
+    def _log(self) -> str:
         assert self._folder is not None
-        return str(Path(self._folder.name) / "execve.log")
-
-    def _wait_attached(self, targets: Iterable[int]) -> None:
-        """Until strace traces every target (else what starts right away could be missed)."""
-        assert self._tracer is not None
-        deadline = time.monotonic() + ATTACH_TIMEOUT
-        while not all(_traced_by(pid) <= {self._tracer.pid} for pid in targets):
-            if self._tracer.poll() is not None or time.monotonic() > deadline:
-                self._tracer.kill()
-                _, stderr = self._tracer.communicate()
-                raise AssertionError(f"strace did not attach to {list(targets)}: {stderr.decode(errors='replace')}")
-            time.sleep(0.01)
-
-    def _read_trace(self, trace: str) -> None:
-        for pid, path, arguments, environment in _EXEC.findall(trace):
-            self.started += 1
-            words = [_unhex(word) for word in _HEX_STRING.findall(arguments)]
-            program = (words[0] if words else _unhex(path)).decode(errors="replace")
-            self._note(int(pid), program, words, [_unhex(item) for item in _HEX_STRING.findall(environment)])
+        return str(Path(self._folder.name) / "exec.log")
 
     def _read_running(self) -> None:
         for entry in PROC.iterdir():
             if entry.name.isdigit():
-                cmdline = _read(entry / "cmdline")
-                words = [word for word in cmdline.split(b"\0") if word]
-                program = words[0].decode(errors="replace") if words else "?"
-                self._note(int(entry.name), program, words, [_read(entry / "environ")])
+                self._note(int(entry.name), _read(entry / "cmdline"), _read(entry / "environ"))
 
-    def _note(self, pid: int, program: str, words: list[bytes], environment: list[bytes]) -> None:
+    def _note(self, pid: int, cmdline: bytes, environ: bytes) -> None:
+        words = [word.decode(errors="replace") for word in cmdline.split(b"\0") if word]
         if words:
-            first = [word.decode(errors="replace") for word in words[:2]]
-            self.commands.add(" ".join([Path(first[0]).name, *first[1:]]))
-        for where, content in (("cmdline", b"\0".join(words)), ("environ", b"\0".join(environment))):
+            self.commands.add(" ".join([Path(words[0]).name, *words[1:2]]))
+        for where, content in (("cmdline", cmdline), ("environ", environ)):
             if any(needle in content for needle in self.needles):
-                self.sightings.append(Sighting(pid, where, program))
+                self.sightings.append(Sighting(pid, where, words[0] if words else "?"))
 
 
 def process_tree(root: int) -> list[int]:
@@ -137,27 +113,6 @@ def process_tree(root: int) -> list[int]:
         tree.append(pid)
         pending.extend(children.get(pid, []))
     return tree
-
-
-def _traced_by(pid: int) -> set[int]:
-    """The processes tracing the threads of `pid` (0 for a thread that nothing traces); none once `pid` has ended."""
-    tracers = set()
-    for task in _tasks(pid):
-        for line in _read(task / "status").splitlines():
-            if line.startswith(b"TracerPid:"):
-                tracers.add(int(line.split()[1]))
-    return tracers
-
-
-def _tasks(pid: int) -> list[Path]:
-    try:
-        return list((PROC / str(pid) / "task").iterdir())
-    except OSError:
-        return []
-
-
-def _unhex(text: str) -> bytes:
-    return bytes.fromhex(text.replace("\\x", ""))
 
 
 def _read(path: Path) -> bytes:
