@@ -15,7 +15,7 @@ from support.model_server import ModelServer
 NOTES = b"Workspace notes\r\n\tindented line with caf\xc3\xa9\r\nlast line without newline"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def engine(request: pytest.FixtureRequest) -> str:
     """`ocw up --engine container`: the workspace in its image, as the pod runs. The image fixture skips the tests,
     saying why, when no container engine can run here."""
@@ -23,21 +23,22 @@ def engine(request: pytest.FixtureRequest) -> str:
     return "container"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def model() -> Iterator[ModelServer]:
     with ModelServer() as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def world(tmp_path_factory: pytest.TempPathFactory, model: ModelServer, engine: str) -> Iterator[World]:
     """A workspace with push switched off (the default), for what needs no push. Shared by the folder's modules
-    (one worker runs them all): a test leaves its clone and its model as it found them."""
+    (one worker runs them all) and stopped after the folder's last test: a test leaves its clone and its model as it
+    found them."""
     files = {"README.md": b"# Source\n", "notes.txt": NOTES}
     with running_world(tmp_path_factory.mktemp("agent"), model, engine, files, push=False) as started:
         yield started
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def workspace(world: World) -> AgentWorkspace:
     return world.workspace

@@ -4,7 +4,8 @@ The workspace clones `https://127.0.0.1:<port>/k8s-cluster.git` from tests/suppo
 throwaway CA handed to `ocw up` as GIT_SSL_CAINFO, which it passes to the pod), with the token in the workspace
 Secret as the manifests mount it. The agent's bash tool, a shell in the OpenCode container, commits and pushes a
 branch. The push goes through only with the token, yet the token reaches no file on the volume, no log, no
-command line (sampled from /proc throughout the push), not .git/config, and not the model provider.
+command line or environment (every program started during the push, recorded by strace), not .git/config, and not
+the model provider.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def test_agent_commits_and_pushes_through_the_credential_helper_without_leaking_
     session = workspace.new_session("push")
     world.server.clear_requests()
 
-    with ProcessWatch([world.token.encode()]) as watch:
+    with ProcessWatch([world.token.encode()], also=workspace.processes()) as watch:
         workspace.prompt(session, "Edit the README, commit it on a branch and push it.", _push_script(directory))
 
     (bash,) = workspace.tool_parts(session, "bash")
@@ -81,8 +82,8 @@ def test_agent_commits_and_pushes_through_the_credential_helper_without_leaking_
     assert any(r.path.endswith("/git-receive-pack") and r.method == "POST" for r in authorized), authorized
     assert {r.username for r in authorized} == {"x-access-token"}
 
-    # The watch really sampled the push (a watch that saw nothing proves nothing)...
-    assert watch.passes > 10 and watch.saw_command("git push"), sorted(watch.commands)[:50]
+    # The watch really recorded the push (a watch that saw nothing proves nothing)...
+    assert watch.started > 10 and watch.saw_command("git push"), sorted(watch.commands)[:50]
     # ...and no process held the token in its command line or environment.
     assert watch.sightings == []
     needle = world.token.encode()
@@ -103,7 +104,7 @@ def test_a_terminal_in_the_container_pushes_too_without_leaking_the_token(push_e
         "git push -q origin HEAD 2>&1"
     )
 
-    with ProcessWatch([world.token.encode()]) as watch:
+    with ProcessWatch([world.token.encode()], also=workspace.processes()) as watch:
         result = workspace.shell(script)
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -135,7 +136,7 @@ def _push_without_the_switch(world: World) -> None:
     session = workspace.new_session("push without the switch")
     world.server.clear_requests()
 
-    with ProcessWatch([world.token.encode()]) as watch:
+    with ProcessWatch([world.token.encode()], also=workspace.processes()) as watch:
         workspace.prompt(
             session, "Edit the README, commit it on a branch and push it.", _push_script(workspace.directory())
         )

@@ -20,6 +20,7 @@ import httpx
 
 from ocw.image.engine import installed_engine
 from ocw.up.passthrough import PROXY_VARIABLES, TLS_DIR_VARIABLES, TLS_FILE_VARIABLES
+from runtime.process_watch import process_tree
 from support.cli import CliResult, run_ocw, user_env
 from support.local_workspace import WORKSPACE, WorkspacePlaces
 from support.model_server import ModelServer, Turn
@@ -126,6 +127,14 @@ class AgentWorkspace(WorkspacePlaces):
         engine = installed_engine()
         assert engine is not None, "podman is not installed"
         return engine.run("exec", "--workdir", self.directory(), self.container(), "bash", "-c", script, check=False)
+
+    def processes(self) -> list[int]:
+        """The running OpenCode container's processes, by this machine's pids: its init and what that started."""
+        engine = installed_engine()
+        assert engine is not None, "podman is not installed"
+        inspected = engine.run("inspect", "--format", "{{.State.Pid}}", self.container(), check=False)
+        assert inspected.returncode == 0, inspected.stderr
+        return process_tree(int(inspected.stdout.strip()))
 
     def container_log(self) -> str:
         """What the engine keeps of the OpenCode container's output."""

@@ -8,6 +8,9 @@ credentials. When a test fails, a screenshot of each of its pages is kept under 
 `gated` puts the workspace behind the stand-in gateway serving the route the tree builds (support/gateway.py), at
 `https://flux.opencode.example.test`, with a browser that resolves that host, and the attacker hosts beside it, to
 this machine (`--host-resolver-rules`, port included: the page's Origin carries no port, as in the cluster).
+
+The browsers and workspaces the folder shares are package-scoped: they stop after the folder's last test rather than
+idling on until the worker has run everything else.
 """
 
 from __future__ import annotations
@@ -69,13 +72,13 @@ def pytest_runtest_makereport(
 _FAILED = pytest.StashKey[bool]()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     executable = chromium_executable()
     if not Path(executable).is_file():
@@ -185,7 +188,7 @@ def running(base: Path, engine: str) -> Iterator[BrowserWorkspace]:
             run_ocw("down", "flux", "--state-dir", str(local.state_dir), "--timeout", "3", env=user_env())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def workspace(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[BrowserWorkspace]:
     """In the workspace image (the container engine): what the pod runs. Skipped, saying why, only where no
     container engine can run."""
@@ -194,9 +197,10 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
         yield started
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def process_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserWorkspace]:
-    """As processes on this machine, where the working directory is translated under the state dir."""
+    """As processes on this machine, where the working directory is translated under the state dir. One test uses
+    it, so it stops with that test instead of idling until the folder is done."""
     with running(tmp_path_factory.mktemp("browser-process"), "process") as started:
         yield started
 
@@ -246,7 +250,7 @@ def _serve_attacker(pki: Pki) -> Iterator[int]:
         yield port
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gated(
     workspace: BrowserWorkspace, playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gated]:

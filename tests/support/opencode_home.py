@@ -10,6 +10,13 @@ The folder is made once per run of the whole suite by the real OpenCode (a start
 has written its lock file), in the background from the start of the run, in the folder its workers share; a home
 started once it is ready gets a copy. Before then, in a run of a part of the suite, or where OpenCode cannot install it
 (no registry), nothing is seeded and OpenCode installs it as on any first start.
+
+The copy's `node_modules` (about 64 MB) is made of hard links to the run's folder: OpenCode only reads it once it is
+installed (it neither writes into it nor reinstalls it), and no test writes there, so every home can share the same
+files instead of writing its own. The folders are each home's own, and so are the files beside `node_modules`
+(`package.json` and the like, which a user or a test may edit in place). `ocw up` in a container gives a volume's
+files to the pod's user, the same user for every container workspace: the shared files then belong to it, and every
+home's OpenCode can still read them.
 """
 
 from __future__ import annotations
@@ -47,7 +54,17 @@ def seed(home: Path) -> None:
         return
     source = _run_folder / READY
     if source.is_dir():  # renamed into place whole
-        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+        beside = shutil.ignore_patterns("node_modules")
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True, ignore=beside)
+        shutil.copytree(source / "node_modules", target / "node_modules", symlinks=True, copy_function=_link)
+
+
+def _link(source: str, target: str) -> None:
+    """A hard link, or a copy where the home is on another file system than the run's folder."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def start_install(run_folder: Path) -> subprocess.Popen[bytes]:

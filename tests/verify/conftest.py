@@ -1,6 +1,9 @@
 """Fixtures for `ocw verify`: a copy of the GitOps tree whose workspace paths point into a temp dir, two real OpenCode
 servers (one per workspace) behind TLS relays with a throwaway CA, and the fake Kubernetes API server holding the
-objects a healthy cluster would hold."""
+objects a healthy cluster would hold.
+
+The shared ones are package-scoped: one worker runs the folder, and its servers stop after the folder's last test
+rather than idling on until the worker has run everything else."""
 
 from __future__ import annotations
 
@@ -55,7 +58,7 @@ class Tree:
         return next(ws for ws in self.workspaces if ws.name == name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Tree:
     """The project's tree, copied, with WORKSPACE_DIR moved under a temp dir (the servers run there)."""
     root = tmp_path_factory.mktemp("gitops")
@@ -77,7 +80,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Tree:
     return Tree(repo, vars_file, workspaces)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return make_pki(tmp_path_factory.mktemp("pki"), f"*.opencode.{DOMAIN}")
 
@@ -114,7 +117,7 @@ def _free_port() -> int:
 OPENCODE_CONFIG = "kubernetes/components/opencode-workspace/config/opencode.json"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def offline() -> Iterator[str]:
     """An HTTPS proxy that refuses every host at once: this machine has no way out, and OpenCode's requests to
     models.dev and GitHub would otherwise each wait out OpenCode's own timeout (seconds per GET /provider) before it
@@ -123,7 +126,7 @@ def offline() -> Iterator[str]:
         yield proxy.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def servers(
     tree: Tree, pki: Pki, offline: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Server]]:
