@@ -8,9 +8,10 @@ when started from a terminal.
 
 Parallel workers (`make test` runs pytest-xdist with `--dist loadgroup`): tests are independent (each has its own
 ports, state dir, container names and temporary folders) and go to whichever worker is free, except those that share
-an expensive fixture, which run in one worker so that it starts once: a directory below whose tests share session
-fixtures (a running workspace, a browser, a fake cluster), and a module that defines a module- or class-scoped
-fixture. (xdist's own `xdist_group` marks are not used: with pytest 9.2 they no longer reach its scheduler.)
+an expensive fixture, which run in one worker so that it starts once: a directory below whose tests share
+package-scoped fixtures (a running workspace, a browser, a fake cluster), and a module that defines a module- or
+class-scoped fixture. (xdist's own `xdist_group` marks are not used: with pytest 9.2 they no longer reach its
+scheduler.)
 Workers take the longest units first, by the seconds each took when tests/durations.json was last recorded
 (`--store-durations`): xdist alone orders them by their number of tests, and a long single test handed out last would
 hold up the end of the run.
@@ -38,9 +39,10 @@ DURATIONS = ROOT / "tests" / "durations.json"
 # Units shorter than this are left out of the file; they count as this long each.
 SHORT_UNIT_SECONDS = 2.0
 
-# Directories whose tests share session fixtures (one running workspace, one browser, one fake cluster), each with the
-# fixtures that make a module one of them; none named: every module of the directory. A module that uses none of them
-# starts what it needs itself and is scheduled as any other. (A module that names one by chance only joins the group.)
+# Directories whose tests share package-scoped fixtures (one running workspace, one browser, one fake cluster), each
+# with the fixtures that make a module one of them; none named: every module of the directory. A module that uses
+# none of them starts what it needs itself and is scheduled as any other. (A module that names one by chance only
+# joins the group.)
 SHARED_BY_DIRECTORY: dict[str, tuple[str, ...]] = {
     "tests/agent": (),
     "tests/browser": (),
