@@ -21,7 +21,7 @@ from support.opencode_home import seed
 from support.tokens import copilot_document, random_text
 
 REPO = Path(__file__).resolve().parents[2]
-# `ocw verify --local` on this offline machine: OpenCode answers GET /provider only once its models catalog fetch has
+# `ocw verify --local` on this offline machine: OpenCode lists its providers only once its models catalog fetch has
 # given up, which takes longer than verify's 10 s request bound when the machine is loaded.
 OFFLINE_VERIFY = ("--request-timeout", "60")
 

@@ -120,7 +120,7 @@ OPENCODE_CONFIG = "kubernetes/components/opencode-workspace/config/opencode.json
 @pytest.fixture(scope="package")
 def offline() -> Iterator[str]:
     """An HTTPS proxy that refuses every host at once: this machine has no way out, and OpenCode's requests to
-    models.dev and GitHub would otherwise each wait out OpenCode's own timeout (seconds per GET /provider) before it
+    models.dev and GitHub would otherwise each wait out OpenCode's own timeout (seconds per provider listing) before it
     answers from its bundled catalogue, as it does offline."""
     with ConnectProxy() as proxy:
         yield proxy.url
@@ -175,10 +175,10 @@ def servers(
                         f"http://127.0.0.1:{server.port}/session", timeout=2, auth=("opencode", server.secrets.password)
                     )
                     if answer.status_code == 200:
-                        # The first provider listing (GET /provider) reaches for models.dev and GitHub, which the
-                        # proxy refuses: done once now, so that no check pays it within its request timeout.
+                        # The first provider listing (GET /config/providers) reaches for models.dev and GitHub, which
+                        # the proxy refuses: done once now, so that no check pays it within its request timeout.
                         httpx.get(
-                            f"http://127.0.0.1:{server.port}/provider",
+                            f"http://127.0.0.1:{server.port}/config/providers",
                             timeout=120,
                             auth=("opencode", server.secrets.password),
                         )

@@ -91,10 +91,12 @@ def test_an_unused_login_is_not_judged_an_answered_request_passes_and_a_refused_
 
 @pytest.mark.parametrize("workspace", [False], indirect=True, ids=["refused"])
 def test_opencode_lists_a_refused_login_as_connected(workspace: Workspace) -> None:
-    """What OpenCode's provider list cannot tell: GitHub refused the login, yet github-copilot is connected with
-    models (its bundled catalogue instead of GitHub's list)."""
-    providers = httpx.get(f"{workspace.endpoint.url}/provider", auth=("opencode", PASSWORD), timeout=60).json()
+    """What OpenCode's provider list (the one `ocw verify` reads) cannot tell: GitHub refused the login, yet
+    github-copilot is connected with models (its bundled catalogue instead of GitHub's list)."""
+    url = f"{workspace.endpoint.url}/config/providers"
+    configured = httpx.get(url, auth=("opencode", PASSWORD), timeout=60).json()
     assert ("GET", "/models") in workspace.api.requests  # OpenCode asked GitHub for the model list, and was refused
-    assert "github-copilot" in providers["connected"]
-    copilot = next(p for p in providers["all"] if p["id"] == "github-copilot")
-    assert copilot["models"], json.dumps(providers["connected"])
+    connected = [p["id"] for p in configured["providers"]]
+    assert "github-copilot" in connected
+    copilot = next(p for p in configured["providers"] if p["id"] == "github-copilot")
+    assert copilot["models"], json.dumps(connected)

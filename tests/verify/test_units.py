@@ -95,7 +95,7 @@ def bare_server(tmp_path: Path) -> Iterator[str]:
 
 
 def test_bare_server_fails_every_workspace_check(bare_server: str, tmp_path: Path) -> None:
-    # OpenCode offline answers GET /provider after its models catalog fetch gives up: slow on a loaded machine.
+    # OpenCode offline lists its providers after its models catalog fetch gives up: slow on a loaded machine.
     endpoint = Endpoint(
         "opencode-flux", bare_server, password_source=lambda: "irrelevant", where="this machine", timeout=60.0
     )

@@ -66,8 +66,11 @@ class OpenCodeClient:
     def current_project(self) -> dict[str, Any]:
         return dict(self.get_json("/project/current"))
 
-    def providers(self) -> dict[str, Any]:
-        return dict(self.get_json("/provider"))
+    def configured_providers(self) -> dict[str, Any]:
+        """The providers this server can use, each with its models (`connected` of GET /provider, from the same
+        provider state, without the whole models catalogue GET /provider adds: 37 KB instead of 6 MB, and a few
+        milliseconds of the server's CPU instead of most of a second)."""
+        return dict(self.get_json("/config/providers"))
 
     def openapi(self) -> dict[str, Any]:
         return dict(self.get_json("/doc"))

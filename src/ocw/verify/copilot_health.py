@@ -2,9 +2,10 @@
 a request to Copilot.
 
 What OpenCode 1.18's API can and cannot tell (docs/monitoring.md#copilot-login):
-- `GET /provider` lists github-copilot as `connected` whenever auth.json holds a Copilot entry, valid or not; no field
-  says whether GitHub still accepts it. (On start OpenCode asks GitHub for the model list with the login and silently
-  falls back to its bundled catalogue when GitHub refuses; which list it shows is not reported either.)
+- `GET /provider` lists github-copilot as `connected` (and `GET /config/providers` among its providers) whenever
+  auth.json holds a Copilot entry, valid or not; no field says whether GitHub still accepts it. (On start OpenCode
+  asks GitHub for the model list with the login and silently falls back to its bundled catalogue when GitHub refuses;
+  which list it shows is not reported either.)
 - Every answer OpenCode got is recorded on its assistant message (`GET /session/:id/message`): `providerID`, the time,
   and, when the request failed, `error` (`APIError` with GitHub's `statusCode`, or `ProviderAuthError`). So the outcome
   of the latest Copilot request is known, however old it is; whether the login works now is not, without a request.

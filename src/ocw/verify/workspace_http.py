@@ -147,8 +147,8 @@ def check_access(endpoint: Endpoint, landing_dir: str | None = None) -> Outcome:
     return passed(*evidence)
 
 
-def copilot_models(providers: dict[str, Any]) -> list[str]:
-    for provider in providers.get("all") or []:
+def copilot_models(configured: dict[str, Any]) -> list[str]:
+    for provider in configured.get("providers") or []:
         if isinstance(provider, dict) and provider.get("id") == COPILOT:
             return sorted(str(m) for m in (provider.get("models") or {}))
     return []
@@ -156,17 +156,17 @@ def copilot_models(providers: dict[str, Any]) -> list[str]:
 
 def check_copilot(endpoint: Endpoint) -> Outcome:
     try:
-        providers = endpoint.client().providers()
+        configured = endpoint.client().configured_providers()
     except OcwError as exc:
         return _no_password(endpoint, exc)
     except OpenCodeError as exc:
         return _unreachable(endpoint, exc)
-    connected = [str(p) for p in providers.get("connected") or []]
-    models = copilot_models(providers)
+    connected = [str(p.get("id")) for p in configured.get("providers") or [] if isinstance(p, dict)]
+    models = copilot_models(configured)
     if COPILOT not in connected or not models:
         seen = f"connected: {', '.join(connected) or 'none'}; {COPILOT} models: {len(models)}"
         return failed(
-            f"{COPILOT} in `connected` with its models listed (GET /provider)",
+            f"{COPILOT} among the connected providers, with its models listed (GET /config/providers)",
             seen,
             "seed the login: scripts/seed-copilot-auth.sh, then restart the pod (Reloader does it when the Secret "
             "changes); the init log says whether it seeded Copilot",
