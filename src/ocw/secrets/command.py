@@ -18,7 +18,15 @@ from ocw.secrets.provision import generate_password, read_github_tokens
 from ocw.secrets.status import collect_status
 from ocw.secrets.store import open_store
 from ocw.secrets.sync import Change, apply_changes, plan_changes
-from ocw.secrets.targets import COPILOT_AUTH_JSON, GITHUB_PAT, PASSWORD, SHARED, Variable, select_workspaces
+from ocw.secrets.targets import (
+    COPILOT_AUTH_JSON,
+    GITHUB_PAT,
+    PASSWORD,
+    SHARED,
+    Variable,
+    select_workspaces,
+    variables_of,
+)
 from ocw.workspace import load_workspaces
 
 progress = Progress("secrets")
@@ -44,7 +52,10 @@ def _store_json(store: SecretStore) -> dict[str, Any]:
 def run_seed_copilot(args: argparse.Namespace) -> int:
     auth_file = args.auth_file or default_auth_file()
     auth = read_auth_file(auth_file)
-    workspaces = _workspaces(args, args.workspace)
+    repo = repo_path(args)
+    progress(f"reading the workspaces of {repo}")
+    loaded = load_workspaces(repo, args.vars)  # once: the version check below reads the same workspaces
+    workspaces = variables_of(loaded, args.workspace)
     store = _open(args)
     wanted = {ws.variable(COPILOT_AUTH_JSON): auth.document() for ws in workspaces}
     changes = plan_changes(store, wanted)
@@ -64,7 +75,7 @@ def run_seed_copilot(args: argparse.Namespace) -> int:
     }
     local = local_version()
     chosen = {v.workspace for v in workspaces}
-    runs = [ws for ws in load_workspaces(repo_path(args), args.vars) if ws.name in chosen]
+    runs = [ws for ws in loaded if ws.name in chosen]
     warnings = mismatch_warnings(local, runs)
     document["opencode_version"] = {"local": local, "workspaces": {ws.name: workspace_version(ws) for ws in runs}}
     document["warnings"] = warnings
