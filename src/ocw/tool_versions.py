@@ -9,14 +9,18 @@ than trusted. Every kubectl or kustomize released since 2023 qualifies.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from ocw.paths import user_cache_dir
 
 MIN_KUSTOMIZE = (5, 0, 0)
 MIN_KUBECTL = (1, 27, 0)
@@ -102,13 +106,56 @@ def cannot_run_here(binary: Path) -> str | None:
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str] | str:
-    """The finished process, or why it could not run."""
+    """The finished process, or why it could not run. A program's answer to the same version question is taken from
+    the cache while the program's file is the same (see `_identity`)."""
+    key = _identity(Path(command[0]), command[1:])
+    answers = _cached_answers() if key is not None else {}
+    if key in answers:
+        return subprocess.CompletedProcess(command, 0, answers[key], "")
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=VERSION_TIMEOUT_SECONDS, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=VERSION_TIMEOUT_SECONDS, check=False)
     except subprocess.TimeoutExpired:
         return f"`{' '.join(command[1:])}` did not answer in {VERSION_TIMEOUT_SECONDS}s"
     except OSError as exc:
         return f"cannot run: {exc.strerror or exc}"
+    if key is not None and done.returncode == 0:
+        _remember(answers, key, done.stdout)
+    return done
+
+
+def _identity(program: Path, arguments: list[str]) -> str | None:
+    """What identifies a program's answer: its file (resolved path, inode, size, modification time: a new install or
+    upgrade is another file) and the arguments. An installed ocw takes kubectl and helm from PATH and would otherwise
+    start both on every run just to read their versions."""
+    try:
+        real = program.resolve(strict=True)
+        info = real.stat()
+    except (OSError, RuntimeError):
+        return None
+    return "\0".join([str(real), str(info.st_ino), str(info.st_size), str(info.st_mtime_ns), *arguments])
+
+
+def _answers_file() -> Path:
+    return user_cache_dir() / "tool-versions.json"
+
+
+def _cached_answers() -> dict[str, str]:
+    try:
+        document = json.loads(_answers_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    return {str(key): value for key, value in document.items() if isinstance(value, str)}
+
+
+def _remember(answers: dict[str, str], key: str, stdout: str) -> None:
+    target = _answers_file()
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs the next run the same question
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.NamedTemporaryFile("w", dir=target.parent, delete=False, suffix=".partial") as handle:
+            json.dump({**answers, key: stdout}, handle)
+        Path(handle.name).replace(target)
 
 
 def kubectl_on_path(search_path: str) -> Kustomizer | Rejected:
