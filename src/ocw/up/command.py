@@ -14,7 +14,6 @@ from ocw.cli_options import output_format, repo_path
 from ocw.component import NAME_PREFIX
 from ocw.console import emit
 from ocw.errors import OcwError
-from ocw.up import supervisor
 from ocw.up.state import (
     all_state_dirs,
     default_state_dir,
@@ -68,6 +67,9 @@ def _targets(args: argparse.Namespace) -> list[tuple[Path, str]]:
 
 
 def run_down(args: argparse.Namespace) -> int:
+    # Stopping loads the runtimes (engines, processes, containers); `ocw ps` only reads the records.
+    from ocw.up import supervisor  # noqa: PLC0415
+
     if args.workspace is None and not args.all:
         raise OcwError("ocw down needs a WORKSPACE or --all", hint="see `ocw ps` for the workspaces started here")
     targets = _targets(args)
