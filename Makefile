@@ -113,7 +113,8 @@ TEST_WORKERS ?= 4
 test: lint typecheck setup test-prerequisites bytecode
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
-bench: setup
+bench: setup bytecode
+	$(PY) bench/cli.py
 	$(PY) bench/check.py
 	$(PY) bench/runtime.py
 	$(PY) bench/up.py

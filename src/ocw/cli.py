@@ -15,30 +15,30 @@ from ocw.console import FORMATS, Format, emit_error
 from ocw.errors import EXIT_CANNOT_RUN, EXIT_CLOSED_PIPE, EXIT_INTERRUPTED, OcwError
 from ocw.interrupts import ctrl_c_raises_interrupted
 
-# Each module exposes `register(subparsers)`, which adds its parser(s) and sets `handler` to a
-# function taking the parsed namespace and returning an exit code.
+# Each module exposes `register(subparsers)`, which adds its parser(s) and names with `runs` the function that
+# does the work (ocw.cli_options).
 COMMAND_MODULES: tuple[str, ...] = (
-    "ocw.check.command",
-    "ocw.schemas.command",
-    "ocw.helm.command",
-    "ocw.install.command",
-    "ocw.up.command",
-    "ocw.secrets.command",
-    "ocw.verify.command",
+    "ocw.check.arguments",
+    "ocw.schemas.arguments",
+    "ocw.helm.arguments",
+    "ocw.install.arguments",
+    "ocw.up.arguments",
+    "ocw.secrets.arguments",
+    "ocw.verify.arguments",
     "ocw.completion",
 )
 # Which module registers each command: only that one is imported for a run (a quick `ocw check` matters in CI and
 # editors); `ocw --help` and unknown commands load them all.
 COMMAND_OWNERS: dict[str, str] = {
-    "check": "ocw.check.command",
-    "schemas": "ocw.schemas.command",
-    "charts": "ocw.helm.command",
-    "install": "ocw.install.command",
-    "up": "ocw.up.command",
-    "down": "ocw.up.command",
-    "ps": "ocw.up.command",
-    "secrets": "ocw.secrets.command",
-    "verify": "ocw.verify.command",
+    "check": "ocw.check.arguments",
+    "schemas": "ocw.schemas.arguments",
+    "charts": "ocw.helm.arguments",
+    "install": "ocw.install.arguments",
+    "up": "ocw.up.arguments",
+    "down": "ocw.up.arguments",
+    "ps": "ocw.up.arguments",
+    "secrets": "ocw.secrets.arguments",
+    "verify": "ocw.verify.arguments",
     "completion": "ocw.completion",
 }
 
@@ -69,6 +69,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     for module_name in (owner,) if owner else COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
     return parser
+
+
+def handler_of(args: argparse.Namespace) -> Handler:
+    """The function `runs` named for the command parsed, imported now."""
+    module, _, function = str(args.handler).partition(":")
+    handler: Handler = getattr(importlib.import_module(module), function)
+    return handler
 
 
 def _command_word(argv: Sequence[str]) -> str | None:
@@ -107,8 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Inside the try: a Ctrl-C while the command's modules load is an interruption too.
             args = build_parser(command).parse_args(words)
             fmt = output_format(args)
-            handler: Handler = args.handler
-            code = handler(args)
+            code = handler_of(args)(args)
             sys.stdout.flush()
             return code
         except OcwError as exc:

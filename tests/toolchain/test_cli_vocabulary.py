@@ -10,6 +10,7 @@ import pty
 import re
 import select
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,19 @@ REPO = Path(__file__).resolve().parents[2]
 
 def ocw(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> CliResult:
     return run_ocw(*args, cwd=cwd, env=env)
+
+
+# What a command's work needs and its parser does not: schema validation, YAML, HTTP clients, the check pipeline.
+WORK_MODULES = ("jsonschema", "referencing", "kubernetes_validate", "yaml", "httpx", "ocw.check.run", "ocw.flux.build")
+
+
+def test_the_parsers_load_none_of_the_commands_work() -> None:
+    # Every ocw run builds its command's parser, `ocw --help` and completion all of them: `ocw ps` or a `--help` must
+    # not wait for modules only another command's work uses.
+    code = "import sys; from ocw.cli import build_parser; build_parser(); print(*sorted(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert [m for m in loaded if m.startswith(WORK_MODULES)] == []
+    assert "ocw.up.supervisor" not in loaded and "ocw.secrets.store" not in loaded
 
 
 def test_bash_completion_offers_commands_subcommands_and_options(tmp_path: Path) -> None:

@@ -69,3 +69,17 @@ def test_ocw_check_without_a_usable_helm_cannot_run_and_says_why(
     assert result.returncode == 2
     assert "no usable helm" in result.stderr and "helm v3.12.0; required: helm >= v3.16.0" in result.stderr
     assert result.stdout == ""  # nothing half-checked
+
+
+def test_a_helm_on_path_is_asked_its_version_once_until_it_is_replaced(tmp_path: Path, no_pinned_tools: Path) -> None:
+    # An installed ocw takes helm from PATH: its version is asked once per helm file, not on every run.
+    asked = tmp_path / "asked"
+    path = bin_dir(tmp_path, "counting", {"helm": f"echo helm >> {asked}\necho v3.17.0"})
+    for _ in range(2):
+        result = run("ocw.toolchain", "which-helm", path=path)
+        assert result.stdout.strip() == f"helm v3.17.0 (helm on PATH ({path / 'helm'}))", result.stderr
+    assert asked.read_text() == "helm\n"
+    (path / "helm").write_text(f"#!/bin/sh\necho helm >> {asked}\necho v3.18.10\n")  # an upgrade in place
+    result = run("ocw.toolchain", "which-helm", path=path)
+    assert result.stdout.strip() == f"helm v3.18.10 (helm on PATH ({path / 'helm'}))", result.stderr
+    assert asked.read_text() == "helm\nhelm\n"

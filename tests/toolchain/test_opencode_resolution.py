@@ -57,6 +57,25 @@ def test_another_opencode_version_on_path_is_used_with_a_warning(
     assert f"opencode-ai@{PIN}" in warning
 
 
+def test_an_npm_installed_opencode_is_known_by_its_package_without_running_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], no_pinned_tools: Path
+) -> None:
+    # As `npm install -g opencode-ai` lays it out: bin/opencode -> ../lib/node_modules/opencode-ai/bin/opencode.
+    package = tmp_path / "lib" / "node_modules" / "opencode-ai"
+    mark = tmp_path / "ran"
+    (package / "bin").mkdir(parents=True)
+    (package / "package.json").write_text(json.dumps({"name": "opencode-ai", "version": "1.2.3"}))
+    (package / "bin" / "opencode").write_text(f"#!/bin/sh\ntouch {mark}\necho 9.9.9\n")
+    (package / "bin" / "opencode").chmod(0o755)
+    directory = tmp_path / "bin"
+    directory.mkdir()
+    (directory / "opencode").symlink_to(package / "bin" / "opencode")
+    on_path(monkeypatch, directory)
+    assert toolchain.opencode() == directory / "opencode"
+    assert f"{directory / 'opencode'} is OpenCode 1.2.3, but" in capsys.readouterr().err
+    assert not mark.exists(), "the version came from the package, not from starting OpenCode"
+
+
 def test_no_opencode_anywhere_says_how_to_install_the_pinned_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_pinned_tools: Path
 ) -> None:

@@ -23,10 +23,11 @@ from ocw.errors import OcwError
 from ocw.findings import Finding, Severity
 from ocw.flux.build import BuiltKustomization
 from ocw.flux.graph import apply_scopes
-from ocw.helm.capabilities import DEFAULT_KUBERNETES_VERSION, cluster_capabilities
+from ocw.helm.capabilities import cluster_capabilities
 from ocw.install.host import HOST_DESCRIPTION, HOST_FILE, NO_HOST, applies, host_objects, load_host
 from ocw.install.manifests import COMPONENT
 from ocw.install.manifests import locate as locate_tree
+from ocw.kube import DEFAULT_KUBERNETES_VERSION
 from ocw.kube.manifest import Manifest
 from ocw.schemas.catalog import SchemaCatalog
 from ocw.schemas.download import APP_TEMPLATE_COMMON_VERSION

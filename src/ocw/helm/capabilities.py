@@ -17,10 +17,10 @@ from ocw.apis import RepositoryCRDs
 from ocw.errors import OcwError
 from ocw.helm.controller import Releases, kinds_of, render_releases
 from ocw.helm.render import Capabilities, api_versions
+from ocw.kube import DEFAULT_KUBERNETES_VERSION
 from ocw.kube.manifest import Manifest
 from ocw.schemas.catalog import SchemaCatalog
 
-DEFAULT_KUBERNETES_VERSION = "1.35"
 _KUBE_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
 
 

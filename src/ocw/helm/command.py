@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
-from ocw.cli_options import add_output, add_repo, add_vars, output_format, repo_path
+from ocw.cli_options import output_format, repo_path
 from ocw.console import Progress, emit
 from ocw.errors import EXIT_FAILED, EXIT_OK
 from ocw.helm.charts import VENDORED_CHARTS, ChartStore, Resolution, cache_charts_dir
@@ -15,29 +14,6 @@ from ocw.helm.pull import PullResult, pull
 from ocw.helm.release import ChartProblem, ChartRequest, chart_request
 from ocw.kube.manifest import Manifest
 from ocw.tree import load_tree
-
-
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "charts",
-        help="fetch and list the Helm charts HelmReleases render with",
-        description=(
-            "ocw check and ocw up render HelmReleases with the charts vendored in ocw (app-template) and those in "
-            "the user cache (~/.cache/ocw/charts). `pull` fetches every chart the repository's HelmReleases use, in "
-            "the version they ask for, from their OCIRepository or HelmRepository URLs; `list` shows what is there."
-        ),
-        epilog="Exit codes: 0 every chart is available, 1 some could not be fetched, 2 could not run.",
-    )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    pull_parser = actions.add_parser("pull", help="fetch the charts the repository's HelmReleases use")
-    add_repo(pull_parser)
-    add_vars(pull_parser)
-    add_output(pull_parser, "the outcome per chart")
-    pull_parser.set_defaults(handler=handle_pull)
-    list_parser = actions.add_parser("list", help="the vendored and cached charts")
-    add_output(list_parser, "the charts")
-    list_parser.set_defaults(handler=handle_list)
-
 
 _progress = Progress("charts")
 

@@ -6,7 +6,9 @@ otherwise). The password is held in memory only and never appears in a repr, a l
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import httpx
@@ -19,6 +21,14 @@ class OpenCodeError(Exception):
     pass
 
 
+@cache
+def _tls(verify: bool | str) -> ssl.SSLContext:
+    """The TLS context of every client that verifies as `verify` says, made once: httpx reads the whole CA bundle for
+    each new client (tens of milliseconds of CPU), and a client is made per request, e.g. for each poll while OpenCode
+    starts."""
+    return httpx.create_ssl_context(verify=verify)
+
+
 @dataclass
 class OpenCodeClient:
     base_url: str
@@ -29,7 +39,7 @@ class OpenCodeClient:
 
     def _client(self, *, authenticated: bool = True) -> httpx.Client:
         auth = httpx.BasicAuth(self.username, self.password) if authenticated else None
-        return httpx.Client(base_url=self.base_url, auth=auth, timeout=self.timeout, verify=self.verify)
+        return httpx.Client(base_url=self.base_url, auth=auth, timeout=self.timeout, verify=_tls(self.verify))
 
     def request(self, method: str, path: str, *, authenticated: bool = True, **kwargs: Any) -> httpx.Response:
         try:

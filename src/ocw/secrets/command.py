@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from ocw.cli_options import add_doppler, add_output, add_repo, add_vars, add_workspaces, output_format, repo_path
+from ocw.cli_options import output_format, repo_path
 from ocw.console import Progress, emit
 from ocw.errors import EXIT_FAILED, EXIT_OK, OcwError
 from ocw.password import password_problem
@@ -19,98 +18,18 @@ from ocw.secrets.provision import generate_password, read_github_tokens
 from ocw.secrets.status import collect_status
 from ocw.secrets.store import open_store
 from ocw.secrets.sync import Change, apply_changes, plan_changes
-from ocw.secrets.targets import COPILOT_AUTH_JSON, GITHUB_PAT, PASSWORD, SHARED, Variable, select_workspaces
+from ocw.secrets.targets import (
+    COPILOT_AUTH_JSON,
+    GITHUB_PAT,
+    PASSWORD,
+    SHARED,
+    Variable,
+    select_workspaces,
+    variables_of,
+)
 from ocw.workspace import load_workspaces
 
 progress = Progress("secrets")
-
-
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "secrets",
-        help="keep the workspaces' secrets in Doppler (Copilot login, GitHub token, password)",
-        description="Every workspace secret lives in Doppler, where the cluster's ExternalSecrets read it. "
-        "These commands write and inspect it through the Doppler CLI (or the REST API with DOPPLER_TOKEN); "
-        "no value is ever printed unless you ask for a generated password.",
-    )
-    commands = parser.add_subparsers(dest="secrets_command", metavar="SUBCOMMAND", required=True)
-
-    seed = commands.add_parser(
-        "seed-copilot",
-        help="copy the local OpenCode Copilot login into each workspace's Doppler variable",
-        description="Reads the github-copilot entry of OpenCode's auth.json and writes it to "
-        "<PREFIX>_COPILOT_AUTH_JSON for each workspace; variables that already hold it are left alone.",
-    )
-    _common(seed)
-    _auth_file(seed)
-    seed.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
-    seed.set_defaults(handler=run_seed_copilot)
-
-    init = commands.add_parser(
-        "init",
-        help="create whichever workspace variables are missing",
-        description="Creates each missing variable: a generated password, the GitHub token (hidden prompt, or "
-        "stdin: one line per workspace in the order listed, or one line for all) and the Copilot login from "
-        "auth.json. Existing values are kept unless --force is given.",
-    )
-    _common(init)
-    _auth_file(init)
-    init.add_argument("--force", action="store_true", help="replace existing values too")
-    init.add_argument("--show-password", action="store_true", help="print each generated password once")
-    init.add_argument("--dry-run", action="store_true", help="show what would be created; ask and write nothing")
-    init.set_defaults(handler=run_init)
-
-    status = commands.add_parser(
-        "status",
-        help="report each workspace variable: present, length, last change, Copilot login validity",
-        description="Lists each workspace's own variables and the shared ones its ExternalSecrets read (the "
-        "cluster's VolSync repository and credentials). Exit code 1 when a variable is missing, a Copilot document "
-        "is malformed or (with --online) GitHub rejects its token.",
-    )
-    _common(status)
-    status.add_argument("--online", action="store_true", help="ask GitHub whether each Copilot token is still accepted")
-    status.set_defaults(handler=run_status)
-
-    rotate_parser = commands.add_parser(
-        "set",
-        help="replace one secret of one workspace (the value from stdin or a hidden prompt)",
-        description="Write a new value for one secret of one workspace, e.g. `ocw secrets set flux password`. The "
-        "value is never an argument: it is read from a hidden prompt on a terminal, else from stdin (one line; for "
-        "copilot-auth-json a whole auth.json, or --auth-file). It is held to the rules init applies (a password of "
-        "at least 16 characters, a one-word token, a valid Copilot login). The ExternalSecret picks it up within "
-        "5 minutes and Reloader restarts the pod.",
-        epilog="Exit codes: 0 written (or already that value), 2 bad input or Doppler unreachable (nothing written).",
-    )
-    rotate_parser.add_argument("workspace_name", metavar="WORKSPACE", help="opencode-flux, or its short name flux")
-    rotate_parser.add_argument(
-        "key",
-        metavar="KEY",
-        help="password, github-pat or copilot-auth-json (or the workspace's Doppler variable name)",
-    )
-    rotate_parser.add_argument("--generate", action="store_true", help="password: a random one of 32 characters")
-    rotate_parser.add_argument("--show-password", action="store_true", help="with --generate, print it once")
-    _auth_file(rotate_parser)
-    rotate_parser.add_argument("--dry-run", action="store_true", help="validate the value; write nothing")
-    _common(rotate_parser, workspaces=False)
-    rotate_parser.set_defaults(handler=run_set)
-
-
-def _common(parser: argparse.ArgumentParser, *, workspaces: bool = True) -> None:
-    add_repo(parser)
-    add_vars(parser)
-    if workspaces:
-        add_workspaces(parser)
-    add_doppler(parser)
-    add_output(parser)
-
-
-def _auth_file(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--auth-file",
-        type=Path,
-        metavar="PATH",
-        help="OpenCode's auth.json (default: $XDG_DATA_HOME/opencode/auth.json, i.e. ~/.local/share/opencode)",
-    )
 
 
 def _open(args: argparse.Namespace) -> SecretStore:
@@ -133,7 +52,10 @@ def _store_json(store: SecretStore) -> dict[str, Any]:
 def run_seed_copilot(args: argparse.Namespace) -> int:
     auth_file = args.auth_file or default_auth_file()
     auth = read_auth_file(auth_file)
-    workspaces = _workspaces(args, args.workspace)
+    repo = repo_path(args)
+    progress(f"reading the workspaces of {repo}")
+    loaded = load_workspaces(repo, args.vars)  # once: the version check below reads the same workspaces
+    workspaces = variables_of(loaded, args.workspace)
     store = _open(args)
     wanted = {ws.variable(COPILOT_AUTH_JSON): auth.document() for ws in workspaces}
     changes = plan_changes(store, wanted)
@@ -153,7 +75,7 @@ def run_seed_copilot(args: argparse.Namespace) -> int:
     }
     local = local_version()
     chosen = {v.workspace for v in workspaces}
-    runs = [ws for ws in load_workspaces(repo_path(args), args.vars) if ws.name in chosen]
+    runs = [ws for ws in loaded if ws.name in chosen]
     warnings = mismatch_warnings(local, runs)
     document["opencode_version"] = {"local": local, "workspaces": {ws.name: workspace_version(ws) for ws in runs}}
     document["warnings"] = warnings

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-import httpx
-
 from ocw import __version__
 from ocw.secrets.copilot import CopilotAuth
 
@@ -49,6 +47,8 @@ def check_token(auth: CopilotAuth, environ: Mapping[str, str] | None = None, tim
         "Copilot-Integration-Id": "vscode-chat",
         "User-Agent": f"ocw/{__version__}",
     }
+    import httpx  # noqa: PLC0415 - only for `--online`: every `ocw secrets` command imports this module
+
     try:
         with httpx.Client(timeout=timeout) as client:
             response = client.get(f"{base}/models", headers=headers)

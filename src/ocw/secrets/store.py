@@ -14,7 +14,6 @@ from pathlib import Path
 
 from ocw.errors import OcwError
 from ocw.secrets.base import SecretStore
-from ocw.secrets.doppler.api import DopplerApiStore
 from ocw.secrets.doppler.cli import DopplerCli, DopplerCliStore
 from ocw.secrets.location import resolve_location
 
@@ -63,6 +62,9 @@ def open_store(
         return DopplerCliStore(cli, location)
     token = env.get("DOPPLER_TOKEN", "").strip()
     if token:
+        # Its HTTP client loads only here: with the Doppler CLI on PATH ocw never speaks HTTP itself.
+        from ocw.secrets.doppler.api import DopplerApiStore  # noqa: PLC0415
+
         return DopplerApiStore(resolve_location(project, config, env), token, api_host=api_host, timeout=timeout)
     raise OcwError(
         "no way to reach Doppler: the Doppler CLI (`doppler`) is not on PATH and DOPPLER_TOKEN is not set",

@@ -51,7 +51,11 @@ def shared_variables(workspaces: Sequence[WorkspaceVariables]) -> list[Variable]
 def select_workspaces(
     repo: Path, names: Sequence[str] = (), var_files: Sequence[Path] = ()
 ) -> list[WorkspaceVariables]:
-    workspaces = load_workspaces(repo, var_files)
+    return variables_of(load_workspaces(repo, var_files), names)
+
+
+def variables_of(workspaces: Sequence[Workspace], names: Sequence[str] = ()) -> list[WorkspaceVariables]:
+    """The variables of the workspaces `names` names (every workspace when none), from workspaces already loaded."""
     chosen: list[Workspace] = []
     for name in names:
         workspace = find_workspace(workspaces, name)

@@ -9,13 +9,12 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ocw.errors import EXIT_FAILED, OcwError
 from ocw.image.engine import Engine, installed_engine, remove_quietly
 from ocw.up.container import CONTAINER_ROLES, ContainerRun, container_name, grant_volumes, make_copies, write_env_file
 from ocw.up.logs import open_log, tail
-from ocw.up.plan import Plan
 from ocw.up.runtime import (
     APP_START,
     INIT_STEP,
@@ -31,6 +30,9 @@ from ocw.up.runtime import (
 )
 from ocw.up.state import RunRecord, WorkspaceDirs, is_alive, process_start_ticks
 from ocw.up.timings import Timings
+
+if TYPE_CHECKING:
+    from ocw.up.plan import Plan
 
 CONTAINER_START_TIMEOUT = 30.0
 

@@ -19,7 +19,7 @@ from ocw.password import MIN_LENGTH, password_problem
 from ocw.up import passthrough
 from ocw.up.container import ContainerRun, container_run
 from ocw.up.pod import ProcessSpec, process_spec, serve_address
-from ocw.up.ports import ANY_PORT, free_port
+from ocw.up.ports import ANY_PORT, LOCAL_LISTEN, free_port
 from ocw.up.secrets_file import read_secrets_file
 from ocw.up.state import EngineKind, WorkspaceDirs, read_password_file, workspace_dirs
 from ocw.up.toolbox import process_path
@@ -28,7 +28,6 @@ from ocw.workspace import Workspace
 
 SOURCE_ENV = "WORKSPACE_GIT_REPOSITORY"
 USERNAME_ENV = "OPENCODE_SERVER_USERNAME"
-LOCAL_LISTEN = "127.0.0.1"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import socket
 
 from ocw.errors import OcwError
 
+LOCAL_LISTEN = "127.0.0.1"  # what OpenCode binds where the manifest says 0.0.0.0: this machine only
 ANY_PORT = 0  # `--port 0`: ocw picks a free port itself (OpenCode would pick one ocw cannot know)
 HIGHEST_PORT = 65535
 

@@ -12,11 +12,10 @@ import os
 import signal
 import subprocess
 import time
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ocw.errors import OcwError
 from ocw.up.logs import open_log
-from ocw.up.plan import Plan
 from ocw.up.pod import ProcessSpec
 from ocw.up.runtime import (
     APP_START,
@@ -34,6 +33,9 @@ from ocw.up.runtime import (
 from ocw.up.state import RunRecord, WorkspaceDirs, is_alive, read_record
 from ocw.up.timings import Timings
 from ocw.up.toolbox import build_toolbox
+
+if TYPE_CHECKING:
+    from ocw.up.plan import Plan
 
 
 def run_init(plan: Plan, spec: ProcessSpec) -> float:

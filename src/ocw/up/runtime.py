@@ -19,15 +19,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ocw.errors import EXIT_FAILED, OcwError
-from ocw.opencode.client import OpenCodeClient
 from ocw.up import volumes
 from ocw.up.logs import open_log, tail
-from ocw.up.plan import Plan
 from ocw.up.state import EngineKind, RunRecord, WorkspaceDirs, clear_record, is_alive, process_start_ticks, write_record
 from ocw.up.timings import Timings
+
+if TYPE_CHECKING:
+    from ocw.opencode.client import OpenCodeClient
+    from ocw.up.plan import Plan
 
 READY_TIMEOUT = 90.0  # without a startupProbe in the manifests
 GROUP_GONE_TIMEOUT = 5.0  # for the processes of a SIGKILLed group to have exited
@@ -185,6 +187,9 @@ def run_to_completion(plan: Plan, name: str, argv: list[str], env: dict[str, str
 
 
 def client(plan: Plan) -> OpenCodeClient:
+    # httpx loads only when a start waits for OpenCode: `ocw down` and `ocw ps` import this module and never ask it.
+    from ocw.opencode.client import OpenCodeClient  # noqa: PLC0415
+
     return OpenCodeClient(plan.url, plan.password, plan.username, timeout=5.0)
 
 

@@ -9,18 +9,20 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 from ocw.errors import OcwError
 from ocw.image.engine import Engine, installed_engine
 from ocw.up import volumes
 from ocw.up.container_runtime import ContainerRuntime
-from ocw.up.plan import Plan
 from ocw.up.ports import port_is_free
 from ocw.up.process_runtime import ProcessRuntime
 from ocw.up.runtime import POLL, VOLUMES, Runtime, Started, StopResult, cleanup
 from ocw.up.state import RunRecord, WorkspaceDirs, ensure_private, is_alive, read_record, write_password
 from ocw.up.timings import Timings
+
+if TYPE_CHECKING:
+    from ocw.up.plan import Plan
 
 LOCK_TIMEOUT = 60.0  # for a start under way to stop: it removes its containers
 LockRole = Literal["starting", "stopping"]  # what the holder of a workspace's lock is doing
