@@ -59,7 +59,10 @@ def build_cache_dir() -> Path:
 def code_digest() -> str:
     digest = hashlib.sha256(str(FORMAT).encode())
     for name in _CODE:
-        digest.update((PACKAGE_DIR / name).read_bytes())
+        try:
+            digest.update((PACKAGE_DIR / name).read_bytes())
+        except OSError:
+            digest.update(os.urandom(16))  # code that cannot be read (installed as bytecode only): nothing is reused
     return digest.hexdigest()
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -43,7 +44,10 @@ def validations_cache_dir() -> Path:
 def code_digest() -> str:
     digest = hashlib.sha256(str(FORMAT).encode())
     for name in _CODE:
-        digest.update((PACKAGE_DIR / name).read_bytes())
+        try:
+            digest.update((PACKAGE_DIR / name).read_bytes())
+        except OSError:
+            digest.update(os.urandom(16))  # code that cannot be read (installed as bytecode only): nothing is reused
     for package in _PACKAGES:
         with contextlib.suppress(metadata.PackageNotFoundError):
             digest.update(f"\0{package}={metadata.version(package)}".encode())
