@@ -14,7 +14,7 @@ import pytest
 
 from check.tree_copy import HELMRELEASE, TreeCopy, error_rules, errors
 from flux.repos import bootstrapped, kustomization
-from ocw import toolchain
+from ocw import secret_values, toolchain
 from ocw.check import CheckReport, run_check
 
 APP = "kubernetes/apps/web/site/app"
@@ -158,3 +158,28 @@ def test_cache_entries_that_cannot_be_read_are_built_and_validated_again(
         database.write_bytes(b"not a database" * 100)
 
     assert same(first, tree.check())
+
+
+def test_a_run_holding_a_secret_value_writes_no_verdict_that_quotes_it(
+    tmp_path: Path, kustomize_log: KustomizeLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(secret_values, "_HELD", set())  # what this test's check remembers goes with it
+    service = "---\napiVersion: v1\nkind: Service\nmetadata: {name: site}\nspec:\n  ports:\n    - port: ${PORT}\n"
+    repo = bootstrapped(
+        tmp_path / "repo",
+        {
+            "kubernetes/apps/web/kustomization.yaml": "resources: [./site/ks.yaml]\n",
+            "kubernetes/apps/web/site/ks.yaml": kustomization(
+                "site", f"./{APP}", spec="    targetNamespace: web\n    postBuild:\n        substitute: {APP: site}\n"
+            ),
+            f"{APP}/kustomization.yaml": "resources: [./service.yaml]\n",
+            f"{APP}/service.yaml": service,
+        },
+    )
+    secret = tmp_path / "cluster-secrets.yaml"
+    secret.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: vars}\nstringData: {PORT: hunter2-port}\n")
+
+    report = run_check(repo, [secret])
+
+    assert "spec/ports/0/port: 'hunter2-port' is not of type 'integer'" in [f.message for f in report.errors]
+    assert not [path for path in cache_files("validations") if b"hunter2-port" in path.read_bytes()]

@@ -7,7 +7,8 @@ its CRD's schema or of the schema file; app-template values: the digest of the v
 canonical JSON, what validation skips, and a digest of ocw's own validation code and of jsonschema's version, so
 that another ocw never reads a verdict it would not give.
 
-Verdicts live in one SQLite database (`$XDG_CACHE_HOME/ocw/validations/verdicts.sqlite`), which several ocw
+A run that holds a secret value (a Secret given to --vars, a file sops decrypted) writes no verdict: a message may
+quote one. Verdicts live in one SQLite database (`$XDG_CACHE_HOME/ocw/validations/verdicts.sqlite`), which several ocw
 processes may read and write at once. Verdicts unused for 30 days are removed. A database that cannot be opened, or
 a verdict that cannot be read, is only a miss: the object is validated again.
 """
@@ -26,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ocw import secret_values
 from ocw.paths import PACKAGE_DIR, user_cache_dir
 
 FORMAT = 1
@@ -110,6 +112,8 @@ class Verdicts:
         return messages
 
     def put(self, key: bytes, messages: list[str]) -> None:
+        if secret_values.held():
+            return  # a message may quote a value a Secret or a decrypted file gave: never written to disk
         self._new[key] = json.dumps(messages)
 
     def flush(self) -> None:
