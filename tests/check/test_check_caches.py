@@ -18,6 +18,7 @@ from ocw import secret_values, toolchain
 from ocw.check import CheckReport, run_check
 
 APP = "kubernetes/apps/web/site/app"
+NOTES = "kubernetes/apps/opencode/notes.yaml"
 CRD = """---
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -91,7 +92,9 @@ def same(first: CheckReport, second: CheckReport) -> bool:
 def test_a_second_check_of_an_unchanged_repository_runs_no_kustomize(
     tree: TreeCopy, kustomize_log: KustomizeLog
 ) -> None:
+    tree.write(NOTES, "# notes\nowner: me\nowner: you\n")  # a strict YAML error, on line 3
     first = tree.check()
+    assert [(f.file, f.line) for f in errors(first, "yaml-strict")] == [(NOTES, 3)]
     assert kustomize_log.builds() > 0
     assert cache_files("builds") and cache_files("validations")
     kustomize_log.clear()

@@ -1,7 +1,8 @@
 """What schema validation found, kept between runs: an object validated before against the same schema is not
 validated again.
 
-One verdict is the list of messages validation gave for one object (or one HelmRelease's values), keyed by the
+One verdict is the list of messages validation gave for one object (or one HelmRelease's values, or what strict YAML
+parsing found in a file's text: `ocw.check.sources`), keyed by the
 schema's identity (a core kind: the kubernetes-validate version and schema file; a custom resource: the digest of
 its CRD's schema or of the schema file; app-template values: the digest of the values schema folder), the object as
 canonical JSON, what validation skips, and a digest of ocw's own validation code and of jsonschema's version, so
@@ -34,7 +35,14 @@ FORMAT = 1
 CACHE_DAYS = 30
 LOCK_TIMEOUT_SECONDS = 5.0
 # ocw's code that decides a verdict: an edited one never reads a verdict of the previous.
-_CODE = ("schemas/validation.py", "schemas/values_amendments.py", "schemas/crds.py", "schemas/verdicts.py")
+_CODE = (
+    "schemas/validation.py",
+    "schemas/values_amendments.py",
+    "schemas/crds.py",
+    "schemas/verdicts.py",
+    "check/sources.py",
+    "yamlio.py",
+)
 _PACKAGES = ("jsonschema", "referencing", "kubernetes-validate")
 
 
