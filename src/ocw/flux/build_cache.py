@@ -38,7 +38,7 @@ from ocw import kustomize, toolchain
 from ocw.flux.artifact import Artifact
 from ocw.flux.build import MARKER, Prepared, RawBuild, RawObject, strip_marker, strip_origin
 from ocw.flux.generator import KUSTOMIZATION_FILES, is_local_relative
-from ocw.paths import PACKAGE_DIR, user_cache_dir
+from ocw.paths import source_digest, user_cache_dir
 from ocw.yamlio import YamlError, load_all_fast
 
 FORMAT = 1
@@ -57,13 +57,7 @@ def build_cache_dir() -> Path:
 
 @cache
 def code_digest() -> str:
-    digest = hashlib.sha256(str(FORMAT).encode())
-    for name in _CODE:
-        try:
-            digest.update((PACKAGE_DIR / name).read_bytes())
-        except OSError:
-            digest.update(os.urandom(16))  # code that cannot be read (installed as bytecode only): nothing is reused
-    return digest.hexdigest()
+    return source_digest(_CODE, salt=str(FORMAT))
 
 
 class BuildCache:

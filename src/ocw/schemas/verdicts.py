@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ocw import secret_values
-from ocw.paths import PACKAGE_DIR, user_cache_dir
+from ocw.paths import source_digest, user_cache_dir
 
 FORMAT = 1
 CACHE_DAYS = 30
@@ -52,16 +51,11 @@ def validations_cache_dir() -> Path:
 
 @cache
 def code_digest() -> str:
-    digest = hashlib.sha256(str(FORMAT).encode())
-    for name in _CODE:
-        try:
-            digest.update((PACKAGE_DIR / name).read_bytes())
-        except OSError:
-            digest.update(os.urandom(16))  # code that cannot be read (installed as bytecode only): nothing is reused
+    versions = []
     for package in _PACKAGES:
         with contextlib.suppress(metadata.PackageNotFoundError):
-            digest.update(f"\0{package}={metadata.version(package)}".encode())
-    return digest.hexdigest()
+            versions.append(f"{package}={metadata.version(package)}")
+    return source_digest(_CODE, salt=" ".join([str(FORMAT), *versions]))
 
 
 def canonical(instance: Any) -> bytes | None:
@@ -165,6 +159,8 @@ class Verdicts:
                 connection.execute("CREATE INDEX IF NOT EXISTS verdicts_used ON verdicts (used)")
                 with contextlib.suppress(sqlite3.OperationalError):
                     connection.execute("PRAGMA journal_mode=WAL")
+                # A cache: a commit need not reach the disk before the run goes on (WAL stays consistent).
+                connection.execute("PRAGMA synchronous=NORMAL")
                 self._connection = connection
                 return connection
             except sqlite3.OperationalError:
