@@ -9,6 +9,8 @@ from pathlib import Path
 from ocw import toolchain
 
 BUILD_TIMEOUT_SECONDS = 120
+# As kustomize-controller: files may come from anywhere in the source, not only below the folder.
+BUILD_FLAGS = ("--load-restrictor", "LoadRestrictionsNone")
 
 
 class KustomizeError(Exception):
@@ -30,8 +32,7 @@ def _run(directory: Path) -> str:
     builder = toolchain.kustomizer()
     try:
         completed = subprocess.run(
-            # As kustomize-controller: files may come from anywhere in the source, not only below the folder.
-            [*builder.command(directory), "--load-restrictor", "LoadRestrictionsNone"],
+            [*builder.command(directory), *BUILD_FLAGS],
             capture_output=True,
             text=True,
             timeout=BUILD_TIMEOUT_SECONDS,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -38,6 +40,18 @@ def tools_dir() -> Path:
     """The pinned tools `make setup` installs: $OCW_TOOLS_DIR, else the checkout's tools/ (an installed ocw takes
     every tool from PATH)."""
     return Path(os.environ.get("OCW_TOOLS_DIR") or in_checkout("tools"))
+
+
+def source_digest(names: Iterable[str], salt: str = "") -> str:
+    """A digest of ocw's own source files `names` (relative to the package): what a cache keyed by it holds was made
+    by this very code. A file that cannot be read (an install of bytecode only) makes a digest no other run has."""
+    digest = hashlib.sha256(salt.encode())
+    for name in names:
+        try:
+            digest.update((PACKAGE_DIR / name).read_bytes())
+        except OSError:
+            digest.update(os.urandom(16))
+    return digest.hexdigest()
 
 
 def user_cache_dir() -> Path:

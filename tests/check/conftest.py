@@ -9,14 +9,15 @@ from support import schema_cache
 
 
 @pytest.fixture(scope="session")
-def shared_renders(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return schema_cache.shared_renders(tmp_path_factory)
+def shared_caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return schema_cache.shared_caches(tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)
-def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_renders: Path) -> Path:
-    """Schemas of this test's own; helm renders shared with the run (tests/helm tests the render cache itself)."""
-    return schema_cache.private_schema_cache(tmp_path, monkeypatch, shared_renders)
+def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_caches: Path) -> Path:
+    """Schemas of this test's own; helm renders, kustomize builds and verdicts shared with the run (tests/helm tests
+    the render cache itself, test_check_caches.py the others)."""
+    return schema_cache.private_schema_cache(tmp_path, monkeypatch, shared_caches)
 
 
 @pytest.fixture

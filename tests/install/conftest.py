@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from check.conftest import shared_renders
+from check.conftest import shared_caches
 from ocw.check import CheckReport, run_check
 from ocw.schemas.catalog import VENDORED_SCHEMAS
 from support import schema_cache
 from support.cli import CliResult, run_ocw
 from support.wheel import shared_wheel
 
-__all__ = ["shared_renders"]
+__all__ = ["shared_caches"]
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "k8s-cluster-min"
 PROJECT = Path(__file__).resolve().parents[2]
@@ -66,9 +66,10 @@ def copy_fixture(destination: Path, source: Path = FIXTURE) -> ClusterRepo:
 
 
 @pytest.fixture(autouse=True)
-def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_renders: Path) -> Path:
-    """ocw check inside install validates with the vendored schemas only, offline (its helm renders are the run's)."""
-    return schema_cache.private_schema_cache(tmp_path, monkeypatch, shared_renders)
+def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_caches: Path) -> Path:
+    """ocw check inside install validates with the vendored schemas only, offline (its helm renders, kustomize
+    builds and verdicts are the run's)."""
+    return schema_cache.private_schema_cache(tmp_path, monkeypatch, shared_caches)
 
 
 @pytest.fixture(scope="session")
@@ -123,12 +124,12 @@ def assert_installed(cluster: ClusterRepo, result: CliResult) -> None:
 
 
 @pytest.fixture(scope="session")
-def installed_once(tmp_path_factory: pytest.TempPathFactory, shared_renders: Path) -> ClusterRepo:
+def installed_once(tmp_path_factory: pytest.TempPathFactory, shared_caches: Path) -> ClusterRepo:
     """The fixture with the tree installed through the real command line and checked, once in each worker, with a
     cache of its own as every test has."""
     folder = tmp_path_factory.mktemp("installed")
     with pytest.MonkeyPatch.context() as patch:
-        schema_cache.private_schema_cache(folder, patch, shared_renders)
+        schema_cache.private_schema_cache(folder, patch, shared_caches)
         cluster = copy_fixture(folder / "k8s-cluster")
         assert_installed(cluster, cluster.install())
     return cluster

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from check.conftest import shared_renders
+from check.conftest import shared_caches
 from check.tree_copy import TreeCopy, copy_tree
 from support import schema_cache
 from support.prerequisites import require_path
 from support.wheel import shared_wheel
 
-__all__ = ["shared_renders"]
+__all__ = ["shared_caches"]
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -23,6 +23,7 @@ from typing import IO
 import pytest
 
 from support.doppler_api import DopplerApi, serve_doppler_api
+from support.schema_cache import share_caches
 from support.wheel import install_wheel
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,16 +124,15 @@ def machine(
     real_opencode: Path,
     *,
     ocw_wheel: Path,
-    shared_renders: Path,
+    shared_caches: Path,
 ) -> Iterator[Machine]:
     tool = install_wheel(ocw_wheel, tmp_path / "tool")
     home, elsewhere, path = tmp_path / "home", tmp_path / "elsewhere", tmp_path / "path"
     for folder in (elsewhere, path):
         folder.mkdir()
-    # The user's cache of helm renders is the run's (keyed by all that decides a render): as on a machine where
-    # `ocw check` ran before. The schemas and charts in the cache stay this machine's own.
-    (home / ".cache" / "ocw").mkdir(parents=True)
-    (home / ".cache" / "ocw" / "renders").symlink_to(shared_renders, target_is_directory=True)
+    # The user's helm renders, kustomize builds and verdicts are the run's (each keyed by all that decides it): as
+    # on a machine where `ocw check` ran before. The schemas and charts in the cache stay this machine's own.
+    share_caches(home / ".cache" / "ocw", shared_caches)
     mark = plant_foreign_tools(elsewhere)
     (path / "kubectl").symlink_to(real_kubectl)
     (path / "helm").symlink_to(real_helm)

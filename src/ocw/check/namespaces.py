@@ -12,6 +12,7 @@ from ocw import kustomize
 from ocw.check.scope import Area
 from ocw.findings import Finding
 from ocw.flux.build import BuiltKustomization
+from ocw.flux.build_cache import BuildCache
 from ocw.flux.graph import PRUNE_DISABLED, PRUNE_KEY
 from ocw.yamlio import load_all_fast
 
@@ -33,7 +34,7 @@ def _guarded(repo: Path, namespace: str, folders: list[Path]) -> Iterator[Findin
         if not (repo / folder / "kustomization.yaml").is_file():
             continue
         try:
-            documents = load_all_fast(kustomize.build(repo / folder))
+            documents = load_all_fast(BuildCache().build_folder(repo, folder))
         except kustomize.KustomizeError as exc:
             yield Finding(str(folder / "kustomization.yaml"), "kustomize-build", f"Namespace/{namespace}", str(exc))
             return

@@ -3,6 +3,7 @@ tracing and credentials in scripts, and scripts that Flux substitution would alt
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -12,6 +13,7 @@ from ocw.check.inventory import Release
 from ocw.findings import Finding
 from ocw.flux.substitution import DISABLE_KEY, DISABLE_VALUE, is_disabled
 from ocw.kube.manifest import Manifest
+from ocw.schemas.verdicts import Verdicts
 from ocw.secrets.redact import GITHUB_TOKEN
 from ocw.yamlio import YamlError, load_all_strict
 
@@ -61,22 +63,51 @@ def _is_script(name: str, text: str) -> bool:
     return name.endswith(SCRIPT_SUFFIXES) or text.startswith("#!")
 
 
-def check_files(files: Iterable[TextFile]) -> list[Finding]:
+def check_files(files: Iterable[TextFile], verdicts: Verdicts | None = None) -> list[Finding]:
+    """The file rules; what strict YAML parsing found in a file's text is kept between runs, with the verdicts."""
+    kept = Verdicts() if verdicts is None else verdicts
     findings: list[Finding] = []
-    for file in files:
-        if _is_yaml(file):
-            findings.extend(_strict_yaml(file))
-        findings.extend(_secrets(file))
-        if _is_script(file.path, file.text):
-            findings.extend(_script(file.path, "-", file.text))
+    try:
+        for file in files:
+            if _is_yaml(file):
+                findings.extend(_strict_yaml(file, kept))
+            findings.extend(_secrets(file))
+            if _is_script(file.path, file.text):
+                findings.extend(_script(file.path, "-", file.text))
+    finally:
+        kept.flush()
     return findings
 
 
-def _strict_yaml(file: TextFile) -> Iterator[Finding]:
+def _strict_yaml(file: TextFile, verdicts: Verdicts) -> list[Finding]:
+    key = verdicts.key("yaml-strict", file.text, "")
+    errors = _kept_errors(verdicts.get(key)) if key is not None else None
+    if errors is None:
+        try:
+            load_all_strict(file.text)
+            errors = []
+        except YamlError as exc:
+            errors = [(exc.message, exc.line)]
+        if key is not None:
+            verdicts.put(key, [json.dumps(error) for error in errors])
+    return [Finding(file.path, "yaml-strict", "-", message, line=line) for message, line in errors]
+
+
+def _kept_errors(verdict: list[str] | None) -> list[tuple[str, int | None]] | None:
+    """A kept verdict's (message, line) errors; None when there is none or it cannot be read."""
     try:
-        load_all_strict(file.text)
-    except YamlError as exc:
-        yield Finding(file.path, "yaml-strict", "-", exc.message, line=exc.line)
+        entries = [json.loads(entry) for entry in verdict or ()]
+    except ValueError:
+        return None
+    if verdict is None or not all(
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and (entry[1] is None or type(entry[1]) is int)
+        for entry in entries
+    ):
+        return None
+    return [(entry[0], entry[1]) for entry in entries]
 
 
 def check_schema_comments(files: Iterable[TextFile], app_template_files: set[str]) -> list[Finding]:

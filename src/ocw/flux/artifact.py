@@ -232,11 +232,19 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 class Artifact:
     """One source's files under one root."""
 
-    def __init__(self, root: Path, origin: Path, origins: dict[PurePosixPath, PurePosixPath] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        origin: Path,
+        origins: dict[PurePosixPath, PurePosixPath] | None = None,
+        files: dict[PurePosixPath, PurePosixPath] | None = None,
+    ) -> None:
         self.root = root
         self.origin = origin  # the repository folder the artifact's root stands for
         # Where each file of a generated artifact comes from in the repository (None: the same path).
         self._origins = origins
+        # Every file the artifact holds (its path here: the repository file behind it), and nothing else.
+        self.files: dict[PurePosixPath, PurePosixPath] = dict(origins or {}) if files is None else files
 
     def repository_file(self, path: str) -> str:
         """The repository file an artifact path stands for."""
@@ -264,7 +272,7 @@ class Artifact:
             (root / target.parent).mkdir(parents=True, exist_ok=True)
             (root / target).symlink_to(repo / target)
             made.add(target)
-        return cls(root, repo)
+        return cls(root, repo, files={relative: relative for relative in kept})
 
     @classmethod
     def of_copies(

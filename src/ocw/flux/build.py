@@ -73,6 +73,8 @@ class Prepared:
     view: Path  # the overlay folder standing for it
     keep_origin: bool
     marker: str  # the value of the MARKER annotation its build puts on every object
+    file_name: str = ""  # the kustomization file written in the view
+    text: str = ""  # what it holds
 
 
 def prepare(ks: FluxKustomization, artifact: Artifact, workspace: Workspace) -> Prepared | RawBuild:
@@ -103,7 +105,9 @@ def prepare(ks: FluxKustomization, artifact: Artifact, workspace: Workspace) -> 
         )
         return result
     view = artifact.overlay(workspace, relative, generated.file_name, generated.text)
-    return Prepared(ks, artifact, relative, view, generated.origin_requested, marker)
+    return Prepared(
+        ks, artifact, relative, view, generated.origin_requested, marker, generated.file_name, generated.text
+    )
 
 
 def build_many(prepared: Sequence[Prepared], workspace: Workspace) -> list[RawBuild]:

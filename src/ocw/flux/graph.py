@@ -30,6 +30,7 @@ from ocw.flux.bootstrap import (
     source_of,
 )
 from ocw.flux.build import BuiltKustomization, Manifest, Prepared, RawBuild, build_many, prepare
+from ocw.flux.build_cache import BuildCache
 from ocw.flux.fields import mapping
 from ocw.flux.kustomization import FluxKustomization, is_flux_kustomization
 from ocw.flux.postbuild import post_build
@@ -182,9 +183,12 @@ class _Walk:
         self._queued: set[str] = set()
         self._written: set[tuple[str, str]] = set()  # (file, name as written) of every Kustomization reached
         self._pool = ThreadPoolExecutor(max_workers=max(2, (os.cpu_count() or 2) * 2))
+        self.build_cache = BuildCache()
 
     def close(self) -> None:
         self._pool.shutdown()
+        if self.build_cache.stored:
+            self.build_cache.prune()
 
     def reached(self, document: Document) -> bool:
         name = str(mapping(document.obj, "metadata").get("name", ""))
@@ -217,9 +221,11 @@ class _Walk:
                         pending.append(child)
 
     def _build(self, ready: Sequence[tuple[FluxKustomization, Artifact | str]]) -> list[RawBuild]:
-        """The round's builds, in order: a few kustomize processes in parallel, each building a share of them."""
+        """The round's builds, in order: what the build cache holds, and a few kustomize processes in parallel, each
+        building a share of the others."""
         results: dict[str, RawBuild] = {}
         prepared: list[Prepared] = []
+        keys: dict[str, str] = {}
         for ks, source in ready:
             if isinstance(source, str):
                 results[ks.id] = _unbuilt(ks, source)
@@ -227,10 +233,20 @@ class _Walk:
             item = prepare(ks, source, self.workspace)
             if isinstance(item, RawBuild):
                 results[ks.id] = item
-            else:
-                prepared.append(item)
+                continue
+            key = self.build_cache.key(item)
+            cached = self.build_cache.load(key, item) if key is not None else None
+            if cached is not None:
+                results[ks.id] = cached
+                continue
+            if key is not None:
+                keys[ks.id] = key
+            prepared.append(item)
         for chunk in self._pool.map(lambda chunk: build_many(chunk, self.workspace), _batches(prepared)):
-            results.update((raw.kustomization.id, raw) for raw in chunk)
+            for raw in chunk:
+                results[raw.kustomization.id] = raw
+                if raw.kustomization.id in keys:
+                    self.build_cache.store(keys[raw.kustomization.id], raw)
         return [results[ks.id] for ks, _ in ready]
 
     def _queue(self, ks: FluxKustomization, written_name: str) -> bool:

@@ -6,14 +6,17 @@ a `schema-pod` finding at its HelmRelease.
 CustomResourceDefinitions the repository installs (written in it, or rendered by its charts: one collection,
 `ocw.apis.RepositoryCRDs`) take precedence over the vendored and cached schemas for their kinds.
 
-Schemas are loaded once per run and validators cached per kind: validation must stay cheap next to the builds.
+Schemas are loaded once per run and validators cached per kind: validation must stay cheap next to the builds. What
+validation found is kept between runs (`ocw.schemas.verdicts`): a validator is only built for a kind when an object of
+it was not validated before against the same schema.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -35,6 +38,7 @@ from ocw.kube.pod import is_workload
 from ocw.schemas.catalog import Missing, SchemaCatalog
 from ocw.schemas.crds import json_schema
 from ocw.schemas.values_amendments import amend
+from ocw.schemas.verdicts import Verdicts, canonical
 
 MAX_ERRORS_PER_OBJECT = 20
 MAX_MESSAGE = 240
@@ -87,6 +91,10 @@ class CoreSchemas:
             self._present[key] = self._file(kind, api_version).is_file()
         return self._present[key]
 
+    def identity(self, kind: str, api_version: str) -> str:
+        """What decides the kind's validation (the package's version is in the verdicts' code digest)."""
+        return f"core:{self.version}:{self._file(kind, api_version).name}"
+
     def validator(self, kind: str, api_version: str) -> Draft202012Validator | None:
         key = f"{api_version}/{kind}"
         if key not in self._validators:
@@ -104,6 +112,21 @@ class CoreSchemas:
         return Draft202012Validator(_inline_refs(schema, resolver, siblings_apply=True), registry=registry)
 
 
+class Schema:
+    """One schema: its identity (None: it cannot be told apart, so nothing it decides is kept), and its validator,
+    built on first use."""
+
+    def __init__(self, identity: str | None, load: Callable[[], Any]) -> None:
+        self.identity = identity
+        self._load = load
+        self._validator: Any = None
+
+    def validator(self) -> Any:
+        if self._validator is None:
+            self._validator = self._load()
+        return self._validator
+
+
 class CustomSchemas:
     """Custom resource schemas: the repository's own CRD for the kind first (what the cluster will run), else the
     catalog's layers."""
@@ -111,27 +134,40 @@ class CustomSchemas:
     def __init__(self, catalog: SchemaCatalog, crds: RepositoryCRDs | None = None) -> None:
         self.catalog = catalog
         self.crds = crds if crds is not None else RepositoryCRDs()
-        self._validators: dict[str, Any] = {}
+        self._schemas: dict[tuple[str, str], Schema | Missing] = {}
+
+    def schema(self, kind: str, api_version: str) -> Schema | Missing:
+        """The kind's schema, or Missing when none can be found."""
+        key = (api_version, kind)
+        if key not in self._schemas:
+            group, _, version = api_version.rpartition("/")
+            own = self.crds.schema(group, kind, version)
+            found: Schema | Missing
+            if own is not None:
+                schema = json_schema(own)
+                text = canonical(schema)
+                identity = "crd:" + hashlib.sha256(text).hexdigest() if text is not None else None
+                found = Schema(identity, lambda: validator_for(schema, default=Draft7Validator)(schema))
+            else:
+                path = self.catalog.crd(group, kind, version)
+                found = path if isinstance(path, Missing) else _file_schema(path)
+            self._schemas[key] = found
+        return self._schemas[key]
 
     def validator(self, kind: str, api_version: str) -> Any:
         """A validator, or Missing when no schema can be found."""
-        if api_version not in self._validators or kind not in self._validators[api_version]:
-            group, _, version = api_version.rpartition("/")
-            own = self.crds.schema(group, kind, version)
-            loaded: Any
-            if own is not None:
-                schema = json_schema(own)
-                loaded = validator_for(schema, default=Draft7Validator)(schema)
-            else:
-                found = self.catalog.crd(group, kind, version)
-                loaded = found if isinstance(found, Missing) else _validator_for_file(found)
-            self._validators.setdefault(api_version, {})[kind] = loaded
-        return self._validators[api_version][kind]
+        found = self.schema(kind, api_version)
+        return found if isinstance(found, Missing) else found.validator()
 
 
-def _validator_for_file(path: Path) -> Any:
-    schema = json.loads(path.read_text())
-    return validator_for(schema, default=Draft7Validator)(schema)
+def _file_schema(path: Path) -> Schema:
+    data = path.read_bytes()
+
+    def load() -> Any:
+        schema = json.loads(data)
+        return validator_for(schema, default=Draft7Validator)(schema)
+
+    return Schema("file:" + hashlib.sha256(data).hexdigest(), load)
 
 
 class ValuesSchema:
@@ -139,13 +175,27 @@ class ValuesSchema:
 
     def __init__(self, catalog: SchemaCatalog) -> None:
         self.catalog = catalog
-        self._validator: Draft7Validator | Missing | None = None
+        self._schema: Schema | Missing | None = None
+
+    def schema(self) -> Schema | Missing:
+        if self._schema is None:
+            found = self.catalog.app_template_values()
+            self._schema = found if isinstance(found, Missing) else _values_schema(found)
+        return self._schema
 
     def validator(self) -> Draft7Validator | Missing:
-        if self._validator is None:
-            found = self.catalog.app_template_values()
-            self._validator = found if isinstance(found, Missing) else _values_validator(found)
-        return self._validator
+        found = self.schema()
+        return found if isinstance(found, Missing) else found.validator()
+
+
+def _values_schema(path: Path) -> Schema:
+    """The values schema, identified by its folder's files (the amendments are ocw's code: in the verdicts' key)."""
+    digest = hashlib.sha256(f"{path.parent.name}\0{path.name}\0".encode())
+    digest.update(path.read_bytes())
+    for part in sorted((path.parent / "schemas").glob("*.json")):
+        digest.update(f"\0{part.name}\0".encode())
+        digest.update(part.read_bytes())
+    return Schema("values:" + digest.hexdigest(), lambda: _values_validator(path))
 
 
 def _values_validator(path: Path) -> Draft7Validator:
@@ -190,10 +240,17 @@ def _inline_refs(node: Any, resolver: Resolver[Any], *, siblings_apply: bool, se
 
 
 class SchemaValidation:
-    def __init__(self, catalog: SchemaCatalog, kubernetes_version: str, crds: RepositoryCRDs | None = None) -> None:
+    def __init__(
+        self,
+        catalog: SchemaCatalog,
+        kubernetes_version: str,
+        crds: RepositoryCRDs | None = None,
+        verdicts: Verdicts | None = None,
+    ) -> None:
         self.core = CoreSchemas(kubernetes_version)
         self.custom = CustomSchemas(catalog, crds)
         self.values = ValuesSchema(catalog)
+        self.verdicts = Verdicts() if verdicts is None else verdicts
         self.validated = 0
         self.without_schema = 0  # handed in, but no schema here: with `validated`, every object the progress counted
 
@@ -205,38 +262,57 @@ class SchemaValidation:
         """Findings for every object (the tree's, the host's, what charts render) and for the values of the
         app-template HelmReleases."""
         findings: list[Finding] = []
-        for manifest in objects:
-            findings.extend(self._check_object(manifest))
-        for helmrelease in app_template_releases:
-            findings.extend(self._check_values(helmrelease))
+        try:
+            for manifest in objects:
+                findings.extend(self._check_object(manifest))
+            for helmrelease in app_template_releases:
+                findings.extend(self._check_values(helmrelease))
+        finally:
+            self.verdicts.flush()
         return findings
 
     def _check_object(self, manifest: Manifest) -> list[Finding]:
         if not manifest.kind or not manifest.api_version:
             return [about(manifest, "schema-core", "the object has no apiVersion or kind")]
-        if self.core.has(manifest.kind, manifest.api_version):
-            validator = self.core.validator(manifest.kind, manifest.api_version)
+        kind, api_version = manifest.kind, manifest.api_version
+        if self.core.has(kind, api_version):
+            schema = Schema(self.core.identity(kind, api_version), lambda: self.core.validator(kind, api_version))
             rule = "schema-core"
         else:
-            validator = self.custom.validator(manifest.kind, manifest.api_version)
+            found = self.custom.schema(kind, api_version)
             rule = "schema-crd"
-            if isinstance(validator, Missing):
+            if isinstance(found, Missing):
                 self.without_schema += 1
-                return [about(manifest, "schema-missing", validator.message())]
+                return [about(manifest, "schema-missing", found.message())]
+            schema = found
         self.validated += 1
         if manifest.rendered_from is not None and is_workload(manifest):
             rule = "schema-pod"
         skip = None if manifest.rendered_from is not None else _WORKLOAD_ENV_VALUE_PATH
-        messages = _errors(validator, manifest.obj, skip=skip)
+        messages = self._messages(schema, manifest.obj, skip)
         return [about(manifest, rule, message) for message in messages]
 
     def _check_values(self, helmrelease: Manifest) -> list[Finding]:
-        validator = self.values.validator()
-        if isinstance(validator, Missing):
-            return [about(helmrelease, "schema-missing", validator.message())]
+        schema = self.values.schema()
+        if isinstance(schema, Missing):
+            return [about(helmrelease, "schema-missing", schema.message())]
         values = helmrelease.spec.get("values") or {}
-        messages = _errors(validator, values)
+        messages = self._messages(schema, values, None)
         return [about(helmrelease, "schema-values", f"spec.values: {message}") for message in messages]
+
+    def _messages(self, schema: Schema, instance: Any, skip: re.Pattern[str] | None) -> list[str]:
+        """What validation finds in the instance: the verdict kept from an earlier run, else validated now."""
+        key = None
+        if schema.identity is not None:
+            key = self.verdicts.key(schema.identity, instance, skip.pattern if skip is not None else "")
+        if key is not None:
+            cached = self.verdicts.get(key)
+            if cached is not None:
+                return cached
+        messages = list(_errors(schema.validator(), instance, skip=skip))
+        if key is not None:
+            self.verdicts.put(key, messages)
+        return messages
 
 
 def _errors(validator: Any, instance: Any, skip: re.Pattern[str] | None = None) -> Iterator[str]:
