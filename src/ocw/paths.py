@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -67,3 +69,18 @@ def user_state_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "ocw"
     return Path.home() / ".local" / "state" / "ocw"
+
+
+def replace_whole(path: Path, text: str) -> None:
+    """Put `text` at `path` whole: written under a temporary name beside it, then renamed over it, so that another ocw
+    process reading or filling the same cache sees the old file or the new one, never a part. The folder must exist."""
+    descriptor, name = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+    partial = Path(name)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        partial.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise

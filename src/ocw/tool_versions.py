@@ -16,11 +16,10 @@ import platform
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ocw.paths import user_cache_dir
+from ocw.paths import replace_whole, user_cache_dir
 
 MIN_KUSTOMIZE = (5, 0, 0)
 MIN_KUBECTL = (1, 27, 0)
@@ -153,9 +152,7 @@ def _remember(answers: dict[str, str], key: str, stdout: str) -> None:
     target = _answers_file()
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs the next run the same question
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with tempfile.NamedTemporaryFile("w", dir=target.parent, delete=False, suffix=".partial") as handle:
-            json.dump({**answers, key: stdout}, handle)
-        Path(handle.name).replace(target)
+        replace_whole(target, json.dumps({**answers, key: stdout}))
 
 
 def kubectl_on_path(search_path: str) -> Kustomizer | Rejected:

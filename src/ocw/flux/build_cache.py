@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import posixpath
-import tempfile
 import time
 from collections.abc import Iterator
 from functools import cache
@@ -38,7 +37,7 @@ from ocw import kustomize, toolchain
 from ocw.flux.artifact import Artifact
 from ocw.flux.build import MARKER, Prepared, RawBuild, RawObject, strip_marker, strip_origin
 from ocw.flux.generator import KUSTOMIZATION_FILES, is_local_relative
-from ocw.paths import source_digest, user_cache_dir
+from ocw.paths import replace_whole, source_digest, user_cache_dir
 from ocw.yamlio import YamlError, load_all_fast
 
 FORMAT = 1
@@ -87,10 +86,7 @@ class BuildCache:
         if reads is None:
             return None
         document = {
-            "format": FORMAT,
-            "code": code_digest(),
-            "builder": self._builder_identity(),
-            "flags": list(kustomize.BUILD_FLAGS),
+            **self._builder_key(),
             "folder": str(item.folder),
             "file": item.file_name,
             "kustomization": text,
@@ -140,13 +136,8 @@ class BuildCache:
             reads = _Index(None, root).reads(PurePosixPath(directory.relative_to(root).as_posix()), [""])
         if reads is None:
             return kustomize.build(repo / folder)
-        document = {
-            "format": FORMAT,
-            "code": code_digest(),
-            "builder": self._builder_identity(),
-            "flags": list(kustomize.BUILD_FLAGS),
-        }
-        key = hashlib.sha256(json.dumps({**document, "folder": True, "reads": reads}, sort_keys=True).encode())
+        document = {**self._builder_key(), "folder": True, "reads": reads}
+        key = hashlib.sha256(json.dumps(document, sort_keys=True).encode())
         path = self._path(key.hexdigest())
         try:
             entry = json.loads(path.read_text())
@@ -166,12 +157,19 @@ class BuildCache:
     def _write(self, path: Path, entry: dict[str, Any]) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as handle:
-                json.dump(entry, handle)
-            Path(handle.name).replace(path)
+            replace_whole(path, json.dumps(entry))
         except OSError:
             return  # a cache that cannot be written only costs the next run a build
         self.stored += 1
+
+    def _builder_key(self) -> dict[str, Any]:
+        """What every entry's key holds: the cache's format, ocw's build code, the builder and its flags."""
+        return {
+            "format": FORMAT,
+            "code": code_digest(),
+            "builder": self._builder_identity(),
+            "flags": list(kustomize.BUILD_FLAGS),
+        }
 
     def _builder_identity(self) -> str:
         if self._builder is None:

@@ -35,7 +35,7 @@ from ocw.apis import RepositoryCRDs
 from ocw.errors import OcwError
 from ocw.helm.charts import Chart
 from ocw.kube.manifest import Manifest, mapping, mappings, strings
-from ocw.paths import user_cache_dir
+from ocw.paths import replace_whole, user_cache_dir
 from ocw.secrets.redact import mask_tokens
 from ocw.yamlio import load_all_fast
 
@@ -179,9 +179,7 @@ def _cached_render(request: RenderRequest, capabilities: Capabilities, cache: Pa
     if secret_values.held():
         return stream, False  # a secret value (decrypted, or from a Secret) is never written, not even to the cache
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as handle:
-        handle.write(stream)
-    Path(handle.name).replace(path)
+    replace_whole(path, stream)
     return stream, False
 
 

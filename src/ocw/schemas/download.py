@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ocw.paths import replace_whole
+
 CRD_CATALOG_URL = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/"
 APP_TEMPLATE_COMMON_VERSION = "4.1.1"
 APP_TEMPLATE_SCHEMA_URL = (
@@ -73,9 +75,7 @@ class Downloader:
         except ValueError:
             return f"{url} did not return JSON"
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as handle:
-            handle.write(response.text)
-        Path(handle.name).replace(path)
+        replace_whole(path, response.text)
         return None
 
     def fetch_values_schema(self, base_url: str, target_dir: Path) -> str | None:

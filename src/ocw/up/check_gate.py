@@ -8,14 +8,13 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ocw import __version__
 from ocw.flux.artifact import repository_files
-from ocw.paths import PACKAGE_DIR, tools_dir, user_cache_dir
+from ocw.paths import PACKAGE_DIR, replace_whole, tools_dir, user_cache_dir
 
 # A schema the check could not obtain (offline, no --schemas) is a gap in checking, not a fault of the tree: `make up`
 # must work on a machine with no network.
@@ -76,9 +75,7 @@ def _read(path: Path) -> list[CheckError] | None:
 def _write(path: Path, errors: list[CheckError]) -> None:
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs the next start a check
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as handle:
-            json.dump([{"file": e.file, "message": e.message} for e in errors], handle)
-        Path(handle.name).replace(path)
+        replace_whole(path, json.dumps([{"file": e.file, "message": e.message} for e in errors]))
 
 
 def check_errors(repo: Path, var_files: Sequence[Path], workspace: str) -> tuple[list[CheckError], bool]:
