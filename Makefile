@@ -49,8 +49,10 @@ test-prerequisites:
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# uv installs the project and its tools into the venv in a fraction of pip's time (it links files from its cache and
+	# kubernetes-validate alone has 17,000); pip brings uv, so nothing beyond Python is needed first.
+	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.9,<1'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
 	touch $@
 
 $(TOOLS)/node_modules/.installed: $(TOOLS)/package.json $(TOOLS)/package-lock.json
