@@ -76,6 +76,14 @@ $(TOOLS)/bin/helm: $(TOOLS)/node_modules/.installed $(VENV)/.installed
 bytecode: setup
 	$(PY) -m compileall -q src tests conftest.py bench >/dev/null
 
+# pytest rewrites the asserts of each test module as it collects it and keeps the result beside the module's bytecode;
+# with PYTHONDONTWRITEBYTECODE set it keeps nothing, and every worker would rewrite every module again. One collection
+# here keeps them; it runs again only when a test module changed.
+TEST_MODULES := $(shell find tests -name '*.py' -not -path '*/fixtures/*') conftest.py
+$(VENV)/.tests-collected: $(TEST_MODULES) $(VENV)/.installed
+	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest --collect-only -q -p no:syrupy tests >/dev/null
+	touch $@
+
 up: setup local-image bytecode
 	$(VENV)/bin/ocw up $(WORKSPACE) --repo "$(CURDIR)" --source "$(CURDIR)"
 
@@ -112,7 +120,7 @@ unit: setup test-prerequisites
 # tests/durations.json; `make test PYTEST_ARGS=--store-durations` records them again.
 TEST_WORKERS ?= 4
 
-test: lint typecheck setup test-prerequisites bytecode
+test: lint typecheck setup test-prerequisites bytecode $(VENV)/.tests-collected
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 bench: setup bytecode
