@@ -22,6 +22,7 @@ calls ocw in-process is one command, so each test starts holding none.
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import re
@@ -41,8 +42,8 @@ SHORT_UNIT_SECONDS = 2.0
 
 # Directories whose tests share package-scoped fixtures (one running workspace, one browser, one fake cluster), each
 # with the fixtures that make a module one of them; none named: every module of the directory. A module that uses
-# none of them starts what it needs itself and is scheduled as any other. (A module that names one by chance only
-# joins the group.)
+# none of them (as a parameter of a test or fixture, or in `usefixtures`/`getfixturevalue`) starts what it needs itself
+# and is scheduled as any other: a word such as a kubeconfig's "cluster" key does not make it one.
 SHARED_BY_DIRECTORY: dict[str, tuple[str, ...]] = {
     "tests/agent": (),
     "tests/browser": (),
@@ -90,10 +91,27 @@ def _defines_shared_fixture(module: str) -> bool:
 @functools.cache
 def _uses_fixture(module: str, names: tuple[str, ...]) -> bool:
     try:
-        text = (ROOT / module).read_text()
-    except OSError:
+        tree = ast.parse((ROOT / module).read_text())
+    except (OSError, SyntaxError):
         return True
-    return re.search(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b", text) is not None
+    return not _requested_fixtures(tree).isdisjoint(names)
+
+
+def _requested_fixtures(tree: ast.Module) -> set[str]:
+    """The fixture names a module asks for: its functions' parameters and the names it passes to
+    `pytest.mark.usefixtures` or `request.getfixturevalue`."""
+    requested: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            requested.update(a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs])
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"usefixtures", "getfixturevalue"}
+        ):
+            requested.update(a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+    return requested
 
 
 def work_unit(nodeid: str) -> str:

@@ -18,9 +18,14 @@ def gitops_copy(target: Path, *, push: bool) -> Path:
     for name in ("cluster-vars.example.yaml", "pyproject.toml"):
         if (PROJECT / name).is_file():
             shutil.copy2(PROJECT / name, target / name)
-    ks_path = target / KS_FILE
-    ks_path.write_text(set_substitute(ks_path.read_text(), PUSH_SWITCH, "enabled" if push else "disabled"))
+    set_push(target, push=push)
     return target
+
+
+def set_push(tree: Path, *, push: bool) -> None:
+    """Switch the flux workspace's push in the tree's `ks.yaml`, as a user edits it."""
+    ks_path = tree / KS_FILE
+    ks_path.write_text(set_substitute(ks_path.read_text(), PUSH_SWITCH, "enabled" if push else "disabled"))
 
 
 def set_substitute(ks_yaml: str, name: str, value: str) -> str:

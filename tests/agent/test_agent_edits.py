@@ -130,7 +130,10 @@ def test_agent_bash_runs_git_in_the_clone(world: World) -> None:
     (workspace.clone / "untracked-by-user.txt").unlink()
 
 
-def test_undo_still_works_after_the_workspace_restarts(workspace: AgentWorkspace) -> None:
+def test_undo_still_works_after_the_workspace_restarts(world_to_switch: World) -> None:
+    """The restart is the one a changed setting makes (push switched on in `ks.yaml`): the pod is replaced, the volume
+    stays. The push tests then use the restarted workspace rather than starting one of their own."""
+    workspace = world_to_switch.workspace
     readme = workspace.clone / "README.md"
     original = readme.read_bytes()
     directory = workspace.directory()
@@ -146,8 +149,7 @@ def test_undo_still_works_after_the_workspace_restarts(workspace: AgentWorkspace
     )
     assert readme.read_bytes() == b"# Renamed\n"
 
-    workspace.down()  # the pod goes away; the volume, with sessions and snapshots, stays
-    workspace.up()
+    world_to_switch.restart(push=True)  # the pod goes away; the volume, with sessions and snapshots, stays
 
     messages = workspace.messages(session)
     user_message = next(m["info"]["id"] for m in messages if m["info"]["role"] == "user")

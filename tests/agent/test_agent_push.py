@@ -2,7 +2,8 @@
 
 The workspace clones `https://127.0.0.1:<port>/k8s-cluster.git` from tests/support/git_http_server.py (HTTPS with a
 throwaway CA handed to `ocw up` as GIT_SSL_CAINFO, which it passes to the pod), with the token in the workspace
-Secret as the manifests mount it. The agent's bash tool, a shell in the OpenCode container, commits and pushes a
+Secret as the manifests mount it. With push switched on in its `ks.yaml` (the folder's workspace, restarted with the
+switch; tests/agent/conftest.py), the agent's bash tool, a shell in the OpenCode container, commits and pushes a
 branch. The push goes through only with the token, yet the token reaches no file on the volume, no log, no
 command line or environment (every program started during the push, recorded by strace), not .git/config, and not
 the model provider.
@@ -11,26 +12,18 @@ the model provider.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from agent.workspace import git
-from agent.world import World, running_world
+from agent.world import World
 from runtime.process_watch import ProcessWatch
-from support.model_server import ModelServer, Turn
+from support.model_server import Turn
 
 pytestmark = pytest.mark.timeout(600)
 
-README = {"README.md": b"# Cluster\n"}
 BRANCH = "agent/readme-fix"
-
-
-@pytest.fixture(scope="module")
-def push_enabled(tmp_path_factory: pytest.TempPathFactory, model: ModelServer, engine: str) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("push-on"), model, engine, README, push=True) as world:
-        yield world
 
 
 def _push_script(directory: str) -> list[Turn]:

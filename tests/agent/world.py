@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.gitops import gitops_copy
+from agent.gitops import gitops_copy, set_push
 from agent.workspace import AgentWorkspace, make_source_repository
 from support.git_http_server import GitHttpServer, make_self_signed_certificate
 from support.model_server import ModelServer
@@ -28,11 +28,27 @@ class World:
     workspace: AgentWorkspace
     server: GitHttpServer
     token: str
+    push: bool  # the push switch the running workspace was started with
 
     @property
     def bare(self) -> Path:
         """The repository on the git server."""
         return self.server.project_root / REPOSITORY
+
+    def restart(self, *, push: bool) -> None:
+        """Stop the workspace and start it again on its volume with the push switch as given in its `ks.yaml`: how a
+        changed setting reaches the pod (Flux applies it, the Deployment replaces the pod)."""
+        self.workspace.down()
+        assert self.workspace.repo is not None
+        set_push(self.workspace.repo, push=push)
+        self.workspace.up()
+        self.push = push
+
+    def with_push(self, push: bool) -> World:
+        """This world, restarted first if its push switch is not `push`."""
+        if self.push != push:
+            self.restart(push=push)
+        return self
 
 
 @contextmanager
@@ -60,6 +76,6 @@ def running_world(
         )
         workspace.up()
         try:
-            yield World(workspace, server, token)
+            yield World(workspace, server, token, push)
         finally:
             workspace.down()

@@ -7,6 +7,7 @@ what a test then proves is what the wheel itself carries."""
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 import subprocess
 import sys
@@ -92,3 +93,20 @@ def install_wheel(wheel: Path, target: Path) -> InstalledWheel:
     # Only now, so that pip never saw the development venv (and its editable ocw) as part of this environment.
     (site / "development-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     return InstalledWheel(python, site)
+
+
+def shared_install(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
+    """The wheel installed once for every worker of this run, for tests that only run the installed ocw (its venv is
+    never written after the install): the first to take the lock installs it, the others wait and find it."""
+    wheel = shared_wheel(tmp_path_factory)
+    folder = run_folder(tmp_path_factory)
+    target, done = folder / "ocw-tool", folder / "ocw-tool.json"
+    with (folder / "ocw-tool.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.is_file():
+            paths = json.loads(done.read_text())
+            return InstalledWheel(Path(paths["python"]), Path(paths["site"]))
+        shutil.rmtree(target, ignore_errors=True)  # what a failed install left
+        installed = install_wheel(wheel, target)
+        done.write_text(json.dumps({"python": str(installed.python), "site": str(installed.site)}))
+        return installed

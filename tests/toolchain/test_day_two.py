@@ -24,7 +24,7 @@ import pytest
 
 from support.doppler_api import DopplerApi, serve_doppler_api
 from support.schema_cache import share_caches
-from support.wheel import install_wheel
+from support.wheel import InstalledWheel, shared_install
 
 REPO = Path(__file__).resolve().parents[2]
 GUIDE = REPO / "docs" / "deploy.md"
@@ -116,6 +116,13 @@ class Machine:
         return self.doppler.secrets("k3s-cluster", "prd")
 
 
+@pytest.fixture(scope="session")
+def installed_tool(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
+    """ocw installed from its wheel, once for the run: both walks only run it (tests/toolchain/test_install_as_tool.py
+    tests the install itself)."""
+    return shared_install(tmp_path_factory)
+
+
 @pytest.fixture
 def machine(
     tmp_path: Path,
@@ -123,10 +130,10 @@ def machine(
     real_helm: Path,
     real_opencode: Path,
     *,
-    ocw_wheel: Path,
+    installed_tool: InstalledWheel,
     shared_caches: Path,
 ) -> Iterator[Machine]:
-    tool = install_wheel(ocw_wheel, tmp_path / "tool")
+    tool = installed_tool
     home, elsewhere, path = tmp_path / "home", tmp_path / "elsewhere", tmp_path / "path"
     for folder in (elsewhere, path):
         folder.mkdir()
