@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -54,9 +55,9 @@ def stalled_git_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{server.getsockname()[1]}/stalled.git"
 
 
-def start_detached(state: Path, source: str, engine: str) -> subprocess.Popen[str]:
+def start_detached(state: Path, source: str, engine: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     args = ["up", "flux", "-d", "--engine", engine, "--source", source, "--port", str(free_port())]
-    return start_ocw(*args, "--state-dir", str(state))
+    return start_ocw(*args, "--state-dir", str(state), env=env)
 
 
 def wait_for(condition: object, what: str, timeout: float = 120, poll: float = 0.02) -> None:
@@ -130,11 +131,11 @@ def assert_nothing_left(state: Path, engine: str) -> None:
 
 
 def assert_down_interrupts_the_start(
-    state: Path, source: str, engine: str, moment: Callable[[], bool], what: str
+    state: Path, source: str, engine: str, moment: Callable[[], bool], what: str, *, env: dict[str, str] | None = None
 ) -> None:
     """Start `ocw up -d`, run `ocw down` once `moment()` holds: the start ends as interrupted (130), quickly, and
     leaves nothing behind."""
-    up = start_detached(state, source, engine)
+    up = start_detached(state, source, engine, env)
     try:
         wait_for(lambda: moment() or up.poll() is not None, what)
         assert up.poll() is None, up.communicate()[0]
@@ -175,6 +176,46 @@ def test_down_between_the_init_step_and_opencode(tmp_path: Path, state: Path, en
     source = str(make_source_repo(tmp_path / "source"))
     log = state / WORKSPACE / "logs" / "init.log"  # the step's last line: "done in ..."
     assert_down_interrupts_the_start(state, source, engine, lambda: _says(log, "done in"), "the init step's end")
+
+
+# podman, but its `run` of OpenCode's container waits to make the container until `podman rm` has been called (which
+# `ocw up` does once interrupted): what podman's own start-up does on a loaded machine, made certain.
+LATE_PODMAN = """#!/bin/sh
+marks='{marks}'
+if [ "$1 $2 $3" = "run --rm --name" ]; then
+  case $4 in *-app)
+    touch "$marks/app-run"
+    trap : TERM  # as podman while it makes a container: a SIGTERM does not end it
+    waited=0
+    while [ ! -e "$marks/removed" ] && [ $waited -lt 1200 ]; do sleep 0.1; waited=$((waited + 1)); done ;;
+  esac
+elif [ "$1" = rm ] && [ -e "$marks/app-run" ]; then
+  '{podman}' "$@"
+  status=$?
+  touch "$marks/removed"
+  exit $status
+fi
+exec '{podman}' "$@"
+"""
+
+
+@pytest.mark.usefixtures("workspace_image")
+def test_down_before_podman_has_made_the_container(tmp_path: Path, state: Path) -> None:
+    """`ocw down` while the `podman run` of OpenCode has not yet made its container: the interrupted start's removal
+    finds no container, then podman makes and runs it. The start still ends at once and leaves no container (it
+    removes again until the `podman run` has exited). Containers only: a process start has no such client."""
+    marks, bin_dir = tmp_path / "marks", tmp_path / "bin"
+    marks.mkdir()
+    bin_dir.mkdir()
+    podman = shutil.which("podman")
+    assert podman is not None
+    (bin_dir / "podman").write_text(LATE_PODMAN.format(marks=marks, podman=podman))
+    (bin_dir / "podman").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    source = str(make_source_repo(tmp_path / "source"))
+    app_run = marks / "app-run"
+    assert_down_interrupts_the_start(state, source, "container", app_run.exists, "podman run of OpenCode", env=env)
+    assert (marks / "removed").exists()  # the removal came first, and podman made the container after it
 
 
 def assert_a_quick_stop(state: Path, engine: str) -> None:
