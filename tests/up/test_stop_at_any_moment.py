@@ -1,7 +1,8 @@
 """A stop at any moment of a start is quick and leaves nothing behind, in both engines: `ocw down` as the start begins,
 while the init step clones, between it and OpenCode, while OpenCode starts, as it answers and just after never waits
 out the grace period, and nothing of a killed `ocw up` outlives the next `ocw down` or `ocw up`. Where one start can
-show two of these (the next `ocw up` is stopped as it answers; a foreground one just after), it does."""
+show two of these (the next `ocw up` is stopped as it answers; a foreground one just after), it does; the foreground
+one also clones its source through this machine's proxy and CA settings."""
 
 from __future__ import annotations
 
@@ -19,9 +20,12 @@ from pathlib import Path
 import pytest
 
 from support.cli import CliResult, run_ocw, start_ocw, user_env
+from support.connect_proxy import ConnectProxy
+from support.git_http_server import GitHttpServer, make_self_signed_certificate
 from support.image import workspace_image  # noqa: F401 - the session fixture
 from support.local_workspace import WORKSPACE
-from up.helpers import REPO, free_port, make_source_repo, up_in_foreground
+from support.tokens import copilot_document, random_text
+from up.helpers import REPO, free_port, make_source_repo, up_in_foreground, write_secrets
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -315,21 +319,50 @@ def test_down_removes_a_container_left_by_an_earlier_run(tmp_path: Path, state: 
     assert_nothing_left(state, "container")
 
 
+PASSED_THROUGH = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
+
+
+@pytest.fixture
+def private_git_server(tmp_path: Path) -> Iterator[tuple[GitHttpServer, Path, str]]:
+    """An HTTPS git server with its own throwaway CA, asking for a token: (server, its CA certificate, the token)."""
+    tls = make_self_signed_certificate(tmp_path / "tls")
+    root = tmp_path / "served"
+    root.mkdir()
+    source = make_source_repo(tmp_path / "source")
+    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(root / "repo.git")], check=True)
+    token = random_text("ghp_")
+    with GitHttpServer(root, token=token, tls=tls) as git_server:
+        yield git_server, tls.certificate, token
+
+
 def test_down_just_after_it_answers_stops_a_foreground_up_which_exits_0(
-    tmp_path: Path, state: Path, engine: str
+    tmp_path: Path, state: Path, engine: str, private_git_server: tuple[GitHttpServer, Path, str]
 ) -> None:
     """`ocw down` a second after the first answer (the moment of the answer itself is the next `ocw up` above), from
     another terminal than the foreground `ocw up`'s: the stop is `ocw down`'s own, whichever way the workspace was
-    started (the record is alike), and the foreground `ocw up` ends with 0 and says why."""
-    source = str(make_source_repo(tmp_path / "source"))
-    args = ["flux", "--engine", engine, "--source", source, "--port", str(free_port()), "--state-dir", str(state)]
-    with up_in_foreground(*args) as up:
-        time.sleep(1.0)  # the moment under test, not a wait for something
-        result, seconds = down(state)
-        output, _ = up.process.communicate(timeout=60)
+    started (the record is alike), and the foreground `ocw up` ends with 0 and says why.
+
+    The same start shows that this machine's proxy and CA settings reach the workspace in both engines: its source
+    is a private HTTPS git server with its own CA, reached through an HTTPS proxy, and the init step clones it (a
+    start of its own would prove nothing more: the clone is over before OpenCode starts)."""
+    git_server, ca_file, token = private_git_server
+    secrets = write_secrets(tmp_path / "secrets.env", token, random_text("pw_"), copilot_document(random_text("gho_")))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCODE_", "XDG_")) and k not in PASSED_THROUGH}
+    with ConnectProxy() as proxy:
+        env |= {"GIT_SSL_CAINFO": str(ca_file), "HTTPS_PROXY": proxy.url, "https_proxy": proxy.url}
+        args = ["flux", "--engine", engine, "--source", git_server.url("repo.git"), "--secrets", str(secrets)]
+        with up_in_foreground(*args, "--port", str(free_port()), "--state-dir", str(state), env=env) as up:
+            time.sleep(1.0)  # the moment under test, not a wait for something
+            result, seconds = down(state)
+            output, _ = up.process.communicate(timeout=60)
+        connects = proxy.requests()
     assert result.code == 0, result.stdout + result.stderr
     assert "stopped (pid" in result.stdout and "ignored SIGTERM" not in result.stdout, result.stdout
     assert seconds < QUICK, result.stdout
-    assert up.process.returncode == 0, output
+    assert up.process.returncode == 0, "".join(up.printed) + output
     assert "opencode-flux was stopped by `ocw down`" in output and "Traceback" not in output, output
     assert_nothing_left(state, engine)
+    clone = state / WORKSPACE / "volumes" / "home" / "git" / "k8s-cluster"  # the volume outlives the pod
+    assert (clone / "README.md").read_text() == "workspace source\n"
+    assert f"CONNECT {git_server.authority}" in connects
+    assert git_server.requests(), "git never reached the server"
