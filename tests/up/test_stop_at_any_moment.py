@@ -292,26 +292,19 @@ def test_nothing_of_a_killed_up_outlives_the_next_down_or_up(
 
 @pytest.mark.usefixtures("workspace_image")
 def test_down_removes_a_container_left_by_an_earlier_run(tmp_path: Path, state: Path) -> None:
-    """What an ocw that died before writing its record leaves: a running container, and nothing naming it."""
-    source = make_source_repo(tmp_path / "source")
-    started = run_ocw(
-        "up",
-        "flux",
-        "-d",
-        "--engine",
-        "container",
-        "--source",
-        str(source),
-        "--port",
-        str(free_port()),
-        "--state-dir",
-        str(state),
-        timeout=240,
-        env=user_env(),
-    )
-    assert started.code == 0, started.stdout + started.stderr
+    """What an ocw that died before writing its record leaves: a running container, and nothing naming it. That ocw is
+    killed as soon as its container runs (OpenCode need not answer first: what is left is the same)."""
+    up = start_detached(state, str(make_source_repo(tmp_path / "source")), "container")
+    record = state / WORKSPACE / "state.json"  # written once the container runs
+    try:
+        wait_for(lambda: record.exists() or up.poll() is not None, "OpenCode's container")
+        assert up.poll() is None, up.communicate()[0]
+        up.send_signal(signal.SIGKILL)  # no chance to tidy up
+        up.wait(timeout=30)
+    finally:
+        up.kill()
     [app] = containers_using(state)
-    (state / WORKSPACE / "state.json").unlink()  # as if ocw had died before writing it
+    record.unlink()  # as if ocw had died before writing it
     result, seconds = down(state)
     assert result.code == 0, result.stdout + result.stderr
     assert seconds < QUICK
