@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from support.cli import CliResult, run_ocw, start_ocw, user_env
@@ -337,14 +338,19 @@ def test_down_just_after_it_answers_stops_a_foreground_up_which_exits_0(
 
     The same start shows that this machine's proxy and CA settings reach the workspace in both engines: its source
     is a private HTTPS git server with its own CA, reached through an HTTPS proxy, and the init step clones it (a
-    start of its own would prove nothing more: the clone is over before OpenCode starts)."""
+    start of its own would prove nothing more: the clone is over before OpenCode starts). And its password has the
+    16 characters OpenCode's start script accepts at least: the server answers with it (`ocw up` waits for that
+    answer) and refuses a request without it (image/test_server_password.py has the refusals of shorter ones)."""
     git_server, ca_file, token = private_git_server
-    secrets = write_secrets(tmp_path / "secrets.env", token, random_text("pw_"), copilot_document(random_text("gho_")))
+    password = random_text(length=16)
+    secrets = write_secrets(tmp_path / "secrets.env", token, password, copilot_document(random_text("gho_")))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCODE_", "XDG_")) and k not in PASSED_THROUGH}
     with ConnectProxy() as proxy:
         env |= {"GIT_SSL_CAINFO": str(ca_file), "HTTPS_PROXY": proxy.url, "https_proxy": proxy.url}
         args = ["flux", "--engine", engine, "--source", git_server.url("repo.git"), "--secrets", str(secrets)]
-        with up_in_foreground(*args, "--port", str(free_port()), "--state-dir", str(state), env=env) as up:
+        port = free_port()
+        with up_in_foreground(*args, "--port", str(port), "--state-dir", str(state), env=env) as up:
+            anonymous = httpx.get(f"http://127.0.0.1:{port}/session", timeout=5).status_code
             time.sleep(1.0)  # the moment under test, not a wait for something
             result, seconds = down(state)
             output, _ = up.process.communicate(timeout=60)
@@ -353,6 +359,7 @@ def test_down_just_after_it_answers_stops_a_foreground_up_which_exits_0(
     assert "stopped (pid" in result.stdout and "ignored SIGTERM" not in result.stdout, result.stdout
     assert seconds < QUICK, result.stdout
     assert up.process.returncode == 0, "".join(up.printed) + output
+    assert anonymous == 401
     assert "opencode-flux was stopped by `ocw down`" in output and "Traceback" not in output, output
     assert_nothing_left(state, engine)
     clone = state / WORKSPACE / "volumes" / "home" / "git" / "k8s-cluster"  # the volume outlives the pod
