@@ -37,6 +37,23 @@ def test_no_podman_means_processes_with_a_note(tmp_path: Path, monkeypatch: pyte
     assert choice.engine is None and "podman is not installed" in choice.note
 
 
+def test_a_podman_that_fails_means_processes_with_its_own_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one engine call of a choice (`podman image exists`) tells a podman that cannot work from an image that
+    is not built: here podman's storage configuration names no run root."""
+    broken = tmp_path / "storage.conf"
+    broken.write_text('[storage]\ndriver = "overlay"\n')
+    monkeypatch.setenv("CONTAINERS_STORAGE_CONF", str(broken))
+    choice = engine_choice.choose_engine("auto")
+    assert choice.engine is None and choice.image is None
+    assert "podman does not work here: " in choice.note and "runroot" in choice.note, choice.note
+    assert "make image" not in choice.note
+    with pytest.raises(OcwError) as refused:
+        engine_choice.choose_engine("container")
+    assert refused.value.exit_code == EXIT_CANNOT_RUN and "podman does not work here" in str(refused.value)
+
+
 def test_process_is_taken_as_asked_without_probing() -> None:
     choice = engine_choice.choose_engine("process")
     assert (choice.engine, choice.image, choice.note) == (None, None, "")

@@ -1,15 +1,15 @@
 """No start without a password: the OpenCode container, run in the workspace image with the command and scripts
 the manifests give it, refuses to start (one log line, exit 1) when OPENCODE_SERVER_PASSWORD is unset, empty or
-shorter than 16 characters, and starts with 16; `ocw up` refuses such a password before anything runs."""
+shorter than 16 characters; `ocw up` refuses such a password before anything runs. That it starts with 16 (and then
+refuses a request without the password) is shown in both engines on a start that
+up/test_stop_at_any_moment.py makes anyway: `ocw down` just after it answers."""
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from ocw.up.pod import serve_address
@@ -79,30 +79,6 @@ def test_the_opencode_container_refuses_to_start_without_a_usable_password(
     assert "ocw secrets init" in lines[0]
     if password:
         assert password not in lines[0]
-
-
-def test_with_16_characters_the_opencode_container_serves(
-    workspace_image: WorkspaceImage, flux: Workspace, scripts: Path
-) -> None:
-    password = random_text("p")[:16]
-    command = _run(workspace_image, flux, scripts, {"OPENCODE_SERVER_PASSWORD": password}, "--detach")
-    port = int(command[command.index("--port") + 1])
-    started = workspace_image.run(*command, timeout=120)
-    assert started.returncode == 0, started.stderr
-    container = started.stdout.strip()
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/session", auth=("opencode", password), timeout=2)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, workspace_image.run("logs", container).stdout
-                time.sleep(0.3)
-        assert answer.status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{port}/session", timeout=5).status_code == 401
-    finally:
-        workspace_image.run("rm", "--force", container)
 
 
 @pytest.fixture

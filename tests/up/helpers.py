@@ -55,10 +55,10 @@ class Foreground:
 
 
 @contextlib.contextmanager
-def up_in_foreground(*args: str) -> Iterator[Foreground]:
+def up_in_foreground(*args: str, env: dict[str, str] | None = None) -> Iterator[Foreground]:
     """Start `ocw up ARGS` and wait until it is ready (the test's timeout bounds the wait); killed if still running
     when the block ends."""
-    process = start_ocw("up", *args)
+    process = start_ocw("up", *args, env=env)
     try:
         assert process.stdout is not None
         printed = []

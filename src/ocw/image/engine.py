@@ -84,21 +84,47 @@ def installed_engine() -> Engine | None:
     return Engine(Path(found), engine_env()) if found else None
 
 
-def probe_engine() -> tuple[Engine | None, str]:
-    """(the engine, "") when podman is installed and answers, else (None, why not)."""
-    found = shutil.which("podman")
-    if found is None:
+def find_engine() -> tuple[Engine | None, str]:
+    """(podman, "") if installed, else (None, why not), without asking it anything."""
+    engine = installed_engine()
+    if engine is None:
         other = " (docker is installed, but ocw drives podman only)" if shutil.which("docker") else ""
         return None, f"podman is not installed{other}"
-    engine = Engine(Path(found), engine_env())
+    return engine, ""
+
+
+def _does_not_work(result: subprocess.CompletedProcess[str]) -> str:
+    lines = (result.stderr or result.stdout).strip().splitlines()
+    return f"podman does not work here: {lines[-1] if lines else 'no output'}"
+
+
+def probe_engine() -> tuple[Engine | None, str]:
+    """(the engine, "") when podman is installed and answers, else (None, why not)."""
+    engine, why = find_engine()
+    if engine is None:
+        return None, why
     try:
         result = engine.run("info", "--format", "{{.Host.OCIRuntime.Name}}", check=False, timeout=INFO_TIMEOUT)
     except subprocess.TimeoutExpired:
         return None, f"`podman info` did not answer within {INFO_TIMEOUT:.0f} s"
     if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        return None, f"podman does not work here: {lines[-1] if lines else 'no output'}"
+        return None, _does_not_work(result)
     return engine, ""
+
+
+def image_missing(engine: Engine, image: str) -> str:
+    """ "" when podman answers and holds `image`, else why not: not built, or podman itself fails. One engine call,
+    `podman image exists` (0: held; 1 and silent: not; else an error), probes podman as well as `podman info` would,
+    without the survey of the host (package queries and all) that `podman info` makes."""
+    try:
+        result = engine.run("image", "exists", image, check=False, timeout=INFO_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return f"`podman image exists` did not answer within {INFO_TIMEOUT:.0f} s"
+    if result.returncode == 0:
+        return ""
+    if result.returncode == 1 and not result.stderr.strip():  # podman says why when it fails
+        return f"the workspace image {image} is not built (run `make image`)"
+    return _does_not_work(result)
 
 
 def require_engine() -> Engine:

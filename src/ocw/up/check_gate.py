@@ -32,17 +32,18 @@ def verdict_cache_dir() -> Path:
     return user_cache_dir() / "up-checks"
 
 
-def _files(root: Path) -> Iterable[Path]:
+def _files(root: Path) -> Iterable[str]:
     for folder, subfolders, files in os.walk(root):
         subfolders[:] = sorted(name for name in subfolders if name not in ("__pycache__", ".git"))
         for name in sorted(files):
-            yield Path(folder) / name
+            yield f"{folder}/{name}"
 
 
-def _fingerprint(path: Path) -> str:
-    """A file's path, size and modification time: what `make` trusts, without reading the file."""
+def _fingerprint(path: str) -> str:
+    """A file's path, size and modification time: what `make` trusts, without reading the file. Paths are text here:
+    a start fingerprints thousands of files, and pathlib would parse each path again."""
     try:
-        info = path.stat()
+        info = os.stat(path)  # noqa: PTH116 - text paths, see above
     except OSError:
         return f"{path}\0missing\n"
     return f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n"
@@ -53,8 +54,8 @@ def verdict_key(repo: Path, var_files: Sequence[Path], workspace: str) -> str:
     kubernetes/), the variable files given, this ocw (code, schemas, vendored charts), the charts `ocw charts pull`
     cached and the pinned tools that build and render."""
     inputs = [
-        *(repo / relative for relative in repository_files(repo)),
-        *(p.resolve() for p in var_files),
+        *(f"{repo}/{relative}" for relative in repository_files(repo)),
+        *(str(p.resolve()) for p in var_files),
         *_files(PACKAGE_DIR),
         *_files(user_cache_dir() / "charts"),
         *_files(tools_dir() / "bin"),

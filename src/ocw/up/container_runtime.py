@@ -24,8 +24,10 @@ from ocw.up.runtime import (
     StopResult,
     cleanup,
     end_init_leftovers,
+    receive_stop_signals,
     record_and_wait,
     run_to_completion,
+    stop_signals_held,
     terminate,
 )
 from ocw.up.state import RunRecord, WorkspaceDirs, is_alive, process_start_ticks
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from ocw.up.plan import Plan
 
 CONTAINER_START_TIMEOUT = 30.0
+REMOVE_AGAIN = 0.5  # seconds between the removals of a container whose `podman run` was interrupted
 
 
 class ContainerRuntime:
@@ -80,35 +83,31 @@ class ContainerRuntime:
         if plan.init_run is not None:
             self._run_init(plan, plan.init_run, timings)
         write_env_file(app)
-        with timings.step(APP_START), open_log(dirs.opencode_log) as log:
-            process = subprocess.Popen(
-                self.engine.command(*app.argv),
-                env=self.engine.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C goes to ocw, which stops the container as the kubelet would
-            )
+        process: subprocess.Popen[bytes] | None = None
         try:
             with timings.step(APP_START):
-                pid = self._container_pid(app, process, dirs.opencode_log)
+                try:
+                    with stop_signals_held():  # an interruption finds `process` set, so its container ends with it
+                        process = self._spawn(app, dirs.opencode_log)
+                    pid = self._container_pid(app, process, dirs.opencode_log)
+                finally:
+                    app.env_file.unlink(missing_ok=True)  # podman has read it: the password leaves the disk
+            record = record_and_wait(
+                plan,
+                process,
+                pid,
+                self.kind,
+                lambda started: self.stop(started, 0.0),
+                detached=detached,
+                timings=timings,
+                container=app.name,
+            )
         except BaseException:
-            self.remove(app.name)
-            process.wait()
-            cleanup(dirs)
+            with stop_signals_held():  # a second Ctrl-C does not cut the removal short
+                if process is not None:
+                    self._end_client(app.name, process)
+                cleanup(dirs)
             raise
-        finally:
-            app.env_file.unlink(missing_ok=True)  # podman has read it: the password leaves the disk
-        record = record_and_wait(
-            plan,
-            process,
-            pid,
-            self.kind,
-            lambda started: self.stop(started, 0.0),
-            detached=detached,
-            timings=timings,
-            container=app.name,
-        )
         return Started(process, record)
 
     def _run_init(self, plan: Plan, run: ContainerRun, timings: Timings) -> None:
@@ -121,6 +120,35 @@ class ContainerRuntime:
             raise
         finally:
             run.env_file.unlink(missing_ok=True)
+
+    def _spawn(self, run: ContainerRun, log: Path) -> subprocess.Popen[bytes]:
+        with open_log(log) as output:
+            return subprocess.Popen(
+                self.engine.command(*run.argv),
+                env=self.engine.env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C goes to ocw, which stops the container as the kubelet would
+                preexec_fn=receive_stop_signals,  # noqa: PLW1509 - no other thread
+            )
+
+    def _end_client(self, name: str, process: subprocess.Popen[bytes]) -> None:
+        """End an interrupted `podman run` and its container at once. A removal can come before the client has made
+        the container (podman's own start-up takes a while on a loaded machine): the client would then make and run
+        it, and wait on it for good. So the removal repeats until the client has exited. A SIGTERM to the client is
+        no way out: in that moment podman may exit and leave the container running."""
+        deadline = time.monotonic() + CONTAINER_START_TIMEOUT
+        while True:
+            self.remove(name)
+            try:
+                process.wait(timeout=REMOVE_AGAIN)
+                return
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    break
+        process.kill()  # a client whose container cannot be removed: it is not waited on forever
+        process.wait()
 
     def _container_pid(self, run: ContainerRun, process: subprocess.Popen[bytes], log: Path) -> int:
         """The host pid of the container's PID 1, as soon as podman has written it (--pidfile)."""

@@ -8,7 +8,7 @@ from typing import Final, Literal, get_args
 
 from ocw.errors import EXIT_CANNOT_RUN, OcwError
 from ocw.image.definition import local_image
-from ocw.image.engine import Engine, image_exists, probe_engine
+from ocw.image.engine import Engine, find_engine, image_missing
 
 # What `ocw up --engine` accepts: an engine (state.EngineKind), or "auto" to take the container engine when it works.
 EngineRequest = Literal["auto", "container", "process"]
@@ -32,16 +32,16 @@ MACOS_PROCESS_MODE = (
 def choose_engine(requested: EngineRequest, platform: str = sys.platform) -> EngineChoice:
     if requested == "process":
         return _processes(platform, "")
-    engine, why = probe_engine()
+    engine, why = find_engine()
     if engine is not None:
         try:
             image = local_image()
         except OcwError as exc:  # no image definition beside this ocw
             image, why = "", exc.message
-        if image and image_exists(engine, image):
-            return EngineChoice(engine, image, "")
         if image:
-            why = f"the workspace image {image} is not built (run `make image`)"
+            why = image_missing(engine, image)  # also whether podman works
+            if not why:
+                return EngineChoice(engine, image, "")
     if requested == "container":
         raise OcwError(
             f"--engine container needs podman and the workspace image, but {why}",

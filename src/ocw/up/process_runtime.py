@@ -26,8 +26,10 @@ from ocw.up.runtime import (
     StopResult,
     end_init_leftovers,
     end_orphaned_group,
+    receive_stop_signals,
     record_and_wait,
     run_to_completion,
+    stop_signals_held,
     terminate,
 )
 from ocw.up.state import RunRecord, WorkspaceDirs, is_alive, read_record
@@ -55,6 +57,7 @@ def spawn_opencode(plan: Plan) -> subprocess.Popen[bytes]:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # own process group: Ctrl-C goes to ocw, which stops it in order
+            preexec_fn=receive_stop_signals,  # noqa: PLW1509 - no other thread
         )
 
 
@@ -100,9 +103,18 @@ class ProcessRuntime:
         if plan.init is not None:
             with timings.step(INIT_STEP):
                 run_init(plan, plan.init)
-        with timings.step(APP_START):
-            process = spawn_opencode(plan)
-        record = record_and_wait(plan, process, process.pid, self.kind, self.stop, detached=detached, timings=timings)
+        process: subprocess.Popen[bytes] | None = None
+        try:
+            with timings.step(APP_START), stop_signals_held():  # an interruption finds `process` set
+                process = spawn_opencode(plan)
+            record = record_and_wait(
+                plan, process, process.pid, self.kind, self.stop, detached=detached, timings=timings
+            )
+        except BaseException:
+            if process is not None and process.returncode is None:  # not yet collected: its group is still ours
+                _signal_group(process.pid, signal.SIGKILL)
+                process.wait()
+            raise
         return Started(process, record, notes)
 
     def stop(self, record: RunRecord, grace: float | None = None) -> StopResult | None:

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -82,13 +82,34 @@ class Runtime(Protocol):
 
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})  # what interrupts `ocw up` (start.py)
+
+
+@contextlib.contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """A stop signal that arrives in the block is delivered as the block ends. Spawning a child in it, the caller
+    holds the child before any interruption is raised: none lands between the fork and the code that ends the child
+    on interruption, which would leave it running with nobody to stop it."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def receive_stop_signals() -> None:
+    """In a child spawned under `stop_signals_held`, before exec: it receives the stop signals again (the blocked
+    mask would otherwise be inherited through exec)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 def _end_with_parent() -> None:
     """In the child, before exec: SIGTERM when the ocw that started it dies, however it dies (Linux). A `podman run`
     client then passes the SIGTERM to its container, so a killed `ocw up` leaves no init container cloning on."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    receive_stop_signals()
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _init_group_file(dirs: WorkspaceDirs) -> Path:
@@ -148,33 +169,42 @@ def _let_an_interrupted_step_end(pid: int) -> None:
         time.sleep(POLL)
 
 
+def _end_step(dirs: WorkspaceDirs, step: subprocess.Popen[bytes]) -> int:
+    """The exit code of a step that exited, or of one interrupted (after a moment to end on SIGTERM)."""
+    _let_an_interrupted_step_end(step.pid)
+    # Whatever the step started (a git clone, were it interrupted) ends with it, as in its container.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(step.pid, signal.SIGKILL)
+    returncode = step.wait()
+    _init_group_file(dirs).unlink(missing_ok=True)
+    return returncode
+
+
 def run_to_completion(plan: Plan, name: str, argv: list[str], env: dict[str, str], cwd: Path | None) -> float:
     """Run an init container to completion; returns its duration. Fails with the step's own error lines."""
     started = time.monotonic()
     with open_log(plan.dirs.init_log) as log:
-        step = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: an interrupted step ends with everything it started (git)
-            preexec_fn=_end_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no other thread
-        )
-        _init_group_file(plan.dirs).write_text(f"{step.pid} {process_start_ticks(step.pid) or -1}\n")
+        step: subprocess.Popen[bytes] | None = None
         try:
+            with stop_signals_held():  # an interruption finds `step` set, so the step ends with it
+                step = subprocess.Popen(
+                    argv,
+                    env=env,
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own group: an interrupted step ends with everything it started (git)
+                    preexec_fn=_end_with_parent,  # noqa: PLW1509 - no other thread
+                )
+                _init_group_file(plan.dirs).write_text(f"{step.pid} {process_start_ticks(step.pid) or -1}\n")
             if hasattr(os, "waitid"):  # exited but not yet collected: its group id cannot be anyone else's yet
                 os.waitid(os.P_PID, step.pid, os.WEXITED | os.WNOWAIT)
             else:
                 step.wait()
         finally:
-            _let_an_interrupted_step_end(step.pid)
-            # Whatever the step started (a git clone, were it interrupted) ends with it, as in its container.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(step.pid, signal.SIGKILL)
-            returncode = step.wait()
-            _init_group_file(plan.dirs).unlink(missing_ok=True)
+            if step is not None:  # else Popen failed, and its error is on its way
+                returncode = _end_step(plan.dirs, step)
     if returncode != 0:
         errors = [line for line in tail(plan.dirs.init_log, 50).splitlines() if "error" in line.lower()]
         raise OcwError(
