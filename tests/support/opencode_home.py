@@ -6,10 +6,13 @@ arborist, in-process: about 10 CPU-s within seconds of its first answer), and sk
 it each time, on the same cores as the rest of the run. Tests that are not about a volume's first start therefore
 begin from a home seeded with that folder: their OpenCode then spends its CPU on what they test.
 
-The folder is made once per run of the whole suite by the real OpenCode (a start on an empty home, until its install
-has written its lock file), in the background from the start of the run, in the folder its workers share; a home
-started once it is ready gets a copy. Before then, in a run of a part of the suite, or where OpenCode cannot install it
-(no registry), nothing is seeded and OpenCode installs it as on any first start.
+The folder is made once per run of the whole suite by the real OpenCode (a start on an empty home, until its install has
+written its lock file), in the background from the start of the run, in the folder its workers share; a home started
+once it is ready gets a copy. Before then, in a run of a part of the suite, or where OpenCode cannot install it (no
+registry), nothing is seeded and OpenCode installs it as on any first start. The folder OpenCode made is kept between
+runs, like pip's and npm's caches, under `$XDG_CACHE_HOME/ocw-tests/opencode-config/<OpenCode version>` (OpenCode
+installs the plugin of its own version): a later run of the same OpenCode copies it instead of paying the install again.
+Delete that folder to make it anew.
 
 The copy's `node_modules` (about 64 MB) is made of hard links to the run's folder: OpenCode only reads it once it is
 installed (it neither writes into it nor reinstalls it), and no test writes there, so every home can share the same
@@ -30,7 +33,9 @@ import sys
 import time
 from pathlib import Path
 
-from support.processes import opencode_server, stop
+from ocw.paths import user_cache_dir
+from ocw.tool_versions import opencode_version
+from support.processes import OPENCODE, opencode_server, stop
 
 CONFIG = Path(".config") / "opencode"
 INSTALLED = Path("node_modules") / "@opencode-ai" / "plugin" / "package.json"
@@ -89,7 +94,40 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _kept_folder() -> Path | None:
+    """Where the folder this OpenCode installs is kept between runs; None when its version cannot be read."""
+    version = opencode_version(OPENCODE)
+    # Beside ocw's own cache, not in it: clearing ocw's cache must not cost the next test run an install.
+    return user_cache_dir().with_name("ocw-tests") / "opencode-config" / version if version else None
+
+
+def _link_whole(source: Path, target: Path) -> None:
+    """`source` linked file by file to `target` under a temporary name, then renamed: a reader finds all of it or
+    nothing. Links, as for every home: nothing writes into an installed folder."""
+    staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging, symlinks=True, copy_function=_link)
+    try:
+        staging.rename(target)
+    except OSError:  # another run kept it first
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def install(run_folder: Path) -> bool:
+    """The installed config folder in the run folder: the one kept from an earlier run of this OpenCode, else made
+    anew and kept."""
+    kept = _kept_folder()
+    if kept is not None and kept.is_dir():
+        _link_whole(kept, run_folder / READY)
+        return True
+    made = _install_anew(run_folder)
+    if made and kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        _link_whole(run_folder / READY, kept)
+    return made
+
+
+def _install_anew(run_folder: Path) -> bool:
     """Start OpenCode on an empty home until it answers (its first answer starts the install), wait for the install's
     lock file; keep the config folder it made, renamed into place whole. (OpenCode seeds no home here: this process
     has no run folder.)"""
