@@ -28,7 +28,7 @@ from support import model_standin
 pytestmark = pytest.mark.timeout(600)
 
 MANIFEST_DIR = "/Users/jbaker/git/k8s-cluster"  # WORKSPACE_DIR of opencode-flux
-SCREENSHOT_ENV = "OCW_WORKSPACE_SCREENSHOT"  # a path: the terminal test saves its final view there (docs/images)
+SCREENSHOT_ENV = "OCW_WORKSPACE_SCREENSHOT"  # a path: the session test saves its terminal view there (docs/images)
 
 
 def _segment(directory: str) -> str:
@@ -110,10 +110,13 @@ def test_a_new_browser_lands_in_the_project_from_the_printed_link(
     assert_no_error_overlay(tab)
 
 
-def test_a_session_created_in_the_ui_is_still_there_after_down_and_up(
+def test_a_session_created_in_the_ui_opens_its_terminal_and_is_still_there_after_down_and_up(
     workspace: BrowserWorkspace, new_tab: NewTab
 ) -> None:
+    """The terminal belongs to a session's view, so the session a prompt makes from the landing page is the one whose
+    terminal opens, and then the one that must outlive a restart: one load of the UI and one first prompt for both."""
     tab = new_tab(password=workspace.local.password())
+    sockets, received = record_sockets(tab)
     land(tab, workspace.project_url)
     asked = len(workspace.model_requests)
     session_id = send_prompt(tab, "Say hello")
@@ -123,22 +126,7 @@ def test_a_session_created_in_the_ui_is_still_there_after_down_and_up(
     assert session["directory"] == workspace.directory  # made in the project, not in a folder of its own
     assert_no_error_overlay(tab)
 
-    workspace.local.down()
-    workspace.local.up_ok()  # same port, same volume: the link the browser holds still works
-
-    tab.page.reload()
-    tab.page.get_by_text("Say hello").first.wait_for()
-    tab.page.get_by_text(model_standin.REPLY).first.wait_for()
-    assert session_id in {s["id"] for s in workspace.local.json("/session")}
-    assert_no_error_overlay(tab)
-
-
-def test_the_terminal_opens_over_its_websocket_in_the_clone(workspace: BrowserWorkspace, new_tab: NewTab) -> None:
-    tab = new_tab(password=workspace.local.password())
-    sockets, received = record_sockets(tab)
-    land(tab, workspace.project_url)
-    # The terminal belongs to a session's view: make one, then toggle the terminal with its key binding.
-    send_prompt(tab, "Open a terminal")
+    # The terminal (its key binding in the session view) runs in the clone, over its WebSocket.
     terminal = open_terminal(tab, sockets, received)
     tab.page.keyboard.type("git status\n")
     wait_for(tab.page, lambda: "working tree clean" in "".join(received), "git status to answer")
@@ -148,7 +136,15 @@ def test_the_terminal_opens_over_its_websocket_in_the_clone(workspace: BrowserWo
     assert_no_error_overlay(tab)
     # The README's picture of the workspace is this view, made on request only (committed files stay as they are).
     if picture := os.environ.get(SCREENSHOT_ENV):
-        tab.page.get_by_text(model_standin.REPLY).first.wait_for()
         tab.page.get_by_label("Send").wait_for()  # the session is idle again (no stop button, no "Thinking")
         tab.page.wait_for_timeout(500)  # the terminal paints the last frame
         tab.page.screenshot(path=picture)
+
+    workspace.local.down()
+    workspace.local.up_ok()  # same port, same volume: the link the browser holds still works
+
+    tab.page.reload()
+    tab.page.get_by_text("Say hello").first.wait_for()
+    tab.page.get_by_text(model_standin.REPLY).first.wait_for()
+    assert session_id in {s["id"] for s in workspace.local.json("/session")}
+    assert_no_error_overlay(tab)
