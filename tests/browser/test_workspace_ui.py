@@ -70,15 +70,12 @@ def test_without_credentials_the_browser_gets_the_password_prompt_and_no_ui(
     assert wrong.page.locator("#root").count() == 0
 
 
-@pytest.mark.parametrize("engine", ["container", "process"])
-def test_a_new_browser_lands_in_the_project_from_the_printed_link(
-    engine: str, request: pytest.FixtureRequest, new_tab: NewTab
-) -> None:
-    workspace: BrowserWorkspace = request.getfixturevalue("workspace" if engine == "container" else "process_workspace")
+def _assert_a_new_browser_lands_in_the_project(workspace: BrowserWorkspace, tab: Tab, engine: str) -> None:
+    """From an empty profile the link `ocw up` prints opens a new-session tab for the clone, and the UI loads that
+    directory's sessions, VCS and config, its assets and its event stream, with no page error."""
     directory = workspace.directory
     # In the image OpenCode runs in the manifest's own path, as in the pod; as processes in its translation.
     assert (directory == MANIFEST_DIR) == (engine == "container"), directory
-    tab = new_tab(password=workspace.local.password())
     state = tab.context.storage_state()
     assert not state["cookies"] and not state["origins"]  # a new device: nothing remembered
     url = workspace.project_url
@@ -110,14 +107,23 @@ def test_a_new_browser_lands_in_the_project_from_the_printed_link(
     assert_no_error_overlay(tab)
 
 
+def test_a_new_browser_lands_in_the_project_from_the_printed_link_as_processes(
+    process_workspace: BrowserWorkspace, new_tab: NewTab
+) -> None:
+    """In the image, the same landing is the first step of the session test below (one load of the UI serves both)."""
+    tab = new_tab(password=process_workspace.local.password())
+    _assert_a_new_browser_lands_in_the_project(process_workspace, tab, "process")
+
+
 def test_a_session_created_in_the_ui_opens_its_terminal_and_is_still_there_after_down_and_up(
     workspace: BrowserWorkspace, new_tab: NewTab
 ) -> None:
-    """The terminal belongs to a session's view, so the session a prompt makes from the landing page is the one whose
-    terminal opens, and then the one that must outlive a restart: one load of the UI and one first prompt for both."""
+    """A new browser lands in the project in the image, as the pod runs it (the landing test's assertions). The
+    terminal belongs to a session's view, so the session a prompt makes from that landing page is the one whose
+    terminal opens, and then the one that must outlive a restart: one load of the UI and one first prompt for all."""
     tab = new_tab(password=workspace.local.password())
     sockets, received = record_sockets(tab)
-    land(tab, workspace.project_url)
+    _assert_a_new_browser_lands_in_the_project(workspace, tab, "container")
     asked = len(workspace.model_requests)
     session_id = send_prompt(tab, "Say hello")
     tab.page.get_by_text(model_standin.REPLY).first.wait_for()
@@ -139,6 +145,8 @@ def test_a_session_created_in_the_ui_opens_its_terminal_and_is_still_there_after
         tab.page.get_by_label("Send").wait_for()  # the session is idle again (no stop button, no "Thinking")
         tab.page.wait_for_timeout(500)  # the terminal paints the last frame
         tab.page.screenshot(path=picture)
+    tab.page.keyboard.press("Control+Backquote")  # closed again, as before a restart: an open terminal keeps painting
+    wait_for(tab.page, terminal.is_closed, "the terminal's WebSocket to close")
 
     workspace.local.down()
     workspace.local.up_ok()  # same port, same volume: the link the browser holds still works
