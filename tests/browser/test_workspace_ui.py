@@ -58,7 +58,8 @@ def _refused(tab: Tab, url: str, error: str) -> Response:
 def test_without_credentials_the_browser_gets_the_password_prompt_and_no_ui(
     workspace: BrowserWorkspace, new_tab: NewTab
 ) -> None:
-    for url in (workspace.local.url + "/", workspace.project_url):
+    project_url = workspace.project_url  # read once: each read asks `ocw ps`
+    for url in (workspace.local.url + "/", project_url):
         tab = new_tab()
         answer = _refused(tab, url, "ERR_INVALID_AUTH_CREDENTIALS")
         assert answer.status == 401, url
@@ -66,7 +67,7 @@ def test_without_credentials_the_browser_gets_the_password_prompt_and_no_ui(
         assert tab.page.locator("#root").count() == 0  # nothing of the app reached the page
         assert tab.page.locator(PROMPT).count() == 0
     wrong = new_tab(password="not-the-password")
-    assert _refused(wrong, workspace.project_url, "ERR_HTTP_RESPONSE_CODE_FAILURE").status == 401
+    assert _refused(wrong, project_url, "ERR_HTTP_RESPONSE_CODE_FAILURE").status == 401
     assert wrong.page.locator("#root").count() == 0
 
 
