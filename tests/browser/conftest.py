@@ -6,10 +6,11 @@ credentials. When a test fails, a screenshot of each of its pages is kept under 
 (`$OCW_TEST_ARTIFACTS`, default `<repo>/test-artifacts`), named after the test.
 
 `gated` puts the workspace behind the stand-in gateway serving the route the tree builds (support/gateway.py), at
-`https://flux.opencode.example.test`, with a browser that resolves that host, and the attacker hosts beside it, to
-this machine (`--host-resolver-rules`, port included: the page's Origin carries no port, as in the cluster).
+`https://flux.opencode.example.test`. The folder's one Chromium resolves that host, and the attacker hosts beside it,
+to this machine (`--host-resolver-rules`, port included: the page's Origin carries no port, as in the cluster); the
+local workspace's own address it reaches as it is.
 
-The browsers and workspaces the folder shares are package-scoped: they stop after the folder's last test rather than
+The browser and workspaces the folder shares are package-scoped: they stop after the folder's last test rather than
 idling on until the worker has run everything else.
 """
 
@@ -76,16 +77,6 @@ _FAILED = pytest.StashKey[bool]()
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
-
-
-@pytest.fixture(scope="package")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    executable = chromium_executable()
-    if not Path(executable).is_file():
-        pytest.skip(f"no Chromium at {executable}: `make setup` installs Debian's chromium (TEST_SYSTEM_PACKAGES)")
-    instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-    yield instance
-    instance.close()
 
 
 @dataclass
@@ -250,13 +241,18 @@ def _serve_attacker(pki: Pki) -> Iterator[int]:
         yield port
 
 
+@dataclass
+class Site:
+    """The cluster's names on this machine: the gateway stand-in serving the tree's route for the workspace, and the
+    attackers' pages."""
+
+    tree: Workspace  # the workspace as the tree builds it, for the cluster's domain
+    route: Deployed
+    resolver_rules: list[str]
+
+
 @pytest.fixture(scope="package")
-def gated(
-    workspace: BrowserWorkspace, playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Gated]:
-    executable = chromium_executable()
-    if not Path(executable).is_file():
-        pytest.skip(f"no Chromium at {executable}: `make setup` installs Debian's chromium (TEST_SYSTEM_PACKAGES)")
+def site(workspace: BrowserWorkspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("gated")
     variables = folder / "cluster-vars.yaml"
     variables.write_text(f"SECRET_DOMAIN: {DOMAIN}\n")
@@ -267,9 +263,22 @@ def gated(
     with serve_gateway(pki, route) as gateway, _serve_attacker(pki) as attacker_port:
         rules = [f"MAP {WORKSPACE_HOST} 127.0.0.1:{gateway.port}"]
         rules += [f"MAP {host} 127.0.0.1:{attacker_port}" for host in ATTACKERS.values()]
-        args = [*CHROMIUM_ARGS, "--host-resolver-rules=" + ", ".join(rules)]
-        instance = playwright.chromium.launch(executable_path=executable, args=args)
-        try:
-            yield Gated(workspace, tree, route, instance)
-        finally:
-            instance.close()
+        yield Site(tree, route, rules)
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright, site: Site) -> Iterator[Browser]:
+    """One Chromium for the folder. It resolves the cluster's names to the site's servers; addresses such as the
+    local workspace's `http://127.0.0.1:<port>` it reaches as any browser does."""
+    executable = chromium_executable()
+    if not Path(executable).is_file():
+        pytest.skip(f"no Chromium at {executable}: `make setup` installs Debian's chromium (TEST_SYSTEM_PACKAGES)")
+    args = [*CHROMIUM_ARGS, "--host-resolver-rules=" + ", ".join(site.resolver_rules)]
+    instance = playwright.chromium.launch(executable_path=executable, args=args)
+    yield instance
+    instance.close()
+
+
+@pytest.fixture(scope="package")
+def gated(workspace: BrowserWorkspace, site: Site, browser: Browser) -> Gated:
+    return Gated(workspace, site.tree, site.route, browser)

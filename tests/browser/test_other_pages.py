@@ -41,16 +41,24 @@ def _state(gated: Gated) -> tuple[set[str], set[str]]:
         return {s["id"] for s in api.get("/session").json()}, {p["id"] for p in api.get("/pty").json()}
 
 
-def _login(gated: Gated) -> Tab:
+@pytest.fixture(scope="module")
+def logged_in(gated: Gated) -> Iterator[Tab]:
     """The user's browser on the project page, logged in as after the browser's password prompt: a first navigation
     with the password in the link makes Chromium cache it for the workspace's protection space, the second (the link
-    itself: a page whose URL holds credentials cannot fetch) uses the cache, as every later request does."""
+    itself: a page whose URL holds credentials cannot fetch) uses the cache, as every later request does.
+
+    One login serves the module (a login is a whole load of the UI): the attackers' pages only need the cached
+    password in the profile, and open pages of their own in it; the one test that works in the project page itself
+    closes it when done."""
+    since = len(gated.route.log)
     context = gated.context()
     tab = Tab(context, context.new_page())
     assert gated.tree.working_dir
     tab.page.goto(f"https://opencode:{gated.workspace.local.password()}@{WORKSPACE_HOST}/global/health")
     land(tab, gated.url + landing_path(gated.tree.working_dir))
-    return tab
+    assert not [(r.path, a.status) for r, a in gated.route.log[since:] if a.status == 403]  # the UI's own requests pass
+    yield tab
+    context.close()
 
 
 def _from(gated: Gated, origins: set[str], since: int) -> list[tuple[Request, Answer]]:
@@ -89,15 +97,11 @@ def _attack(page: Page, gated: Gated, pty_id: str, marker: str) -> dict[str, str
     return results
 
 
-def test_pages_of_other_origins_change_nothing(gated: Gated) -> None:
-    """The logged-in browser opens each attacker's page in turn, a new page each (a login is a whole load of the UI,
-    so one serves all three; each attacker's effects are judged on their own, before the next page opens)."""
-    context = _login(gated).context
-    try:
-        for attacker, host in ATTACKERS.items():
-            _assert_changes_nothing(gated, context, attacker, host)
-    finally:
-        context.close()
+def test_pages_of_other_origins_change_nothing(gated: Gated, logged_in: Tab) -> None:
+    """The logged-in browser opens each attacker's page in turn, a new page each (each attacker's effects are judged
+    on their own, before the next page opens)."""
+    for attacker, host in ATTACKERS.items():
+        _assert_changes_nothing(gated, logged_in.context, attacker, host)
 
 
 def _assert_changes_nothing(gated: Gated, context: BrowserContext, attacker: str, host: str) -> None:
@@ -126,18 +130,20 @@ def _assert_changes_nothing(gated: Gated, context: BrowserContext, attacker: str
     assert all(a.status == 403 and not a.forwarded for _, a in sent), [(r.path, a.status) for r, a in sent]
 
 
-def test_without_the_refusing_rule_the_same_pages_take_over_the_workspace(gated: Gated) -> None:
+def test_without_the_refusing_rule_the_same_pages_take_over_the_workspace(gated: Gated, logged_in: Tab) -> None:
     """The control: the tree's route minus its refusing rule. The same-site page creates a session, runs a command
     and talks to the terminal; a top-level form of another site creates a session. So the attacks are real, and the
     test above would see them succeed."""
     as_built = list(gated.route.routes)
     gated.route.routes = [without_rules(route, has_filter("ExtensionRef")) for route in as_built]
     marker = f"owned-control-{secrets.token_hex(4)}"
-    context = _login(gated).context
+    context = logged_in.context
+    pages: list[Page] = []
     try:
         with _victim_pty(gated) as pty_id:
             sessions, _ = _state(gated)
             page = context.new_page()
+            pages.append(page)
             page.goto(f"https://{ATTACKERS['same-site']}/")
             workspace = gated.url
             page.evaluate("w => attacks.noCorsSession(w)", workspace)
@@ -146,23 +152,25 @@ def test_without_the_refusing_rule_the_same_pages_take_over_the_workspace(gated:
             wait_for(page, (gated.workspace.local.home / marker).exists, "the command to run", 20)
             same_site, _ = _state(gated)
             other = context.new_page()
+            pages.append(other)
             other.goto(f"https://{ATTACKERS['cross-site']}/")
             with other.expect_navigation():
                 other.evaluate("w => attacks.topLevelForm(w)", workspace)
             cross_site, _ = _state(gated)
     finally:
         gated.route.routes = as_built
-        context.close()
+        for opened in pages:
+            opened.close()
         (gated.workspace.local.home / marker).unlink(missing_ok=True)
     assert len(same_site - sessions) == 1  # the no-cors POST made a session
     assert "open" in socket and "message" in socket, socket  # the terminal answered the page
     assert len(cross_site - same_site) == 1  # the top-level form of another site made one too
 
 
-def test_the_workspace_ui_works_through_the_gated_route(gated: Gated) -> None:
+def test_the_workspace_ui_works_through_the_gated_route(gated: Gated, logged_in: Tab) -> None:
     """The user's own pages send their Origin with every POST and WebSocket: a prompt and the terminal still work."""
     since = len(gated.route.log)
-    tab = _login(gated)
+    tab = logged_in
     try:
         sockets, received = record_sockets(tab)
         asked = len(gated.workspace.model_requests)
@@ -175,7 +183,7 @@ def test_the_workspace_ui_works_through_the_gated_route(gated: Gated) -> None:
         tab.page.keyboard.type("git status\n")
         wait_for(tab.page, lambda: "working tree clean" in "".join(received), "git status to answer")
     finally:
-        tab.context.close()
+        tab.page.close()  # an open terminal keeps the browser painting
     own = _from(gated, {gated.url}, since)
     assert any(r.method == "POST" and a.forwarded for r, a in own), "no POST of the UI went through the gate"
     terminal = [(r, a) for r, a in own if r.path.startswith("/pty/") and r.path.endswith("/connect")]

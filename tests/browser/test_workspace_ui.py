@@ -28,7 +28,7 @@ from support import model_standin
 pytestmark = pytest.mark.timeout(600)
 
 MANIFEST_DIR = "/Users/jbaker/git/k8s-cluster"  # WORKSPACE_DIR of opencode-flux
-SCREENSHOT_ENV = "OCW_WORKSPACE_SCREENSHOT"  # a path: the terminal test saves its final view there (docs/images)
+SCREENSHOT_ENV = "OCW_WORKSPACE_SCREENSHOT"  # a path: the session test saves its terminal view there (docs/images)
 
 
 def _segment(directory: str) -> str:
@@ -58,7 +58,8 @@ def _refused(tab: Tab, url: str, error: str) -> Response:
 def test_without_credentials_the_browser_gets_the_password_prompt_and_no_ui(
     workspace: BrowserWorkspace, new_tab: NewTab
 ) -> None:
-    for url in (workspace.local.url + "/", workspace.project_url):
+    project_url = workspace.project_url  # read once: each read asks `ocw ps`
+    for url in (workspace.local.url + "/", project_url):
         tab = new_tab()
         answer = _refused(tab, url, "ERR_INVALID_AUTH_CREDENTIALS")
         assert answer.status == 401, url
@@ -66,19 +67,16 @@ def test_without_credentials_the_browser_gets_the_password_prompt_and_no_ui(
         assert tab.page.locator("#root").count() == 0  # nothing of the app reached the page
         assert tab.page.locator(PROMPT).count() == 0
     wrong = new_tab(password="not-the-password")
-    assert _refused(wrong, workspace.project_url, "ERR_HTTP_RESPONSE_CODE_FAILURE").status == 401
+    assert _refused(wrong, project_url, "ERR_HTTP_RESPONSE_CODE_FAILURE").status == 401
     assert wrong.page.locator("#root").count() == 0
 
 
-@pytest.mark.parametrize("engine", ["container", "process"])
-def test_a_new_browser_lands_in_the_project_from_the_printed_link(
-    engine: str, request: pytest.FixtureRequest, new_tab: NewTab
-) -> None:
-    workspace: BrowserWorkspace = request.getfixturevalue("workspace" if engine == "container" else "process_workspace")
+def _assert_a_new_browser_lands_in_the_project(workspace: BrowserWorkspace, tab: Tab, engine: str) -> None:
+    """From an empty profile the link `ocw up` prints opens a new-session tab for the clone, and the UI loads that
+    directory's sessions, VCS and config, its assets and its event stream, with no page error."""
     directory = workspace.directory
     # In the image OpenCode runs in the manifest's own path, as in the pod; as processes in its translation.
     assert (directory == MANIFEST_DIR) == (engine == "container"), directory
-    tab = new_tab(password=workspace.local.password())
     state = tab.context.storage_state()
     assert not state["cookies"] and not state["origins"]  # a new device: nothing remembered
     url = workspace.project_url
@@ -110,11 +108,23 @@ def test_a_new_browser_lands_in_the_project_from_the_printed_link(
     assert_no_error_overlay(tab)
 
 
-def test_a_session_created_in_the_ui_is_still_there_after_down_and_up(
+def test_a_new_browser_lands_in_the_project_from_the_printed_link_as_processes(
+    process_workspace: BrowserWorkspace, new_tab: NewTab
+) -> None:
+    """In the image, the same landing is the first step of the session test below (one load of the UI serves both)."""
+    tab = new_tab(password=process_workspace.local.password())
+    _assert_a_new_browser_lands_in_the_project(process_workspace, tab, "process")
+
+
+def test_a_session_created_in_the_ui_opens_its_terminal_and_is_still_there_after_down_and_up(
     workspace: BrowserWorkspace, new_tab: NewTab
 ) -> None:
+    """A new browser lands in the project in the image, as the pod runs it (the landing test's assertions). The
+    terminal belongs to a session's view, so the session a prompt makes from that landing page is the one whose
+    terminal opens, and then the one that must outlive a restart: one load of the UI and one first prompt for all."""
     tab = new_tab(password=workspace.local.password())
-    land(tab, workspace.project_url)
+    sockets, received = record_sockets(tab)
+    _assert_a_new_browser_lands_in_the_project(workspace, tab, "container")
     asked = len(workspace.model_requests)
     session_id = send_prompt(tab, "Say hello")
     tab.page.get_by_text(model_standin.REPLY).first.wait_for()
@@ -123,22 +133,7 @@ def test_a_session_created_in_the_ui_is_still_there_after_down_and_up(
     assert session["directory"] == workspace.directory  # made in the project, not in a folder of its own
     assert_no_error_overlay(tab)
 
-    workspace.local.down()
-    workspace.local.up_ok()  # same port, same volume: the link the browser holds still works
-
-    tab.page.reload()
-    tab.page.get_by_text("Say hello").first.wait_for()
-    tab.page.get_by_text(model_standin.REPLY).first.wait_for()
-    assert session_id in {s["id"] for s in workspace.local.json("/session")}
-    assert_no_error_overlay(tab)
-
-
-def test_the_terminal_opens_over_its_websocket_in_the_clone(workspace: BrowserWorkspace, new_tab: NewTab) -> None:
-    tab = new_tab(password=workspace.local.password())
-    sockets, received = record_sockets(tab)
-    land(tab, workspace.project_url)
-    # The terminal belongs to a session's view: make one, then toggle the terminal with its key binding.
-    send_prompt(tab, "Open a terminal")
+    # The terminal (its key binding in the session view) runs in the clone, over its WebSocket.
     terminal = open_terminal(tab, sockets, received)
     tab.page.keyboard.type("git status\n")
     wait_for(tab.page, lambda: "working tree clean" in "".join(received), "git status to answer")
@@ -148,7 +143,17 @@ def test_the_terminal_opens_over_its_websocket_in_the_clone(workspace: BrowserWo
     assert_no_error_overlay(tab)
     # The README's picture of the workspace is this view, made on request only (committed files stay as they are).
     if picture := os.environ.get(SCREENSHOT_ENV):
-        tab.page.get_by_text(model_standin.REPLY).first.wait_for()
         tab.page.get_by_label("Send").wait_for()  # the session is idle again (no stop button, no "Thinking")
         tab.page.wait_for_timeout(500)  # the terminal paints the last frame
         tab.page.screenshot(path=picture)
+    tab.page.keyboard.press("Control+Backquote")  # closed again, as before a restart: an open terminal keeps painting
+    wait_for(tab.page, terminal.is_closed, "the terminal's WebSocket to close")
+
+    workspace.local.down()
+    workspace.local.up_ok()  # same port, same volume: the link the browser holds still works
+
+    tab.page.reload()
+    tab.page.get_by_text("Say hello").first.wait_for()
+    tab.page.get_by_text(model_standin.REPLY).first.wait_for()
+    assert session_id in {s["id"] for s in workspace.local.json("/session")}
+    assert_no_error_overlay(tab)
