@@ -79,7 +79,7 @@ bytecode: setup
 # pytest rewrites the asserts of each test module as it collects it and keeps the result beside the module's bytecode;
 # with PYTHONDONTWRITEBYTECODE set it keeps nothing, and every worker would rewrite every module again. One collection
 # here keeps them; it runs again only when a test module changed.
-TEST_MODULES := $(shell find tests -name '*.py' -not -path '*/fixtures/*') conftest.py
+TEST_MODULES := $(wildcard tests/*/*.py) conftest.py
 $(VENV)/.tests-collected: $(TEST_MODULES) $(VENV)/.installed
 	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest --collect-only -q -p no:syrupy tests >/dev/null
 	touch $@
