@@ -36,6 +36,7 @@ LOCK_TIMEOUT_SECONDS = 5.0
 # ocw's code that decides a verdict: an edited one never reads a verdict of the previous.
 _CODE = (
     "schemas/validation.py",
+    "schemas/validators.py",
     "schemas/values_amendments.py",
     "schemas/crds.py",
     "schemas/verdicts.py",
