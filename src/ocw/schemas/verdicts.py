@@ -19,11 +19,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import sqlite3
+import sys
 import threading
 import time
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +53,39 @@ def validations_cache_dir() -> Path:
 
 @cache
 def code_digest() -> str:
+    return source_digest(_CODE, salt=" ".join([str(FORMAT), *_installed_versions(_PACKAGES)]))
+
+
+def _installed_versions(packages: tuple[str, ...]) -> list[str]:
+    """`package=version` of each installed package: the version in the name of its `.dist-info` folder, the first on
+    sys.path as importlib.metadata finds it (whose import and metadata parsing would cost more than a check of an
+    unchanged repository); importlib.metadata only for a package installed otherwise."""
+    wanted = {_normalized(package): package for package in packages}
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = [path.name for path in Path(entry or ".").iterdir()]
+        except OSError:
+            continue
+        for name in names:
+            distribution, _, version = name.removesuffix(".dist-info").partition("-")
+            package = wanted.get(_normalized(distribution))
+            if name.endswith(".dist-info") and package is not None and version:
+                found.setdefault(package, version)
     versions = []
-    for package in _PACKAGES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            versions.append(f"{package}={metadata.version(package)}")
-    return source_digest(_CODE, salt=" ".join([str(FORMAT), *versions]))
+    for package in packages:
+        if package not in found:
+            from importlib import metadata  # noqa: PLC0415 - rarely needed, see above
+
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                found[package] = metadata.version(package)
+        if package in found:
+            versions.append(f"{package}={found[package]}")
+    return versions
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def canonical(instance: Any) -> bytes | None:
