@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from ocw.check.report import CheckReport
-from ocw.check.run import DEFAULT_KUBERNETES_VERSION, run_check
 from ocw.cli_options import output_format, repo_path
 from ocw.console import Progress, emit
 from ocw.errors import EXIT_CANNOT_RUN, EXIT_FAILED, EXIT_OK, OcwError
@@ -23,8 +22,8 @@ from ocw.install.new_workspace import WorkspaceRequest
 from ocw.install.next_steps import next_steps
 from ocw.install.plan import Plan, make_plan
 from ocw.install.writer import write
+from ocw.kube import DEFAULT_KUBERNETES_VERSION
 from ocw.tree import Tree, visible_documents
-from ocw.workspace import workspace_releases
 
 ACTIONS = ("created", "updated", "unchanged", "refused")
 WORKSPACE_OPTIONS = ("repository", "dir", "host", "secret_prefix")
@@ -72,6 +71,9 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _check(repo: Path, args: argparse.Namespace, on_tree: Callable[[Tree], None] | None = None) -> CheckReport:
+    # The check's modules load only once files are written: a refusal, a dry run or bad input is told at once.
+    from ocw.check.run import run_check  # noqa: PLC0415
+
     return run_check(
         repo,
         args.vars,
@@ -107,6 +109,8 @@ def _request(args: argparse.Namespace) -> WorkspaceRequest | None:
 def _workspaces(repo: Path, tree: Tree) -> list[str]:
     """The workspaces ocw's own discovery finds in the installed tree (what `ocw up` and `ocw verify` will see), in
     the tree the check built: the same repository and variables, and always the whole graph."""
+    from ocw.workspace import workspace_releases  # noqa: PLC0415 - see _check
+
     kustomizations, _ = discover(repo)
     # A Kustomization of the apps folder that Flux's graph does not reach is an error naming what it does reach.
     select(
