@@ -2,11 +2,12 @@
 validated again.
 
 One verdict is the list of messages validation gave for one object (or one HelmRelease's values, or what strict YAML
-parsing found in a file's text: `ocw.check.sources`), keyed by the
-schema's identity (a core kind: the kubernetes-validate version and schema file; a custom resource: the digest of
-its CRD's schema or of the schema file; app-template values: the digest of the values schema folder), the object as
-canonical JSON, what validation skips, and a digest of ocw's own validation code and of jsonschema's version, so
-that another ocw never reads a verdict it would not give.
+parsing found in a file's text: `ocw.check.sources`, or that promtool passed a rules file: `ocw.check.monitoring`),
+keyed by the schema's identity (a core kind: the kubernetes-validate version and schema file; a custom resource: the
+digest of its CRD's schema or of the schema file; app-template values: the digest of the values schema folder; a rules
+file: the promtool binary), the object as canonical JSON (a rules file: its text's data, in order), what validation
+skips, and a digest of ocw's own validation code and of jsonschema's version, so that another ocw never reads a
+verdict it would not give.
 
 A run that holds a secret value (a Secret given to --vars, a file sops decrypted) writes no verdict: a message may
 quote one. Verdicts live in one SQLite database (`$XDG_CACHE_HOME/ocw/validations/verdicts.sqlite`), which several ocw
@@ -42,6 +43,8 @@ _CODE = (
     "schemas/crds.py",
     "schemas/verdicts.py",
     "check/sources.py",
+    "check/monitoring.py",
+    "monitoring/promtool.py",
     "yamlio.py",
 )
 _PACKAGES = ("jsonschema", "referencing", "kubernetes-validate")
