@@ -57,10 +57,10 @@ def run_check(
     on_tree: Callable[[Tree], None] | None = None,
 ) -> CheckReport:
     """Check the repository at repo as Flux would apply it. `only` narrows the report (never the build: links see
-        every object) to the Flux Kustomizations it names (by name, target namespace or folder under kubernetes/apps, e.g.
-        one workspace or `opencode`) and the files in their folders. `host_description` applies a description of the
-        cluster the repository is installed into (default: the built-in one, when the repository is that cluster or ocw's
-        own tree). `cluster` and `path` choose where Flux starts. `on_tree` is handed the tree once it is built, for a
+    every object) to the Flux Kustomizations it names (by name, target namespace or folder under kubernetes/apps, e.g.
+    one workspace or `opencode`) and the files in their folders. `host_description` applies a description of the
+    cluster the repository is installed into (default: the built-in one, when the repository is that cluster or ocw's
+    own tree). `cluster` and `path` choose where Flux starts. `on_tree` is handed the tree once it is built, for a
     caller that reads the same tree (it is not loaded twice). Raises OcwError when the check cannot run at all."""
     if schemas_dir is not None and not schemas_dir.is_dir():
         raise OcwError(
