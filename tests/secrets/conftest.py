@@ -24,6 +24,7 @@ if str(REPO / "tests") not in sys.path:
 
 from support.doppler_api import DopplerApi, serve_doppler_api  # noqa: E402
 from support.prerequisites import require_command  # noqa: E402
+from support.schema_cache import share_caches, shared_caches  # noqa: E402
 
 VENV_BIN = REPO / ".venv" / "bin"
 OCW = VENV_BIN / "ocw"
@@ -48,11 +49,19 @@ class Doppler:
         return self.api.secrets(PROJECT, CONFIG)
 
 
+@pytest.fixture(scope="session")
+def run_caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_caches(tmp_path_factory)
+
+
 @pytest.fixture
-def doppler(tmp_path: Path) -> Iterator[Doppler]:
+def doppler(tmp_path: Path, run_caches: Path) -> Iterator[Doppler]:
+    """A local Doppler API, and a HOME whose ocw cache has the run's kustomize builds and helm renders (keyed by
+    everything that decides them; these tests are about Doppler, not about building the tree)."""
     token = random_text("dp.ct.", 40)
     home = tmp_path / "home"
     home.mkdir()
+    share_caches(home / ".cache" / "ocw", run_caches)
     with serve_doppler_api({token}) as (api, url):
         api.add_config(PROJECT, CONFIG)
         yield Doppler(api, url, token, home)

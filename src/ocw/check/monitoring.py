@@ -5,8 +5,10 @@ PrometheusRule passes `promtool check rules`. The dashboards are dashboards.py's
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ocw.check import dashboards
@@ -16,6 +18,7 @@ from ocw.kube.manifest import Manifest, mapping
 from ocw.monitoring import promql, promtool
 from ocw.monitoring.stack import PrometheusSelectors, Selection, Stack, find_stack
 from ocw.schedules import UnknownSchedule, schedule_period
+from ocw.schemas.verdicts import Verdicts
 from ocw.tree import Tree
 from ocw.workspace import Workspace
 
@@ -55,13 +58,52 @@ def check_rules_with_promtool(rules: Iterable[Manifest]) -> Iterator[Finding]:
             severity=Severity.WARNING,
         )
         return
-    verdicts = promtool.check_rules(found, [rule.obj for rule in rules])
-    if all(verdict.ok for verdict in verdicts):
+    verdicts = _promtool_problems(found, rules)
+    if not any(verdicts):
         return
     version = promtool.version(found)
-    for rule, verdict in zip(rules, verdicts, strict=True):
-        for problem in verdict.problems:
+    for rule, problems in zip(rules, verdicts, strict=True):
+        for problem in problems:
             yield Finding(rule.file, "promtool-rules", rule.ref, f"promtool {version} check rules: {problem}")
+
+
+def _promtool_problems(found: Path, rules: list[Manifest]) -> list[tuple[str, ...]]:
+    """What promtool finds in each rule's rules file. A file it passed before (the same text, the same promtool
+    binary) is not checked again: that it passed is kept with the validation verdicts. Only passes are kept; a file
+    with problems is checked again and reported in promtool's words, as the first time."""
+    kept = Verdicts()
+    identity = _binary_identity(found)
+    keys = [_rules_key(kept, identity, rule) if identity is not None else None for rule in rules]
+    passed = [key is not None and kept.get(key) == [] for key in keys]
+    checks = iter(promtool.check_rules(found, [rule.obj for rule, ok in zip(rules, passed, strict=True) if not ok]))
+    problems: list[tuple[str, ...]] = []
+    for key, ok in zip(keys, passed, strict=True):
+        check = None if ok else next(checks)
+        if check is not None and check.ok and key is not None:
+            kept.put(key, [])
+        problems.append(check.problems if check is not None else ())
+    kept.flush()
+    return problems
+
+
+def _binary_identity(binary: Path) -> str | None:
+    try:
+        resolved = binary.resolve()
+        status = resolved.stat()
+    except OSError:
+        return None
+    return f"promtool:{resolved}:{status.st_size}:{status.st_mtime_ns}"
+
+
+def _rules_key(kept: Verdicts, identity: str, rule: Manifest) -> bytes | None:
+    """The key of the rules file's exact text: its data as JSON, key order kept, when JSON holds it exactly."""
+    document = promtool.rules_document(rule.obj)
+    try:
+        text = json.dumps(document, ensure_ascii=False)
+        exact = json.loads(text) == document
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return kept.key(identity, text, "promtool rules file") if exact else None
 
 
 def _workspace(ws: Workspace, everyone: list[Workspace], stack: Stack, inventory: Inventory) -> Iterator[Finding]:

@@ -54,12 +54,14 @@ def run_check(
     cluster: str | None = None,
     path: Path | None = None,
     progress: Progress = _quiet,
+    on_tree: Callable[[Tree], None] | None = None,
 ) -> CheckReport:
     """Check the repository at repo as Flux would apply it. `only` narrows the report (never the build: links see
     every object) to the Flux Kustomizations it names (by name, target namespace or folder under kubernetes/apps, e.g.
     one workspace or `opencode`) and the files in their folders. `host_description` applies a description of the
     cluster the repository is installed into (default: the built-in one, when the repository is that cluster or ocw's
-    own tree). `cluster` and `path` choose where Flux starts. Raises OcwError when the check cannot run at all."""
+    own tree). `cluster` and `path` choose where Flux starts. `on_tree` is handed the tree once it is built, for a
+    caller that reads the same tree (it is not loaded twice). Raises OcwError when the check cannot run at all."""
     if schemas_dir is not None and not schemas_dir.is_dir():
         raise OcwError(
             f"--schemas expects a directory with crds/<group>/<kind>_<version>.json, found nothing at {schemas_dir}",
@@ -74,6 +76,8 @@ def run_check(
         files = sources.tree_files(repo.resolve())
         file_findings = sources.check_files(files)
         tree = building.result()
+    if on_tree is not None:
+        on_tree(tree)
     # One collection of CRDs: the repository's, joined by the charts' as they render (custom kinds are validated
     # after that).
     validation = SchemaValidation(catalog, kubernetes_version, tree.crds)

@@ -1,9 +1,10 @@
 """What kustomize built, kept between runs: a check of an unchanged repository runs no kustomize at all.
 
 One entry is the build of one Flux Kustomization (its objects as kustomize emitted them, each with the repository
-file it came from), keyed by everything that decides it: the builder (its resolved binary, size, modification time
-and version), the build flags, the kustomization Flux generates for the folder (the batch marker left out), the
-folder and the Flux Kustomization's own file, and every path the build can read with its content.
+file it came from and, when JSON holds it exactly, the object as parsed), keyed by everything that decides it: the
+builder (its resolved binary, size, modification time and version), the build flags, the kustomization Flux generates
+for the folder (the batch marker left out), the folder and the Flux Kustomization's own file, and every path the build
+can read with its content.
 
 kustomize reads only what a kustomization names: files (resources, patches, generator sources, ...) and folders,
 of which it reads the kustomization file, and so on down. Every value of every kustomization so reached is taken as
@@ -40,7 +41,7 @@ from ocw.flux.generator import KUSTOMIZATION_FILES, is_local_relative
 from ocw.paths import replace_whole, source_digest, user_cache_dir
 from ocw.yamlio import YamlError, load_all_fast
 
-FORMAT = 1
+FORMAT = 2
 # ocw's code that decides an entry (the kustomization it generates, which file each object came from): an edited one
 # never reads an entry of the previous.
 _CODE = ("flux/build.py", "flux/build_cache.py", "flux/artifact.py", "flux/generator.py", "kustomize.py")
@@ -110,7 +111,8 @@ class BuildCache:
     def store(self, key: str, raw: RawBuild) -> None:
         if raw.findings:
             return  # only successes: a failure builds again and reports as it does now
-        self._write(self._path(key), {"format": FORMAT, "objects": [[o.text, o.file] for o in raw.objects]})
+        objects = [[o.text, o.file, _exactly_json(o.obj)] for o in raw.objects]
+        self._write(self._path(key), {"format": FORMAT, "objects": objects})
 
     def prune(self, max_age_seconds: float = CACHE_DAYS * 86400) -> None:
         """Entries unused for a month go (each edit of a repository leaves builds behind); looked for at most daily."""
@@ -299,19 +301,41 @@ def _strings(node: Any) -> Iterator[str]:
             yield from _strings(value)
 
 
+def _exactly_json(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The parsed object, when JSON gives it back exactly (not a date, a binary value, a number as a key, a part
+    shared through a YAML alias, ...): then a cached build is read without parsing YAML. None: the object is parsed
+    from its text again."""
+    try:
+        same = json.loads(json.dumps(obj)) == obj and not _shares_parts(obj, set())
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return obj if same else None
+
+
+def _shares_parts(node: Any, seen: set[int]) -> bool:
+    """Whether a mapping or list occurs twice in the object (an alias of an anchor)."""
+    if not isinstance(node, (dict, list)):
+        return False
+    if id(node) in seen:
+        return True
+    seen.add(id(node))
+    return any(_shares_parts(value, seen) for value in (node.values() if isinstance(node, dict) else node))
+
+
 def _objects(entry: Any) -> list[RawObject]:
     if not isinstance(entry, dict) or entry.get("format") != FORMAT or not isinstance(entry.get("objects"), list):
         raise ValueError("not a build cache entry")
     objects: list[RawObject] = []
-    for pair in entry["objects"]:
-        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)):
+    for item in entry["objects"]:
+        if not (isinstance(item, list) and len(item) == 3 and all(isinstance(part, str) for part in item[:2])):
             raise ValueError("not a build cache entry")
-        text, file = pair
-        loaded = load_all_fast(text)
-        if not loaded or not isinstance(loaded[0], dict):
-            raise ValueError("not an object")
-        obj = loaded[0]
-        strip_marker(obj)
-        strip_origin(obj, keep=False)
+        text, file, obj = item
+        if not isinstance(obj, dict):
+            loaded = load_all_fast(text)
+            if not loaded or not isinstance(loaded[0], dict):
+                raise ValueError("not an object")
+            obj = loaded[0]
+            strip_marker(obj)
+            strip_origin(obj, keep=False)
         objects.append(RawObject(text, obj, file, False))
     return objects

@@ -178,4 +178,10 @@ class ArtifactFilter:
     def select(self, files: Iterable[PurePosixPath]) -> list[PurePosixPath]:
         """The files (relative paths of regular files) the artifact holds. Every path is judged by itself, as
         source-controller's archive walk does: an excluded folder's files are judged again one by one."""
-        return [path for path in files if not self.excludes(path)]
+        return list(self._selected(tuple(files)))
+
+    # A run selects the same files through the same filter more than once (what Flux can see, then the artifact): a
+    # few filters, each kept with what it selected.
+    @lru_cache(maxsize=8)  # noqa: B019
+    def _selected(self, files: tuple[PurePosixPath, ...]) -> tuple[PurePosixPath, ...]:
+        return tuple(path for path in files if not self.excludes(path))

@@ -4,16 +4,15 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ocw.check.report import CheckReport
-from ocw.check.run import DEFAULT_KUBERNETES_VERSION, run_check
 from ocw.cli_options import output_format, repo_path
 from ocw.console import Progress, emit
 from ocw.errors import EXIT_CANNOT_RUN, EXIT_FAILED, EXIT_OK, OcwError
-from ocw.flux.kustomization import discover
+from ocw.flux.kustomization import discover, select
 from ocw.flux.variables import read_var_file
 from ocw.install import manifests as project_tree
 from ocw.install.baseline import Baseline, errors_before
@@ -23,8 +22,8 @@ from ocw.install.new_workspace import WorkspaceRequest
 from ocw.install.next_steps import next_steps
 from ocw.install.plan import Plan, make_plan
 from ocw.install.writer import write
-from ocw.tree import load_tree, visible_documents
-from ocw.workspace import workspace_releases
+from ocw.kube import DEFAULT_KUBERNETES_VERSION
+from ocw.tree import Tree, visible_documents
 
 ACTIONS = ("created", "updated", "unchanged", "refused")
 WORKSPACE_OPTIONS = ("repository", "dir", "host", "secret_prefix")
@@ -59,9 +58,10 @@ def handle(args: argparse.Namespace) -> int:
     if plan.to_write:
         write(repo, plan.to_write)
     progress("running ocw check on the result")
+    trees: list[Tree] = []
     try:
-        report = _check(repo, args)
-        workspaces = _workspaces(repo, args.vars)
+        report = _check(repo, args, on_tree=trees.append)
+        workspaces = _workspaces(repo, trees[0])
         baseline = _baseline(repo, args, plan, report)
     except OcwError as exc:
         state = "written" if plan.to_write else "unchanged"
@@ -70,13 +70,17 @@ def handle(args: argparse.Namespace) -> int:
     return EXIT_OK if not baseline.added else EXIT_FAILED
 
 
-def _check(repo: Path, args: argparse.Namespace) -> CheckReport:
+def _check(repo: Path, args: argparse.Namespace, on_tree: Callable[[Tree], None] | None = None) -> CheckReport:
+    # The check's modules load only once files are written: a refusal, a dry run or bad input is told at once.
+    from ocw.check.run import run_check  # noqa: PLC0415
+
     return run_check(
         repo,
         args.vars,
         args.schemas,
         kubernetes_version=DEFAULT_KUBERNETES_VERSION,
         progress=lambda message: progress(f"check: {message}"),
+        on_tree=on_tree,
     )
 
 
@@ -102,11 +106,17 @@ def _request(args: argparse.Namespace) -> WorkspaceRequest | None:
     return WorkspaceRequest(args.workspace, args.repository, args.dir, args.host, args.secret_prefix)
 
 
-def _workspaces(repo: Path, var_files: Sequence[Path]) -> list[str]:
-    """The workspaces ocw's own discovery finds in the installed tree (what `ocw up` and `ocw verify` will see)."""
+def _workspaces(repo: Path, tree: Tree) -> list[str]:
+    """The workspaces ocw's own discovery finds in the installed tree (what `ocw up` and `ocw verify` will see), in
+    the tree the check built: the same repository and variables, and always the whole graph."""
+    from ocw.workspace import workspace_releases  # noqa: PLC0415 - see _check
+
     kustomizations, _ = discover(repo)
-    names = [ks.name for ks in kustomizations if ks.source_file.parent.parent.as_posix() == str(APPS)]
-    return sorted(helmrelease.name for _, helmrelease in workspace_releases(load_tree(repo, var_files, only=names)))
+    # A Kustomization of the apps folder that Flux's graph does not reach is an error naming what it does reach.
+    select(
+        tree.kustomizations, [ks.name for ks in kustomizations if ks.source_file.parent.parent.as_posix() == str(APPS)]
+    )
+    return sorted(helmrelease.name for _, helmrelease in workspace_releases(tree))
 
 
 progress = Progress("install")

@@ -42,9 +42,14 @@ def version(promtool: Path) -> str:
     return words[2] if len(words) > 2 and words[1] == "version" else " ".join(words[:3])
 
 
+def rules_document(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """The Prometheus rules file a PrometheusRule becomes, as data: its spec, `groups` and all."""
+    return {"groups": (rule.get("spec") or {}).get("groups") or []}
+
+
 def rules_file(rule: Mapping[str, Any]) -> str:
-    """The Prometheus rules file a PrometheusRule becomes: its spec, `groups` and all."""
-    return dump({"groups": (rule.get("spec") or {}).get("groups") or []})
+    """The Prometheus rules file a PrometheusRule becomes."""
+    return dump(rules_document(rule))
 
 
 def check_rules(promtool: Path, rules: Sequence[Mapping[str, Any]]) -> list[RulesCheck]:

@@ -14,21 +14,14 @@ it was not validated before against the same schema.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
-from urllib.parse import urljoin
-
-from jsonschema import Draft7Validator, Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from jsonschema.validators import validator_for
-from referencing import Registry, Resource
-from referencing._core import Resolver
-from referencing.jsonschema import DRAFT7
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from ocw.apis import RepositoryCRDs
 from ocw.errors import OcwError
@@ -37,19 +30,30 @@ from ocw.kube.manifest import Manifest
 from ocw.kube.pod import is_workload
 from ocw.schemas.catalog import Missing, SchemaCatalog
 from ocw.schemas.crds import json_schema
-from ocw.schemas.values_amendments import amend
 from ocw.schemas.verdicts import Verdicts, canonical
 
-MAX_ERRORS_PER_OBJECT = 20
-MAX_MESSAGE = 240
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator, Draft202012Validator
+    from referencing import Registry
+
 _CORE_SCHEMAS = "kubernetes-json-schema"
 # Env values of a pod spec written in the tree that are not strings are reported once, by env-value-type, with the fix.
 _WORKLOAD_ENV_VALUE_PATH = re.compile(r"(^|/)(initContainers|containers)/\d+/env/\d+/value$")
 
 
 @cache
+def _core_schemas_root() -> Path:
+    """kubernetes-validate's folder of schemas, found without importing the package (which imports jsonschema)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    locations = spec.submodule_search_locations if spec is not None else None
+    if not locations:
+        raise OcwError("kubernetes-validate is not installed: it holds the Kubernetes schemas", hint="reinstall ocw")
+    return Path(locations[0]) / _CORE_SCHEMAS
+
+
+@cache
 def available_kubernetes_versions() -> tuple[str, ...]:
-    root = resources.files("kubernetes_validate").joinpath(_CORE_SCHEMAS)
+    root = _core_schemas_root()
     versions = {m.group(1) for p in root.iterdir() if (m := re.match(r"^v(\d+\.\d+)\.\d+-local-strict$", p.name))}
     return tuple(sorted(versions, key=lambda v: tuple(int(x) for x in v.split("."))))
 
@@ -75,8 +79,7 @@ class CoreSchemas:
                 hint="pass a version in that range, or upgrade it: pip install -U kubernetes-validate",
             )
         self.version = usable[-1]
-        root = resources.files("kubernetes_validate").joinpath(_CORE_SCHEMAS)
-        self._dir = Path(str(root.joinpath(f"v{self.version}.0-local-strict")))
+        self._dir = _core_schemas_root() / f"v{self.version}.0-local-strict"
         self._registry: Registry[Any] | None = None
         self._validators: dict[str, Draft202012Validator | None] = {}
         self._present: dict[str, bool] = {}
@@ -103,13 +106,10 @@ class CoreSchemas:
         return self._validators[key]
 
     def _load(self, path: Path) -> Draft202012Validator:
+        validators = _validators()
         if self._registry is None:
-            definitions = json.loads((self._dir / "_definitions.json").read_text())
-            self._registry = Resource.from_contents(definitions) @ Registry()
-        schema = json.loads(path.read_text())
-        registry = Resource.from_contents(schema) @ self._registry
-        resolver = registry.resolver(str(schema.get("$id", "")))
-        return Draft202012Validator(_inline_refs(schema, resolver, siblings_apply=True), registry=registry)
+            self._registry = validators.definitions_registry(self._dir / "_definitions.json")
+        return validators.core_validator(path, self._registry)
 
 
 class Schema:
@@ -147,7 +147,7 @@ class CustomSchemas:
                 schema = json_schema(own)
                 text = canonical(schema)
                 identity = "crd:" + hashlib.sha256(text).hexdigest() if text is not None else None
-                found = Schema(identity, lambda: validator_for(schema, default=Draft7Validator)(schema))
+                found = Schema(identity, lambda: _validators().schema_validator(schema))
             else:
                 path = self.catalog.crd(group, kind, version)
                 found = path if isinstance(path, Missing) else _file_schema(path)
@@ -164,8 +164,7 @@ def _file_schema(path: Path) -> Schema:
     data = path.read_bytes()
 
     def load() -> Any:
-        schema = json.loads(data)
-        return validator_for(schema, default=Draft7Validator)(schema)
+        return _validators().schema_validator(json.loads(data))
 
     return Schema("file:" + hashlib.sha256(data).hexdigest(), load)
 
@@ -195,48 +194,7 @@ def _values_schema(path: Path) -> Schema:
     for part in sorted((path.parent / "schemas").glob("*.json")):
         digest.update(f"\0{part.name}\0".encode())
         digest.update(part.read_bytes())
-    return Schema("values:" + digest.hexdigest(), lambda: _values_validator(path))
-
-
-def _values_validator(path: Path) -> Draft7Validator:
-    schema = json.loads(path.read_text())
-    base = str(schema.get("$id", path.resolve().as_uri())).rsplit("/", 1)[0] + "/"
-    registry: Registry[Any] = Registry()
-    for part in sorted((path.parent / "schemas").glob("*.json")):
-        contents = amend(part.name, json.loads(part.read_text()), path.parent.name)
-        registry = registry.with_resource(f"{base}schemas/{part.name}", DRAFT7.create_resource(contents))
-    registry = registry.with_resource(base + path.name, DRAFT7.create_resource(schema))
-    resolver = registry.resolver(base + path.name)
-    return Draft7Validator(_inline_refs(schema, resolver, siblings_apply=False), registry=registry)
-
-
-_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "$comment"})
-
-
-def _inline_refs(node: Any, resolver: Resolver[Any], *, siblings_apply: bool, seen: tuple[str, ...] = ()) -> Any:
-    """The schema with its `$ref`s replaced by what they point to, resolved once here rather than at every
-    validation (three times faster on app-template values). A recursive definition keeps its `$ref`, made absolute
-    so that the validator's registry still resolves it from wherever it now sits."""
-    if isinstance(node, list):
-        return [_inline_refs(item, resolver, siblings_apply=siblings_apply, seen=seen) for item in node]
-    if not isinstance(node, dict):
-        return node
-    reference = node.get("$ref")
-    if isinstance(reference, str):
-        absolute = urljoin(resolver._base_uri, reference)
-        if absolute in seen:
-            return {**node, "$ref": absolute}
-        resolved = resolver.lookup(reference)
-        target = _inline_refs(
-            resolved.contents, resolved.resolver, siblings_apply=siblings_apply, seen=(*seen, absolute)
-        )
-        # Draft 7 ignores the keywords beside a $ref; 2020-12 applies them as well.
-        siblings = {k: v for k, v in node.items() if k != "$ref" and k not in _ANNOTATIONS}
-        if not siblings_apply or not siblings:
-            return target
-        inlined = {k: _inline_refs(v, resolver, siblings_apply=True, seen=seen) for k, v in siblings.items()}
-        return {**inlined, "allOf": [target]}
-    return {k: _inline_refs(v, resolver, siblings_apply=siblings_apply, seen=seen) for k, v in node.items()}
+    return Schema("values:" + digest.hexdigest(), lambda: _validators().values_validator(path))
 
 
 class SchemaValidation:
@@ -309,33 +267,14 @@ class SchemaValidation:
             cached = self.verdicts.get(key)
             if cached is not None:
                 return cached
-        messages = list(_errors(schema.validator(), instance, skip=skip))
+        messages = list(_validators().errors(schema.validator(), instance, skip=skip))
         if key is not None:
             self.verdicts.put(key, messages)
         return messages
 
 
-def _errors(validator: Any, instance: Any, skip: re.Pattern[str] | None = None) -> Iterator[str]:
-    errors: Iterable[ValidationError] = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
-    count = 0
-    for error in errors:
-        path = "/".join(str(p) for p in error.absolute_path)
-        if skip is not None and skip.match(path):
-            continue
-        count += 1
-        if count > MAX_ERRORS_PER_OBJECT:
-            yield f"... and more errors (showing the first {MAX_ERRORS_PER_OBJECT})"
-            return
-        yield f"{path or '(top level)'}: {_describe(error)}"
+def _validators() -> ModuleType:
+    """jsonschema's side of validation, imported on the first object without a kept verdict."""
+    from ocw.schemas import validators  # noqa: PLC0415 - jsonschema costs every run that validates nothing new
 
-
-def _describe(error: ValidationError) -> str:
-    if error.validator in ("oneOf", "anyOf") and error.context:
-        closest = best_match(error.context)
-        inner = "/".join(str(p) for p in closest.relative_path)
-        return _short(f"matches none of the allowed forms; closest: {inner + ': ' if inner else ''}{closest.message}")
-    return _short(error.message)
-
-
-def _short(message: str) -> str:
-    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+    return validators

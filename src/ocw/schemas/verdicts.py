@@ -2,11 +2,12 @@
 validated again.
 
 One verdict is the list of messages validation gave for one object (or one HelmRelease's values, or what strict YAML
-parsing found in a file's text: `ocw.check.sources`), keyed by the
-schema's identity (a core kind: the kubernetes-validate version and schema file; a custom resource: the digest of
-its CRD's schema or of the schema file; app-template values: the digest of the values schema folder), the object as
-canonical JSON, what validation skips, and a digest of ocw's own validation code and of jsonschema's version, so
-that another ocw never reads a verdict it would not give.
+parsing found in a file's text: `ocw.check.sources`, or that promtool passed a rules file: `ocw.check.monitoring`),
+keyed by the schema's identity (a core kind: the kubernetes-validate version and schema file; a custom resource: the
+digest of its CRD's schema or of the schema file; app-template values: the digest of the values schema folder; a rules
+file: the promtool binary), the object as canonical JSON (a rules file: its text's data, in order), what validation
+skips, and a digest of ocw's own validation code and of jsonschema's version, so that another ocw never reads a
+verdict it would not give.
 
 A run that holds a secret value (a Secret given to --vars, a file sops decrypted) writes no verdict: a message may
 quote one. Verdicts live in one SQLite database (`$XDG_CACHE_HOME/ocw/validations/verdicts.sqlite`), which several ocw
@@ -19,11 +20,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import sqlite3
+import sys
 import threading
 import time
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +38,13 @@ LOCK_TIMEOUT_SECONDS = 5.0
 # ocw's code that decides a verdict: an edited one never reads a verdict of the previous.
 _CODE = (
     "schemas/validation.py",
+    "schemas/validators.py",
     "schemas/values_amendments.py",
     "schemas/crds.py",
     "schemas/verdicts.py",
     "check/sources.py",
+    "check/monitoring.py",
+    "monitoring/promtool.py",
     "yamlio.py",
 )
 _PACKAGES = ("jsonschema", "referencing", "kubernetes-validate")
@@ -51,11 +56,39 @@ def validations_cache_dir() -> Path:
 
 @cache
 def code_digest() -> str:
+    return source_digest(_CODE, salt=" ".join([str(FORMAT), *_installed_versions(_PACKAGES)]))
+
+
+def _installed_versions(packages: tuple[str, ...]) -> list[str]:
+    """`package=version` of each installed package: the version in the name of its `.dist-info` folder, the first on
+    sys.path as importlib.metadata finds it (whose import and metadata parsing would cost more than a check of an
+    unchanged repository); importlib.metadata only for a package installed otherwise."""
+    wanted = {_normalized(package): package for package in packages}
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = [path.name for path in Path(entry or ".").iterdir()]
+        except OSError:
+            continue
+        for name in names:
+            distribution, _, version = name.removesuffix(".dist-info").partition("-")
+            package = wanted.get(_normalized(distribution))
+            if name.endswith(".dist-info") and package is not None and version:
+                found.setdefault(package, version)
     versions = []
-    for package in _PACKAGES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            versions.append(f"{package}={metadata.version(package)}")
-    return source_digest(_CODE, salt=" ".join([str(FORMAT), *versions]))
+    for package in packages:
+        if package not in found:
+            from importlib import metadata  # noqa: PLC0415 - rarely needed, see above
+
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                found[package] = metadata.version(package)
+        if package in found:
+            versions.append(f"{package}={found[package]}")
+    return versions
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def canonical(instance: Any) -> bytes | None:
