@@ -142,6 +142,60 @@ def test_an_edited_crd_of_the_repository_validates_again(tmp_path: Path, kustomi
     assert [f.message for f in edited.errors if f.rule == "schema-crd"] == ["spec/size: 3 is not of type 'string'"]
 
 
+# Inline content beside the fields that name files: a URL and an absolute path in a label, an annotation and an
+# inline patch (after `=`, where a generator's file source would name its path) are no paths kustomize reads.
+PATCHED = """commonAnnotations: {docs: "https://example.org/gadget"}
+labels: [{pairs: {home: "/srv/gadget"}}]
+resources: [./crd.yaml, ./gadget.yaml]
+patches:
+  - patch: |-
+      - op: add
+        path: /metadata/labels
+        value: {source: "url=https://example.org/gadget.git"}
+    target: {kind: Gadget}
+  - path: ./size.yaml
+    target: {kind: Gadget}
+configMapGenerator:
+  - name: gadget-notes
+    files: [notes=./notes.txt]
+"""
+
+
+def test_inline_patches_are_cached_and_each_file_they_name_builds_again_when_it_changes(
+    tmp_path: Path, kustomize_log: KustomizeLog
+) -> None:
+    size = "---\napiVersion: example.org/v1\nkind: Gadget\nmetadata: {name: site}\nspec: {size: SIZE}\n"
+    repo = bootstrapped(
+        tmp_path / "repo",
+        {
+            "kubernetes/apps/web/kustomization.yaml": "resources: [./site/ks.yaml]\n",
+            "kubernetes/apps/web/site/ks.yaml": kustomization("site", f"./{APP}", spec="    targetNamespace: web\n"),
+            f"{APP}/kustomization.yaml": PATCHED,
+            f"{APP}/crd.yaml": CRD.replace("SIZE_TYPE", "integer"),
+            f"{APP}/gadget.yaml": GADGET,
+            f"{APP}/size.yaml": size.replace("SIZE", "4"),
+            f"{APP}/notes.txt": "first\n",
+        },
+    )
+    first = run_check(repo)
+    assert not [f for f in first.errors if f.rule == "schema-crd"]
+    kustomize_log.clear()
+    assert same(first, run_check(repo))
+    assert kustomize_log.builds() == 0
+
+    (repo / APP / "size.yaml").write_text(size.replace("SIZE", "big"))  # named by a patch's `path`
+    patched = run_check(repo)
+    assert kustomize_log.builds() > 0
+    assert [f.message for f in patched.errors if f.rule == "schema-crd"] == [
+        "spec/size: 'big' is not of type 'integer'"
+    ]
+
+    kustomize_log.clear()
+    (repo / APP / "notes.txt").write_text("second\n")  # named by a generator's `key=path` file source
+    run_check(repo)
+    assert kustomize_log.builds() > 0
+
+
 def test_cache_entries_that_cannot_be_read_are_built_and_validated_again(
     tree: TreeCopy, kustomize_log: KustomizeLog
 ) -> None:

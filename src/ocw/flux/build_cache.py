@@ -7,12 +7,14 @@ for the folder (the batch marker left out), the folder and the Flux Kustomizatio
 can read with its content.
 
 kustomize reads only what a kustomization names: files (resources, patches, generator sources, ...) and folders,
-of which it reads the kustomization file, and so on down. Every value of every kustomization so reached is taken as
-such a path (most are not, which only adds paths to the key): each that names a file of the source's artifact
-enters the key with its content, each folder with its kustomization files (which are followed in turn), and each
-that names nothing with its absence. A build is not cached when a value is remote, absolute or above the artifact's
-root, names something of the repository the artifact leaves out, or when a kustomization lists generator,
-transformer or validator configurations by file (whose own paths this does not follow).
+of which it reads the kustomization file, and so on down. The fields that name them are those kustomize loads files
+from (sigs.k8s.io/kustomize api/types/kustomization.go); a field it never loads from (labels, images, an inline
+patch, ...) adds nothing, and every string of a field this does not know is taken as such a path (most are not,
+which only adds paths to the key). Each path that names a file of the source's artifact enters the key with its
+content, each folder with its kustomization files (which are followed in turn), and each that names nothing with its
+absence. A build is not cached when a path is remote, absolute or above the artifact's root, names something of the
+repository the artifact leaves out, or when a kustomization lists generator, transformer or validator
+configurations by file (whose own paths this does not follow).
 
 Only builds that succeeded are kept; a failing build runs again and reports exactly as before. Entries are written
 whole under a temporary name then renamed (several ocw processes may fill the cache at once); an entry that cannot
@@ -209,7 +211,7 @@ class _Index:
             spec = current[0] if current and isinstance(current[0], dict) else {}
             if any(isinstance(entry, str) for field in _CONFIG_FIELDS for entry in spec.get(field) or []):
                 return None
-            for value in _strings(current):
+            for value in _named_paths(current):
                 for candidate in {value, value.split("=", 1)[-1]}:
                     if not is_local_relative(candidate):
                         return None
@@ -288,6 +290,70 @@ class _Index:
 
 def _join(folder: str, name: str) -> str:
     return name if folder == "." else f"{folder}/{name}"
+
+
+# Fields of a kustomization kustomize never loads a file from.
+_NO_FILES = frozenset(
+    {
+        "apiVersion",
+        "kind",
+        "metadata",
+        "namespace",
+        "namePrefix",
+        "nameSuffix",
+        "commonLabels",
+        "labels",
+        "commonAnnotations",
+        "images",
+        "replicas",
+        "vars",
+        "generatorOptions",
+        "buildMetadata",
+        "sortOptions",
+    }
+)
+# Fields listing items whose `path` names a file; these other fields of an item are inline (a patch, a target, a
+# replacement) and name none.
+_INLINE_ITEMS = {
+    "patches": frozenset({"patch", "target", "options"}),
+    "patchesJson6902": frozenset({"patch", "target"}),
+    "replacements": frozenset({"source", "targets"}),
+}
+# The fields of a configMapGenerator or secretGenerator that name no file (`files`, `envs` and `env` do).
+_GENERATOR_INLINE = frozenset({"name", "namespace", "behavior", "literals", "options", "type"})
+
+
+def _named_paths(documents: list[Any]) -> Iterator[str]:
+    """The strings of a kustomization's documents that kustomize may load as a file or folder: those of the fields
+    that name files, and every string of a field or item this does not know."""
+    for document in documents:
+        if not isinstance(document, dict):
+            yield from _strings(document)
+            continue
+        for field, value in document.items():
+            if field in _NO_FILES:
+                continue
+            if field in _INLINE_ITEMS and isinstance(value, list):
+                yield from _item_paths(value, _INLINE_ITEMS[field])
+            elif field in ("configMapGenerator", "secretGenerator") and isinstance(value, list):
+                yield from _item_paths(value, _GENERATOR_INLINE)
+            elif field == "openapi" and isinstance(value, dict):
+                yield from _item_paths([value], frozenset({"version"}))
+            else:
+                # Lists of paths (resources, components, crds, ...; a patchesStrategicMerge entry kustomize tries as
+                # a path before it takes it as an inline patch) and any field this does not know: all their strings.
+                yield from _strings(value)
+
+
+def _item_paths(items: list[Any], inline: frozenset[str]) -> Iterator[str]:
+    """Every string of the items but those of their inline fields."""
+    for item in items:
+        if not isinstance(item, dict):
+            yield from _strings(item)
+            continue
+        for key, value in item.items():
+            if key not in inline:
+                yield from _strings(value)
 
 
 def _strings(node: Any) -> Iterator[str]:
