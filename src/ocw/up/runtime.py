@@ -228,18 +228,18 @@ def wait_ready(plan: Plan, process: subprocess.Popen[bytes], timeout: float | No
     if timeout is None:
         timeout = plan.workspace.app_container.startup_seconds() or READY_TIMEOUT
     started = time.monotonic()
-    api = client(plan)
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            raise OcwError(
-                f"OpenCode exited with code {process.returncode} before answering; its last output:\n"
-                + tail(plan.dirs.opencode_log),
-                hint=f"read {plan.dirs.opencode_log}",
-                exit_code=EXIT_FAILED,
-            )
-        if api.is_ready():
-            return time.monotonic() - started
-        time.sleep(POLL)
+    with client(plan).kept_open() as api:  # one HTTP client for every poll
+        while time.monotonic() - started < timeout:
+            if process.poll() is not None:
+                raise OcwError(
+                    f"OpenCode exited with code {process.returncode} before answering; its last output:\n"
+                    + tail(plan.dirs.opencode_log),
+                    hint=f"read {plan.dirs.opencode_log}",
+                    exit_code=EXIT_FAILED,
+                )
+            if api.is_ready():
+                return time.monotonic() - started
+            time.sleep(POLL)
     raise OcwError(
         f"OpenCode did not answer an authenticated request on {plan.url} within {timeout:.0f} s",
         hint=f"read {plan.dirs.opencode_log}",
