@@ -8,11 +8,12 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import FrameType
 
 from ocw.cli_options import check_command, repo_path
 from ocw.errors import EXIT_FAILED, OcwError
+from ocw.flux.artifact import repository_files
 from ocw.opencode.client import OpenCodeClient, OpenCodeError
 from ocw.up import supervisor
 from ocw.up.check_gate import check_errors
@@ -26,10 +27,12 @@ from ocw.up.timings import Timings
 from ocw.workspace import Workspace, find_workspace, load_workspaces
 
 
-def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Workspace, skip: bool) -> bool:
+def _refuse_on_check_errors(
+    repo: Path, var_files: Sequence[Path], workspace: Workspace, skip: bool, files: Sequence[PurePosixPath]
+) -> bool:
     """`ocw check`'s errors about this workspace's Kustomization (and the files it shares) stop `up`. Returns whether
     the verdict came from the cache."""
-    errors, cached = check_errors(repo, var_files, workspace.name)
+    errors, cached = check_errors(repo, var_files, workspace.name, files)
     if not errors:
         return cached
     listed = "\n".join(f"  {error.file}: {error.message}" for error in errors[:10])
@@ -89,11 +92,12 @@ def run_up(args: argparse.Namespace) -> int:
     repo = repo_path(args)
     timings = Timings(on_step=_progress)
     with timings.step("build the workspace from the manifests"):
-        workspace = find_workspace(load_workspaces(repo, args.vars), args.workspace)
+        files = repository_files(repo)  # listed once, for the tree and for the check's cache key
+        workspace = find_workspace(load_workspaces(repo, args.vars, files), args.workspace)
     if workspace.chart_note:
         print(f"warning: {workspace.chart_note}", file=sys.stderr, flush=True)
     with timings.step("ocw check of the workspace"):
-        _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check)
+        _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check, files)
     with timings.step("choose the engine"):
         choice = choose_engine(args.engine)
     if choice.note:
