@@ -6,16 +6,15 @@ otherwise). The password is held in memory only and never appears in a repr, a l
 
 from __future__ import annotations
 
-import contextlib
 import ssl
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import httpx
 
-DEFAULT_USERNAME = "opencode"
+from ocw.opencode import DEFAULT_USERNAME
+
 UNAUTHENTICATED_PATH = "/site.webmanifest"
 
 
@@ -38,18 +37,6 @@ class OpenCodeClient:
     username: str = DEFAULT_USERNAME
     timeout: float = 10.0
     verify: bool | str = True
-    _kept: httpx.Client | None = field(default=None, init=False, repr=False, compare=False)
-
-    @contextlib.contextmanager
-    def kept_open(self) -> Iterator[OpenCodeClient]:
-        """Authenticated requests in the block share one HTTP client (its pool and connection) instead of making a
-        client each: a readiness poll then costs a request, not a client's set-up."""
-        with self._client() as client:
-            self._kept = client
-            try:
-                yield self
-            finally:
-                self._kept = None
 
     def _client(self, *, authenticated: bool = True) -> httpx.Client:
         auth = httpx.BasicAuth(self.username, self.password) if authenticated else None
@@ -57,8 +44,6 @@ class OpenCodeClient:
 
     def request(self, method: str, path: str, *, authenticated: bool = True, **kwargs: Any) -> httpx.Response:
         try:
-            if authenticated and self._kept is not None:
-                return self._kept.request(method, path, **kwargs)
             with self._client(authenticated=authenticated) as client:
                 return client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:

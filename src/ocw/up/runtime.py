@@ -29,7 +29,7 @@ from ocw.up.state import EngineKind, RunRecord, WorkspaceDirs, clear_record, is_
 from ocw.up.timings import Timings
 
 if TYPE_CHECKING:
-    from ocw.opencode.client import OpenCodeClient
+    from ocw.up.local_server import LocalServer
     from ocw.up.plan import Plan
 
 READY_TIMEOUT = 90.0  # without a startupProbe in the manifests
@@ -217,11 +217,11 @@ def run_to_completion(plan: Plan, name: str, argv: list[str], env: dict[str, str
     return time.monotonic() - started
 
 
-def client(plan: Plan) -> OpenCodeClient:
-    # httpx loads only when a start waits for OpenCode: `ocw down` and `ocw ps` import this module and never ask it.
-    from ocw.opencode.client import OpenCodeClient  # noqa: PLC0415
+def local_server(plan: Plan, timeout: float = 5.0) -> LocalServer:
+    # http.client loads only when a start asks OpenCode: `ocw down` and `ocw ps` import this module and never ask it.
+    from ocw.up.local_server import LocalServer  # noqa: PLC0415
 
-    return OpenCodeClient(plan.url, plan.password, plan.username, timeout=5.0)
+    return LocalServer(plan.host, plan.port, plan.username, plan.password, timeout=timeout)
 
 
 def wait_ready(plan: Plan, process: subprocess.Popen[bytes], timeout: float | None = None) -> float:
@@ -230,7 +230,7 @@ def wait_ready(plan: Plan, process: subprocess.Popen[bytes], timeout: float | No
         timeout = plan.workspace.app_container.startup_seconds() or READY_TIMEOUT
     started = time.monotonic()
     listening = False  # until OpenCode listens, a refused connection says "not ready" without an HTTP request
-    with client(plan).kept_open() as api:  # one HTTP client for every poll
+    with local_server(plan) as api:  # one connection for every poll
         while time.monotonic() - started < timeout:
             if process.poll() is not None:
                 raise OcwError(

@@ -14,14 +14,14 @@ from types import FrameType
 from ocw.cli_options import check_command, repo_path
 from ocw.errors import EXIT_FAILED, OcwError
 from ocw.flux.artifact import repository_files
-from ocw.opencode.client import OpenCodeClient, OpenCodeError
 from ocw.up import supervisor
 from ocw.up.check_gate import check_errors
 from ocw.up.command import state_dir_of
 from ocw.up.engine_choice import choose_engine
+from ocw.up.local_server import LocalServerError
 from ocw.up.logs import tail
 from ocw.up.plan import Plan, UpOptions, make_plan
-from ocw.up.runtime import StopResult, cleanup
+from ocw.up.runtime import StopResult, cleanup, local_server
 from ocw.up.state import read_record, remember_repository
 from ocw.up.timings import Timings
 from ocw.workspace import Workspace, find_workspace, load_workspaces
@@ -68,8 +68,9 @@ def _print_started(plan: Plan, show_password: bool, ready_after: float) -> None:
 def _config_in_force(plan: Plan) -> str:
     """What the running server says of the settings the workspace config pins (GET /config), not what was asked."""
     try:
-        config = OpenCodeClient(plan.url, plan.password, plan.username).get_json("/config")
-    except OpenCodeError as exc:
+        with local_server(plan, timeout=10.0) as server:
+            config = server.get_json("/config")
+    except LocalServerError as exc:
         return f"unknown ({exc})"
     share = config.get("share") or "manual (OpenCode's default)"
     autoupdate = "off" if config.get("autoupdate") is False else "on"
