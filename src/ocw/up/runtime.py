@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 READY_TIMEOUT = 90.0  # without a startupProbe in the manifests
 GROUP_GONE_TIMEOUT = 5.0  # for the processes of a SIGKILLed group to have exited
-DEFAULT_STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL for processes (no manifest grace applies)
 POLL = 0.02
 RESEND_TERM = 1.0  # seconds between the SIGTERMs of a stop
 STEP_TERM_GRACE = 3.0  # seconds an interrupted init step has to end on SIGTERM before its group is killed
