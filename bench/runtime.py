@@ -33,6 +33,7 @@ from ocw.kube.quantity import quantity
 from ocw.paths import project_root
 from ocw.up import process_runtime, runtime, supervisor, volumes
 from ocw.up.container import ContainerRun
+from ocw.up.defaults import DEFAULT_STOP_GRACE
 from ocw.up.plan import Plan, UpOptions, make_plan
 from ocw.up.pod import ProcessSpec
 from ocw.up.state import RunRecord, process_start_ticks
@@ -520,7 +521,7 @@ def main() -> int:
         action="append",
         help="JSC tunings to measure (default: all; soak: first two)",
     )
-    parser.add_argument("--grace", type=float, default=runtime.DEFAULT_STOP_GRACE)
+    parser.add_argument("--grace", type=float, default=DEFAULT_STOP_GRACE)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--only", choices=["init", "restart", "shutdown", "memory", "engines"], action="append")
     args = parser.parse_args()

@@ -1,7 +1,7 @@
 """`ocw up -d` against bare `opencode serve`: the time from the command to OpenCode's first authenticated answer
 (GET /session), on the same populated volume with the same password, as medians of --runs runs taken in turns, and
-where `ocw up`'s start went step by step (its logs/timings.json). The targets: process mode at most 1.15 times bare
-OpenCode, the container at most 1.35 times.
+where `ocw up`'s start went step by step, in wall and CPU seconds (its logs/timings.json). The targets: process mode
+at most 1.15 times bare OpenCode, the container at most 1.35 times.
 
 Two baselines: bare `opencode serve` as a process without limits, and bare `opencode serve` in the workspace image
 under the CPU and memory limits the manifests give the OpenCode container (a plain `podman run` with `--cpus` and
@@ -72,7 +72,8 @@ def ocw(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
 
 
-def ocw_up(engine: str, state: Path, source: Path, timeout: float) -> tuple[float, dict[str, float]]:
+def ocw_up(engine: str, state: Path, source: Path, timeout: float) -> tuple[float, dict[str, Any]]:
+    """Seconds to the first answer, and the start's logs/timings.json (wall and CPU seconds of each step)."""
     port = free_port()
     args = ["up", "flux", "-d", "--engine", engine, "--source", str(source), "--port", str(port)]
     started = time.monotonic()
@@ -88,10 +89,10 @@ def ocw_up(engine: str, state: Path, source: Path, timeout: float) -> tuple[floa
         seconds = first_answer(f"http://127.0.0.1:{port}", read_password_file(password_file) or "", started, process,
                                timeout)  # fmt: skip
         process.wait(timeout=60)
-        steps = json.loads((state / WORKSPACE / "logs" / "timings.json").read_text())["steps"]
+        timings = json.loads((state / WORKSPACE / "logs" / "timings.json").read_text())
     finally:
         ocw("down", "flux", "--state-dir", str(state), "--timeout", "5")
-    return seconds, steps
+    return seconds, timings
 
 
 def bare(state: Path, timeout: float) -> float:
@@ -218,6 +219,7 @@ def main() -> None:
                 print(f"populating the {engine} volume: {failure}", file=sys.stderr)
         times: dict[str, list[float]] = {name: [] for name in [*baselines, *options.engines]}
         steps: dict[str, dict[str, list[float]]] = {engine: {} for engine in options.engines}
+        cpu: dict[str, dict[str, list[float]]] = {engine: {} for engine in options.engines}
         failures: dict[str, list[str]] = {name: [] for name in times}
 
         def measure(name: str, run: Callable[[], float]) -> None:
@@ -228,9 +230,11 @@ def main() -> None:
                 failures[name].append(str(failure))
 
         def up(engine: str) -> float:
-            seconds, run_steps = ocw_up(engine, states[engine], source, options.timeout)
-            for step, value in run_steps.items():
+            seconds, timings = ocw_up(engine, states[engine], source, options.timeout)
+            for step, value in timings["steps"].items():
                 steps[engine].setdefault(step, []).append(value)
+            for step, value in timings.get("cpu", {}).items():
+                cpu[engine].setdefault(step, []).append(value)
             return seconds
 
         for _ in range(options.runs):
@@ -275,11 +279,13 @@ def main() -> None:
             "target": TARGETS[engine],
             "runs": [round(x, 3) for x in times[engine]],
             "steps_median": {name: median(values) for name, values in steps[engine].items()},
+            "steps_cpu_median": {name: median(values) for name, values in cpu[engine].items()},
         }
         columns = "".join(f" {ratios[name]:>15.2f}x" if name in ratios else f" {'-':>16}" for name in baselines)
         print(f"{'ocw up -d --engine ' + engine:<42} {medians[engine]:>7.2f}s{columns} {TARGETS[engine]:>6.2f}x")
         for name, values in steps[engine].items():
-            print(f"  {name:<40} {median(values):>6.2f}s")
+            cpu_seconds = median(cpu[engine][name]) if cpu[engine].get(name) else 0.0
+            print(f"  {name:<40} {median(values):>6.2f}s  cpu {cpu_seconds:>5.2f}s")
     for name, messages in result["failed_runs"].items():
         print(f"{name}: {len(messages)} of {options.runs} runs failed and are not in the median: {messages[0]}")
     print(f"load average before {result['load_average_before']}, after {result['load_average_after']}")

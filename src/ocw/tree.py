@@ -64,15 +64,17 @@ def load_tree(
     *,
     cluster: str | None = None,
     path: Path | None = None,
+    files: Sequence[PurePosixPath] | None = None,
 ) -> Tree:
     """Follow Flux's graph in repo, from --path, else its bootstrap (--cluster picks one of several), else the folders
     that hold its Flux Kustomizations. The whole graph is always built; `only` (names, target namespaces or folders
-    under kubernetes/apps) marks the selection a report is narrowed to."""
+    under kubernetes/apps) marks the selection a report is narrowed to. `files` are the repository's
+    (repository_files), listed here unless given."""
     repo = repo.resolve()
     if not repo.is_dir():
         raise OcwError(f"expected a repository folder at {repo}, found none", hint="pass --repo DIR")
     file_vars, used_files = load_cluster_vars(repo, var_files)
-    files = repository_files(repo)  # listed once: the graph's sources hold the same files
+    files = repository_files(repo) if files is None else files  # listed once: the graph's sources hold the same files
     visible, documents = visible_documents(repo, files)
     entry_path = _relative_path(repo, path) if path is not None else None
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ocw.cli_options import check_command
 from ocw.component import (
@@ -196,8 +196,11 @@ def workspaces_in(tree: Tree, releases: Releases | None = None) -> list[Workspac
     return sorted(result, key=lambda ws: ws.name)
 
 
-def load_workspaces(repo: Path, var_files: Sequence[Path] = ()) -> list[Workspace]:
-    tree = load_tree(repo, var_files)
+def load_workspaces(
+    repo: Path, var_files: Sequence[Path] = (), files: Sequence[PurePosixPath] | None = None
+) -> list[Workspace]:
+    """The workspaces of the tree; `files` are the repository's (repository_files), listed here unless given."""
+    tree = load_tree(repo, var_files, files=files)
     workspaces = workspaces_in(tree)
     if not workspaces:
         problems = "; ".join(f.message for f in tree.all_findings()[:3])

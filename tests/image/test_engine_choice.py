@@ -9,7 +9,7 @@ import pytest
 
 from ocw.errors import EXIT_CANNOT_RUN, OcwError
 from ocw.up import engine_choice
-from ocw.up.engine_choice import EngineRequest
+from ocw.up.defaults import EngineRequest
 from support.image import WorkspaceImage
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from check.tree_copy import HELMRELEASE, copy_tree
-from ocw.up.check_gate import check_errors
+from ocw.flux.artifact import repository_files
+from ocw.up.check_gate import check_errors, verdict_key
 
 WORKSPACE = "opencode-flux"
 
@@ -53,3 +54,16 @@ def test_a_change_anywhere_in_the_repository_checks_again(tmp_path: Path) -> Non
     tree.write("infrastructure/configs/kustomization.yaml", "resources: []\n")
     assert check_errors(tree.root, [], WORKSPACE)[1] is False
     assert check_errors(tree.root, [], WORKSPACE)[1] is True
+
+
+def test_the_files_the_tree_was_built_from_give_the_same_verdict_key(tmp_path: Path) -> None:
+    """`ocw up` lists the repository once and hands the list to the check: the key is the one the check would list,
+    and a file the list does not hold (written after it) still changes the key of the next start."""
+    tree = copy_tree(tmp_path / "repo")
+    files = repository_files(tree.root)
+    assert verdict_key(tree.root, [], WORKSPACE, files) == verdict_key(tree.root, [], WORKSPACE)
+    tree.write("docs/notes.md", "notes\n")
+    assert verdict_key(tree.root, [], WORKSPACE, repository_files(tree.root)) != verdict_key(
+        tree.root, [], WORKSPACE, files
+    )
+    assert verdict_key(tree.root, [], WORKSPACE, repository_files(tree.root)) == verdict_key(tree.root, [], WORKSPACE)

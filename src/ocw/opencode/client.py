@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 
-DEFAULT_USERNAME = "opencode"
+from ocw.opencode import DEFAULT_USERNAME
+
 UNAUTHENTICATED_PATH = "/site.webmanifest"
 
 

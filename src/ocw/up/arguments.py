@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ocw.cli_options import STATE_DIR_HELP, add_output, add_repo, add_state_dir, add_stop_timeout, runs
-from ocw.up.engine_choice import ENGINE_CHOICES
+from ocw.up.defaults import DEFAULT_STOP_GRACE, ENGINE_CHOICES
 from ocw.up.ports import ANY_PORT, LOCAL_LISTEN, port_argument
-from ocw.up.runtime import DEFAULT_STOP_GRACE
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ocw import __version__
 from ocw.flux.artifact import repository_files
@@ -49,12 +49,15 @@ def _fingerprint(path: str) -> str:
     return f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n"
 
 
-def verdict_key(repo: Path, var_files: Sequence[Path], workspace: str) -> str:
+def verdict_key(
+    repo: Path, var_files: Sequence[Path], workspace: str, files: Sequence[PurePosixPath] | None = None
+) -> str:
     """Everything the verdict depends on: every file of the repository (Flux may build any folder of it, not only
-    kubernetes/), the variable files given, this ocw (code, schemas, vendored charts), the charts `ocw charts pull`
-    cached and the pinned tools that build and render."""
+    kubernetes/; `files`, listed here unless given), the variable files given, this ocw (code, schemas, vendored
+    charts), the charts `ocw charts pull` cached and the pinned tools that build and render."""
+    listed = repository_files(repo) if files is None else files
     inputs = [
-        *(f"{repo}/{relative}" for relative in repository_files(repo)),
+        *(f"{repo}/{relative}" for relative in listed),
         *(str(p.resolve()) for p in var_files),
         *_files(PACKAGE_DIR),
         *_files(user_cache_dir() / "charts"),
@@ -79,10 +82,13 @@ def _write(path: Path, errors: list[CheckError]) -> None:
         replace_whole(path, json.dumps([{"file": e.file, "message": e.message} for e in errors]))
 
 
-def check_errors(repo: Path, var_files: Sequence[Path], workspace: str) -> tuple[list[CheckError], bool]:
+def check_errors(
+    repo: Path, var_files: Sequence[Path], workspace: str, files: Sequence[PurePosixPath] | None = None
+) -> tuple[list[CheckError], bool]:
     """`ocw check`'s errors about the workspace's Kustomization (and the files it shares), and whether they came from
-    the cache."""
-    path = verdict_cache_dir() / f"{verdict_key(repo, var_files, workspace)}.json"
+    the cache. `files` are the repository's files the workspace was built from (repository_files), listed here unless
+    given."""
+    path = verdict_cache_dir() / f"{verdict_key(repo, var_files, workspace, files)}.json"
     cached = _read(path)
     if cached is not None:
         return cached, True

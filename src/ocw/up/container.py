@@ -295,8 +295,8 @@ def container_run(
     return ContainerRun(name, argv, env_file, env, mounts, sec.uid, sec.fs_group, pid_file, copies, files)
 
 
-def _fix_owner(path: Path, uid: int, gid: int) -> None:
-    info = path.lstat()
+def _fix_owner(path: str, uid: int, gid: int) -> None:
+    info = os.lstat(path)
     if info.st_uid != uid or info.st_gid != gid:
         os.lchown(path, uid, gid)
 
@@ -304,17 +304,23 @@ def _fix_owner(path: Path, uid: int, gid: int) -> None:
 def grant_volumes(dirs: WorkspaceDirs, work: Workload, containers: list[Container]) -> None:
     """What the kubelet's fsGroup does, for a rootful engine (whose containers run in the pod's user namespace): the
     pod's user owns its volumes' files, the secret and configMap folders are readable by the fsGroup (their files
-    keep their modes)."""
+    keep their modes). A volume that the next container mounts as the same user again is not walked again: a home
+    holds thousands of files, and paths are text for the same reason."""
+    granted: dict[Path, tuple[int, int]] = {}  # the owner each folder was last given
     for container in containers:
         sec = security(work, container)
         group = host_id(sec.fs_group if sec.fs_group is not None else sec.gid)
         for mount in container.mounts:
             folder = volume_folder(dirs, mount.volume)
+            owner = (0 if mount.volume.type in GENERATED else host_id(sec.uid), group)
+            if granted.get(folder) == owner:
+                continue
+            granted[folder] = owner
             if mount.volume.type in PERSISTENT or mount.volume.type in EPHEMERAL:
                 for root, subdirs, files in os.walk(folder):
-                    _fix_owner(Path(root), host_id(sec.uid), group)
+                    _fix_owner(root, host_id(sec.uid), group)
                     for entry in [*subdirs, *files]:
-                        _fix_owner(Path(root) / entry, host_id(sec.uid), group)
+                        _fix_owner(f"{root}/{entry}", host_id(sec.uid), group)
             elif mount.volume.type in GENERATED:
                 for root, _subdirs, files in os.walk(folder):
                     os.lchown(root, 0, group)

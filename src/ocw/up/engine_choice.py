@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
 
 from ocw.errors import EXIT_CANNOT_RUN, OcwError
 from ocw.image.definition import local_image
 from ocw.image.engine import Engine, find_engine, image_missing
-
-# What `ocw up --engine` accepts: an engine (state.EngineKind), or "auto" to take the container engine when it works.
-EngineRequest = Literal["auto", "container", "process"]
-ENGINE_CHOICES: Final[tuple[EngineRequest, ...]] = get_args(EngineRequest)
+from ocw.up.defaults import EngineRequest
 
 
 @dataclass(frozen=True)

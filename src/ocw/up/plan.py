@@ -13,7 +13,7 @@ from ocw.errors import OcwError
 from ocw.externalsecrets import gotemplate
 from ocw.externalsecrets.render import fetch, render_secret, secret_source, template_data
 from ocw.kube.pod import Mount
-from ocw.opencode.client import DEFAULT_USERNAME
+from ocw.opencode import DEFAULT_USERNAME
 from ocw.opencode.project_url import project_url
 from ocw.password import MIN_LENGTH, password_problem
 from ocw.up import passthrough

@@ -15,11 +15,11 @@ import time
 from typing import TYPE_CHECKING, Literal
 
 from ocw.errors import OcwError
+from ocw.up.defaults import DEFAULT_STOP_GRACE
 from ocw.up.logs import open_log
 from ocw.up.pod import ProcessSpec
 from ocw.up.runtime import (
     APP_START,
-    DEFAULT_STOP_GRACE,
     INIT_STEP,
     VOLUMES,
     Started,

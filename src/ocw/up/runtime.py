@@ -24,16 +24,16 @@ from typing import TYPE_CHECKING, Protocol
 from ocw.errors import EXIT_FAILED, OcwError
 from ocw.up import volumes
 from ocw.up.logs import open_log, tail
+from ocw.up.ports import accepts_connections
 from ocw.up.state import EngineKind, RunRecord, WorkspaceDirs, clear_record, is_alive, process_start_ticks, write_record
 from ocw.up.timings import Timings
 
 if TYPE_CHECKING:
-    from ocw.opencode.client import OpenCodeClient
+    from ocw.up.local_server import LocalServer
     from ocw.up.plan import Plan
 
 READY_TIMEOUT = 90.0  # without a startupProbe in the manifests
 GROUP_GONE_TIMEOUT = 5.0  # for the processes of a SIGKILLed group to have exited
-DEFAULT_STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL for processes (no manifest grace applies)
 POLL = 0.02
 RESEND_TERM = 1.0  # seconds between the SIGTERMs of a stop
 STEP_TERM_GRACE = 3.0  # seconds an interrupted init step has to end on SIGTERM before its group is killed
@@ -216,11 +216,11 @@ def run_to_completion(plan: Plan, name: str, argv: list[str], env: dict[str, str
     return time.monotonic() - started
 
 
-def client(plan: Plan) -> OpenCodeClient:
-    # httpx loads only when a start waits for OpenCode: `ocw down` and `ocw ps` import this module and never ask it.
-    from ocw.opencode.client import OpenCodeClient  # noqa: PLC0415
+def local_server(plan: Plan, timeout: float = 5.0) -> LocalServer:
+    # http.client loads only when a start asks OpenCode: `ocw down` and `ocw ps` import this module and never ask it.
+    from ocw.up.local_server import LocalServer  # noqa: PLC0415
 
-    return OpenCodeClient(plan.url, plan.password, plan.username, timeout=5.0)
+    return LocalServer(plan.host, plan.port, plan.username, plan.password, timeout=timeout)
 
 
 def wait_ready(plan: Plan, process: subprocess.Popen[bytes], timeout: float | None = None) -> float:
@@ -228,18 +228,20 @@ def wait_ready(plan: Plan, process: subprocess.Popen[bytes], timeout: float | No
     if timeout is None:
         timeout = plan.workspace.app_container.startup_seconds() or READY_TIMEOUT
     started = time.monotonic()
-    api = client(plan)
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            raise OcwError(
-                f"OpenCode exited with code {process.returncode} before answering; its last output:\n"
-                + tail(plan.dirs.opencode_log),
-                hint=f"read {plan.dirs.opencode_log}",
-                exit_code=EXIT_FAILED,
-            )
-        if api.is_ready():
-            return time.monotonic() - started
-        time.sleep(POLL)
+    listening = False  # until OpenCode listens, a refused connection says "not ready" without an HTTP request
+    with local_server(plan) as api:  # one connection for every poll
+        while time.monotonic() - started < timeout:
+            if process.poll() is not None:
+                raise OcwError(
+                    f"OpenCode exited with code {process.returncode} before answering; its last output:\n"
+                    + tail(plan.dirs.opencode_log),
+                    hint=f"read {plan.dirs.opencode_log}",
+                    exit_code=EXIT_FAILED,
+                )
+            listening = listening or accepts_connections(plan.host, plan.port)
+            if listening and api.is_ready():
+                return time.monotonic() - started
+            time.sleep(POLL)
     raise OcwError(
         f"OpenCode did not answer an authenticated request on {plan.url} within {timeout:.0f} s",
         hint=f"read {plan.dirs.opencode_log}",

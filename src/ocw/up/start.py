@@ -8,28 +8,31 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import FrameType
 
 from ocw.cli_options import check_command, repo_path
 from ocw.errors import EXIT_FAILED, OcwError
-from ocw.opencode.client import OpenCodeClient, OpenCodeError
+from ocw.flux.artifact import repository_files
 from ocw.up import supervisor
 from ocw.up.check_gate import check_errors
 from ocw.up.command import state_dir_of
 from ocw.up.engine_choice import choose_engine
+from ocw.up.local_server import LocalServerError
 from ocw.up.logs import tail
 from ocw.up.plan import Plan, UpOptions, make_plan
-from ocw.up.runtime import StopResult, cleanup
+from ocw.up.runtime import StopResult, cleanup, local_server
 from ocw.up.state import read_record, remember_repository
 from ocw.up.timings import Timings
 from ocw.workspace import Workspace, find_workspace, load_workspaces
 
 
-def _refuse_on_check_errors(repo: Path, var_files: Sequence[Path], workspace: Workspace, skip: bool) -> bool:
+def _refuse_on_check_errors(
+    repo: Path, var_files: Sequence[Path], workspace: Workspace, skip: bool, files: Sequence[PurePosixPath]
+) -> bool:
     """`ocw check`'s errors about this workspace's Kustomization (and the files it shares) stop `up`. Returns whether
     the verdict came from the cache."""
-    errors, cached = check_errors(repo, var_files, workspace.name)
+    errors, cached = check_errors(repo, var_files, workspace.name, files)
     if not errors:
         return cached
     listed = "\n".join(f"  {error.file}: {error.message}" for error in errors[:10])
@@ -65,8 +68,9 @@ def _print_started(plan: Plan, show_password: bool, ready_after: float) -> None:
 def _config_in_force(plan: Plan) -> str:
     """What the running server says of the settings the workspace config pins (GET /config), not what was asked."""
     try:
-        config = OpenCodeClient(plan.url, plan.password, plan.username).get_json("/config")
-    except OpenCodeError as exc:
+        with local_server(plan, timeout=10.0) as server:
+            config = server.get_json("/config")
+    except LocalServerError as exc:
         return f"unknown ({exc})"
     share = config.get("share") or "manual (OpenCode's default)"
     autoupdate = "off" if config.get("autoupdate") is False else "on"
@@ -89,11 +93,12 @@ def run_up(args: argparse.Namespace) -> int:
     repo = repo_path(args)
     timings = Timings(on_step=_progress)
     with timings.step("build the workspace from the manifests"):
-        workspace = find_workspace(load_workspaces(repo, args.vars), args.workspace)
+        files = repository_files(repo)  # listed once, for the tree and for the check's cache key
+        workspace = find_workspace(load_workspaces(repo, args.vars, files), args.workspace)
     if workspace.chart_note:
         print(f"warning: {workspace.chart_note}", file=sys.stderr, flush=True)
     with timings.step("ocw check of the workspace"):
-        _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check)
+        _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check, files)
     with timings.step("choose the engine"):
         choice = choose_engine(args.engine)
     if choice.note:

@@ -17,7 +17,8 @@ import httpcore
 import httpx
 
 from ocw.errors import OcwError
-from ocw.opencode.client import DEFAULT_USERNAME, OpenCodeClient
+from ocw.opencode import DEFAULT_USERNAME
+from ocw.opencode.client import OpenCodeClient
 
 
 def parse_connect_to(values: Iterable[str]) -> dict[str, tuple[str, int]]:
