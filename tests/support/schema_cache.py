@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from ocw import secret_values
 from support.run_folder import run_folder
 
 # Loopback's discard port refuses at once: the catalogs stand unreachable, as offline.
@@ -39,14 +38,10 @@ def share_caches(ocw_cache: Path, shared: Path) -> None:
 
 
 def private_schema_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared: Path | None = None) -> Path:
-    """Give this test an empty cache of its own, unreachable catalogs and no secret value held; returns the cache's
-    schemas directory.
+    """Give this test an empty cache of its own and unreachable catalogs; returns the cache's schemas directory.
     With `shared`, the cache's renders, builds and verdicts are the run's (for tests that do not test those caches)."""
     cache = tmp_path / "xdg-cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
-    # A secret value a check remembers stops all render and verdict writes of the process: one test's must not stop
-    # the caching of every later test of its worker.
-    monkeypatch.setattr(secret_values, "_HELD", set())
     monkeypatch.setenv("OCW_CRD_CATALOG_URL", UNREACHABLE_CATALOG)
     monkeypatch.setenv("OCW_APP_TEMPLATE_SCHEMA_URL", UNREACHABLE_CATALOG)
     if shared is not None:
