@@ -39,7 +39,11 @@ from support.cli import run_ocw
 
 WORKSPACE_APPS = {"opencode-flux", "opencode-ha"}
 VOLSYNC_ES = "kubernetes/components/opencode-workspace/volsync/externalsecret.yaml"
-FIXTURE_YAML = sorted(p for p in FIXTURES.rglob("*") if p.suffix in (".yaml", ".yml"))
+FIXTURE_REPOSITORIES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+FIXTURE_YAML = {
+    name: sorted(p for p in (FIXTURES / name).rglob("*") if p.suffix in (".yaml", ".yml"))
+    for name in FIXTURE_REPOSITORIES
+}
 MIN_ACCURACY = 0.95
 
 
@@ -102,14 +106,24 @@ def replace(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-@pytest.mark.parametrize("path", FIXTURE_YAML, ids=[str(p.relative_to(FIXTURES)) for p in FIXTURE_YAML])
-def test_every_real_yaml_file_loads(path: Path) -> None:
+@pytest.mark.parametrize("repository", FIXTURE_REPOSITORIES)
+def test_every_real_yaml_file_loads(repository: str) -> None:
     """Merge keys, anchors defined twice, the `=` value, `!env_var`, `{{ .X }}` as a key: Flux accepts them all (a
-    file of comments only, like `flux bootstrap`'s placeholders, holds no document)."""
-    text = path.read_text()
-    documents = load_all_strict(text)
-    content = [line for line in text.splitlines() if line.strip() and not line.startswith(("#", "---"))]
-    assert documents or not content
+    file of comments only, like `flux bootstrap`'s placeholders, holds no document). One test per repository, not per
+    file: the failure lists every file that does not load, with its error and line."""
+    failures = []
+    for path in FIXTURE_YAML[repository]:
+        text = path.read_text()
+        try:
+            documents = load_all_strict(text)
+        except YamlError as exc:
+            failures.append(f"{path.relative_to(FIXTURES)}:{exc.line}: {exc.message}")
+            continue
+        content = [line for line in text.splitlines() if line.strip() and not line.startswith(("#", "---"))]
+        if not documents and content:
+            failures.append(f"{path.relative_to(FIXTURES)}: holds content but no document")
+    assert FIXTURE_YAML[repository], f"tests/fixtures/{repository} holds no YAML file"
+    assert not failures, "\n".join(failures)
 
 
 def test_yaml_constructs_load_as_flux_reads_them() -> None:
