@@ -8,7 +8,13 @@ WORKSPACE ?= flux
 PYTEST_ARGS ?=
 
 
-.PHONY: bytecode setup system-packages test-prerequisites local-image up down test lint typecheck unit bench clean image
+.PHONY: bytecode setup setup-parts system-packages test-prerequisites test-ready local-image up down test lint typecheck \
+  unit bench clean image
+
+# Setup's steps run side by side where nothing orders them (the venv and npm's tools install at the same time; mypy
+# and ruff start as soon as the venv is there): setup and test call make again with this many jobs. Make 3.81 (macOS)
+# runs them the same way.
+JOBS ?= 4
 
 # Debian packages (each provides the command of its name) that ocw itself runs: git clones and pulls workspaces, jq
 # validates and merges the Copilot login in the init step, which `ocw up` runs on this machine.
@@ -39,12 +45,16 @@ echo "missing:$$missing -- $(2)."; \
 echo "  install them with your system's package manager (Debian/Ubuntu: apt-get install$$missing); continuing."
 endef
 
-setup: system-packages $(VENV)/.installed $(TOOLS)/node_modules/.installed $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm
+setup:
+	@$(MAKE) --no-print-directory -j $(JOBS) setup-parts
+
+setup-parts: system-packages $(VENV)/.installed $(TOOLS)/node_modules/.installed $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm
 
 system-packages:
 	@$(call ensure_packages,$(SYSTEM_PACKAGES),ocw up runs the init step with git and jq where podman cannot run it in the image; everything else works without them)
 
-test-prerequisites:
+# After system-packages: two apt-get runs at once would fight over dpkg's lock.
+test-prerequisites: system-packages
 	@$(call ensure_packages,$(TEST_SYSTEM_PACKAGES),only the tests need them (the tests that use them skip without them; with CI=true they fail))
 
 $(VENV)/.installed: pyproject.toml
@@ -73,14 +83,14 @@ $(TOOLS)/bin/helm: $(TOOLS)/node_modules/.installed $(VENV)/.installed
 # Runs a workspace locally from the manifests: clones this repository (no network needed) and serves OpenCode.
 # Compiled once here rather than by each `ocw` process: with PYTHONDONTWRITEBYTECODE set (as in many CI images) every
 # run would compile ocw's modules again. Up-to-date files are skipped, so this takes a moment.
-bytecode: setup
+bytecode: $(VENV)/.installed
 	$(PY) -m compileall -q src tests conftest.py bench >/dev/null
 
 # pytest rewrites the asserts of each test module as it collects it and keeps the result beside the module's bytecode;
 # with PYTHONDONTWRITEBYTECODE set it keeps nothing, and every worker would rewrite every module again. One collection
 # here keeps them; it runs again only when a test module changed.
 TEST_MODULES := $(wildcard tests/*/*.py) conftest.py
-$(VENV)/.tests-collected: $(TEST_MODULES) $(VENV)/.installed
+$(VENV)/.tests-collected: $(TEST_MODULES) $(VENV)/.installed | bytecode
 	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest --collect-only -q -p no:syrupy tests >/dev/null
 	touch $@
 
@@ -102,11 +112,11 @@ down: setup
 image: setup
 	$(PY) -m ocw.image build
 
-lint: setup
+lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench conftest.py
 	$(VENV)/bin/ruff format --check src tests bench conftest.py
 
-typecheck: setup
+typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 	MYPYPATH=tests $(VENV)/bin/mypy conftest.py  # alone: mypy would take it and tests/secrets/conftest.py for one module
 
@@ -120,7 +130,10 @@ unit: setup test-prerequisites
 # tests/durations.json; `make test PYTEST_ARGS=--store-durations` records them again.
 TEST_WORKERS ?= 4
 
-test: lint typecheck setup test-prerequisites bytecode $(VENV)/.tests-collected
+test-ready: lint typecheck setup-parts test-prerequisites bytecode $(VENV)/.tests-collected
+
+test:
+	@$(MAKE) --no-print-directory -j $(JOBS) test-ready
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 bench: setup bytecode
