@@ -17,8 +17,9 @@ from agent.gitops import gitops_copy, set_push
 from agent.workspace import AgentWorkspace, make_source_repository
 from support.git_http_server import GitHttpServer, make_self_signed_certificate
 from support.model_server import ModelServer
+from support.ports import free_port
 from support.tokens import copilot_document, random_text
-from up.helpers import free_port, write_secrets
+from up.helpers import write_secrets
 
 REPOSITORY = "k8s-cluster.git"
 

@@ -37,7 +37,8 @@ from support.gateway import Deployed, deployed, serve_gateway
 from support.image import workspace_image  # noqa: F401 - the session fixture
 from support.local_workspace import WORKSPACE
 from support.pki import Pki, make_pki, serve_https
-from up.helpers import REPO, Local, free_port
+from support.ports import free_port
+from up.helpers import REPO, Local
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -14,7 +14,8 @@ from ocw.up.state import workspace_dirs
 from support.cli import run_ocw, user_env
 from support.image import WorkspaceImage
 from support.local_workspace import WORKSPACE
-from up.helpers import REPO, free_port, up_in_foreground
+from support.ports import free_port
+from up.helpers import REPO, up_in_foreground
 
 pytestmark = pytest.mark.timeout(300)
 

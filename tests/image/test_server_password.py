@@ -17,8 +17,9 @@ from ocw.workspace import Workspace, find_workspace, load_workspaces
 from support.cli import run_ocw, user_env
 from support.image import WorkspaceImage
 from support.local_workspace import WORKSPACE
+from support.ports import free_port
 from support.tokens import copilot_document, random_text
-from up.helpers import REPO, free_port, make_source_repo, write_secrets
+from up.helpers import REPO, make_source_repo, write_secrets
 
 pytestmark = pytest.mark.timeout(600)
 

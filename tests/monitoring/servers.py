@@ -4,7 +4,6 @@ and stopped when it ends."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,16 +15,11 @@ from typing import Any
 import httpx
 import yaml
 
+from support.ports import free_port
 from support.prerequisites import require_command
 from support.processes import answers, stop
 
 START_TIMEOUT = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -43,7 +37,7 @@ def _serve(command: list[str], ready_path: str, folder: Path, env: dict[str, str
     """Start `command` (with `{address}` filled in) until it answers `ready_path`; a port taken meanwhile by another
     test gets a second and third try on a fresh one."""
     for attempt in range(3):
-        address = f"127.0.0.1:{_free_port()}"
+        address = f"127.0.0.1:{free_port()}"
         log = folder / f"{Path(command[0]).name}.{attempt}.log"
         with log.open("wb") as output:
             process = subprocess.Popen(

@@ -27,7 +27,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 
 from ocw.paths import user_cache_dir
 from ocw.tool_versions import opencode_version
+from support.ports import free_port
 from support.processes import OPENCODE, opencode_server, stop
 
 CONFIG = Path(".config") / "opencode"
@@ -88,12 +88,6 @@ def stop_install(installer: subprocess.Popen[bytes]) -> None:
     stop(installer)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _kept_folder() -> Path | None:
     """Where the folder this OpenCode installs is kept between runs; None when its version cannot be read."""
     version = opencode_version(OPENCODE)
@@ -137,7 +131,7 @@ def _install_anew(run_folder: Path) -> bool:
     config = home / CONFIG
     deadline = time.monotonic() + INSTALL_TIMEOUT
     try:
-        with opencode_server(project, home, _free_port(), {"OPENCODE_SERVER_PASSWORD": PASSWORD}):
+        with opencode_server(project, home, free_port(), {"OPENCODE_SERVER_PASSWORD": PASSWORD}):
             while time.monotonic() < deadline:
                 if (config / "package-lock.json").is_file() and (config / INSTALLED).is_file():
                     time.sleep(1.0)  # the lock file is the install's last write; let it close

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,18 +17,13 @@ from ocw.up.state import process_start_ticks
 from support.cli import CliResult, run_ocw, start_ocw, user_env
 from support.local_workspace import WorkspacePlaces
 from support.opencode_home import seed
+from support.ports import free_port
 from support.tokens import copilot_document, random_text
 
 REPO = Path(__file__).resolve().parents[2]
 # `ocw verify --local` on this offline machine: OpenCode lists its providers only once its models catalog fetch has
 # given up, which takes longer than verify's 10 s request bound when the machine is loaded.
 OFFLINE_VERIFY = ("--request-timeout", "60")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def write_secrets(path: Path, pat: str, password: str, copilot: str) -> Path:

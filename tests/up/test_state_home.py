@@ -12,7 +12,8 @@ import pytest
 
 from check.tree_copy import copy_tree
 from support.cli import CliResult, run_ocw, start_ocw, user_env
-from up.helpers import free_port, make_source_repo
+from support.ports import free_port
+from up.helpers import make_source_repo
 
 pytestmark = pytest.mark.timeout(300)
 

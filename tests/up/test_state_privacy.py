@@ -18,7 +18,8 @@ import pytest
 
 from support.cli import CliResult, run_ocw, user_env
 from support.local_workspace import WORKSPACE
-from up.helpers import REPO, free_port
+from support.ports import free_port
+from up.helpers import REPO
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -25,8 +25,9 @@ from support.connect_proxy import ConnectProxy
 from support.git_http_server import GitHttpServer, make_self_signed_certificate
 from support.image import workspace_image  # noqa: F401 - the session fixture
 from support.local_workspace import WORKSPACE
+from support.ports import free_port
 from support.tokens import copilot_document, random_text
-from up.helpers import REPO, free_port, make_source_repo, up_in_foreground, write_secrets
+from up.helpers import REPO, make_source_repo, up_in_foreground, write_secrets
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -15,7 +15,8 @@ import pytest
 
 from support.cli import run_ocw, start_ocw, user_env
 from support.local_workspace import WORKSPACE
-from up.helpers import REPO, free_port, make_source_repo, up_in_foreground
+from support.ports import free_port
+from up.helpers import REPO, make_source_repo, up_in_foreground
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -37,6 +37,7 @@ from support.gateway import Deployed, deployed, serve_gateway  # noqa: E402
 from support.github_api import GitHubApi, Repository  # noqa: E402
 from support.opencode_home import seed  # noqa: E402
 from support.pki import Pki, make_pki  # noqa: E402
+from support.ports import free_port  # noqa: E402
 from support.tokens import copilot_document, random_text  # noqa: E402
 
 from .world import DOMAIN, WorkspaceSecrets, populate  # noqa: E402
@@ -106,14 +107,6 @@ def _git_clone_dir(path: Path, origin: str) -> None:
     subprocess.run([*git, "remote", "add", "origin", origin], check=True)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 OPENCODE_CONFIG = "kubernetes/components/opencode-workspace/config/opencode.json"
 
 
@@ -145,7 +138,7 @@ def servers(
             (data / "auth.json").write_text(values.copilot)
             assert ws.working_dir
             _git_clone_dir(Path(ws.working_dir), REPOS[ws.name])
-            port = _free_port()
+            port = free_port()
             env = {
                 "PATH": os.environ["PATH"],
                 "HOME": str(home),

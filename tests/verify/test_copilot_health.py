@@ -19,10 +19,9 @@ from ocw.verify.result import Outcome
 from support.connect_proxy import ConnectProxy
 from support.copilot_api import HOST, MODEL, CopilotApi, serve
 from support.pki import make_pki
+from support.ports import free_port
 from support.processes import opencode_server
 from support.tokens import copilot_document, random_text
-
-from .conftest import _free_port
 
 PASSWORD = random_text(length=24)
 
@@ -53,7 +52,7 @@ def workspace(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Worksp
     with (
         serve(api, pki.cert, pki.key) as port,
         ConnectProxy({f"{HOST}:443": port}) as proxy,
-        opencode_server(home, home, _free_port(), {**env, "HTTPS_PROXY": proxy.url}) as url,
+        opencode_server(home, home, free_port(), {**env, "HTTPS_PROXY": proxy.url}) as url,
     ):
         yield Workspace(Endpoint(workspace="opencode-flux", url=url, password_source=lambda: PASSWORD), api)
 

@@ -17,9 +17,10 @@ from ocw.verify.kubeconfig import load_config
 from ocw.verify.workspace_http import check_access, check_copilot, check_working_dir
 from support.cli import run_ocw
 from support.fake_kube import FakeKube
+from support.ports import free_port
 from support.processes import opencode_server
 
-from .conftest import Tree, _free_port
+from .conftest import Tree
 
 
 @pytest.mark.parametrize(
@@ -78,7 +79,7 @@ def test_unknown_context_names_the_known_ones(tmp_path: Path) -> None:
 
 
 def test_unreachable_api_server_exits_2_after_bounded_attempts(tree: Tree, tmp_path: Path, no_doppler: None) -> None:
-    kubeconfig = FakeKube.write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{_free_port()}")
+    kubeconfig = FakeKube.write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{free_port()}")
     result = run_ocw("verify", "--kubeconfig", str(kubeconfig), "--repo", str(tree.repo), "--request-timeout", "1")
     assert result.code == 2
     assert "failed 3 times" in result.stderr and "next:" in result.stderr
@@ -90,7 +91,7 @@ def bare_server(tmp_path: Path) -> Iterator[str]:
     home, cwd = tmp_path / "home", tmp_path / "plain"
     home.mkdir()
     cwd.mkdir()
-    with opencode_server(cwd, home, _free_port()) as url:
+    with opencode_server(cwd, home, free_port()) as url:
         yield url
 
 
