@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import socket
 from pathlib import Path
 
@@ -29,7 +30,9 @@ def _worker_index() -> int:
 
 
 _FIRST = _ephemeral_start() - SLICE * (WORKER_SLICES - _worker_index())
-_NEXT = itertools.cycle(range(_FIRST, _FIRST + SLICE))
+# From a random place in the slice: two runs of the suite on one machine rarely want the same port at the same time.
+_START = random.randrange(SLICE)  # noqa: S311 - spreads ports, guards nothing
+_NEXT = itertools.cycle([*range(_FIRST + _START, _FIRST + SLICE), *range(_FIRST, _FIRST + _START)])
 
 
 def free_port() -> int:
