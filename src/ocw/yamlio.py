@@ -4,7 +4,9 @@ non-string and complex keys) is ever a crash. A file that genuinely does not par
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -106,14 +108,25 @@ class _FastLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """For trusted machine output: no duplicate check, but the same tags as the strict loaders."""
 
 
-for _loader in (_StrictLoader, _RedefiningLoader, _FastLoader):
+_LOADERS: dict[str, type[yaml.SafeLoader]] = {
+    loader.__name__: loader for loader in (_StrictLoader, _RedefiningLoader, _FastLoader)
+}
+for _loader in _LOADERS.values():
     _loader.add_constructor(VALUE_TAG, _construct_value)
     _loader.add_multi_constructor("!", _construct_untagged)
     _loader.add_multi_constructor("tag:", _construct_untagged)  # any other explicit tag, e.g. !!python/x
 
 
 def _load(text: str, loader: type[yaml.SafeLoader]) -> list[Any]:
-    return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
+    """The documents of text, each call its own copy. A run reads the same text more than once (install checks the
+    repository as written and as it was, which differ in a few files; a render or build is read again): parsing is
+    kept per text and loader, and copying what was parsed costs a fraction of parsing it again."""
+    return copy.deepcopy(_parsed(text, loader.__name__))
+
+
+@lru_cache(maxsize=2048)
+def _parsed(text: str, loader: str) -> list[Any]:
+    return [doc for doc in yaml.load_all(text, Loader=_LOADERS[loader]) if doc is not None]
 
 
 def load_all_strict(text: str) -> list[Any]:

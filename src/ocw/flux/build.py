@@ -65,20 +65,37 @@ def _finding(ks: FluxKustomization, rule: str, message: str, severity: Severity 
 
 @dataclass
 class Prepared:
-    """A Kustomization ready for kustomize: its kustomization written in an overlay of its source's artifact."""
+    """A Kustomization ready for kustomize: the kustomization Flux generates for it, to be written in an overlay of
+    its source's artifact (make_view) once it is built rather than taken from the build cache."""
 
     kustomization: FluxKustomization
     artifact: Artifact
     folder: PurePosixPath  # spec.path in the artifact
-    view: Path  # the overlay folder standing for it
     keep_origin: bool
     marker: str  # the value of the MARKER annotation its build puts on every object
     file_name: str = ""  # the kustomization file written in the view
     text: str = ""  # what it holds
+    _view: Path | None = None
+
+    def make_view(self, workspace: Workspace) -> Path:
+        """The overlay folder standing for the Kustomization's folder, made on the first call. Not thread-safe: it
+        may change the artifact's folders above it."""
+        if self._view is None:
+            self._view = self.artifact.overlay(workspace, self.folder, self.file_name, self.text)
+        return self._view
+
+    @property
+    def view(self) -> Path:
+        if self._view is None:
+            raise RuntimeError(f"no overlay made for {self.folder} yet: call make_view first")
+        return self._view
 
 
-def prepare(ks: FluxKustomization, artifact: Artifact, workspace: Workspace) -> Prepared | RawBuild:
-    """The overlay to build ks in, or a RawBuild holding why it cannot be built."""
+def prepare(
+    ks: FluxKustomization, artifact: Artifact, workspace: Workspace, *, view: bool = True
+) -> Prepared | RawBuild:
+    """What kustomize needs to build ks, with the overlay to build it in unless `view` is False (a build the cache
+    may hold needs none), or a RawBuild holding why it cannot be built."""
     result = RawBuild(ks)
     relative = PurePosixPath(posixpath.normpath(ks.path.strip() or ".").lstrip("/"))
     if not ks.path or relative.parts[:1] == ("..",) or not artifact.has_dir(relative):
@@ -104,10 +121,10 @@ def prepare(ks: FluxKustomization, artifact: Artifact, workspace: Workspace) -> 
             )
         )
         return result
-    view = artifact.overlay(workspace, relative, generated.file_name, generated.text)
-    return Prepared(
-        ks, artifact, relative, view, generated.origin_requested, marker, generated.file_name, generated.text
-    )
+    prepared = Prepared(ks, artifact, relative, generated.origin_requested, marker, generated.file_name, generated.text)
+    if view:
+        prepared.make_view(workspace)
+    return prepared
 
 
 def build_many(prepared: Sequence[Prepared], workspace: Workspace) -> list[RawBuild]:

@@ -230,7 +230,7 @@ class _Walk:
             if isinstance(source, str):
                 results[ks.id] = _unbuilt(ks, source)
                 continue
-            item = prepare(ks, source, self.workspace)
+            item = prepare(ks, source, self.workspace, view=False)  # a cached build needs no overlay
             if isinstance(item, RawBuild):
                 results[ks.id] = item
                 continue
@@ -242,6 +242,8 @@ class _Walk:
             if key is not None:
                 keys[ks.id] = key
             prepared.append(item)
+        for item in prepared:  # here, one by one: an overlay may change the artifact's folders above it
+            item.make_view(self.workspace)
         for chunk in self._pool.map(lambda chunk: build_many(chunk, self.workspace), _batches(prepared)):
             for raw in chunk:
                 results[raw.kustomization.id] = raw

@@ -4,6 +4,7 @@ the repository with every written file as it was, so the user's repository is ne
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -42,12 +43,11 @@ def errors_before(
 ) -> Baseline:
     with tempfile.TemporaryDirectory(prefix="ocw-install-before-") as folder:
         copy = Path(folder) / repo.name
-        shutil.copytree(repo, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        shutil.copytree(repo, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"), copy_function=_Linker())
         for change in written:
             target = copy / change.path
-            if change.before is None:
-                target.unlink()
-            else:
+            target.unlink()  # a link to the repository's file: its old content goes into a file of the copy's own
+            if change.before is not None:
                 target.write_bytes(change.before)
         before = check(copy)
         known = {_key(f, copy, repo) for f in before.errors}
@@ -55,6 +55,23 @@ def errors_before(
         [f for f in after.errors if _key(f, repo, repo) in known],
         [f for f in after.errors if _key(f, repo, repo) not in known],
     )
+
+
+class _Linker:
+    """Copies a file as a hard link to it: the check only reads the copy, and a repository's files need not be written
+    again for it. Where the temporary folder is on another file system than the repository, they are copied."""
+
+    def __init__(self) -> None:
+        self.linking = True
+
+    def __call__(self, source: str, destination: str) -> str:
+        if self.linking:
+            try:
+                os.link(source, destination)
+                return destination
+            except OSError:
+                self.linking = False
+        return str(shutil.copy2(source, destination))
 
 
 def _key(finding: Finding, root: Path, repo: Path) -> FindingKey:

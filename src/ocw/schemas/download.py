@@ -10,8 +10,10 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ocw.paths import replace_whole
 
@@ -55,11 +57,13 @@ class Downloader:
 
     def __init__(self) -> None:
         self.offline_reason: str | None = None
+        self._looked_up: set[str] = set()  # hosts whose name this run found
 
     def fetch(self, url: str, path: Path) -> str | None:
         """Write the JSON at url to path (atomically); None when done, else why not. Raises Offline."""
         if self.offline_reason is not None:
             raise Offline(self.offline_reason)
+        self._look_up(url)
         import httpx  # noqa: PLC0415 - only when a schema must be fetched: a tenth of a second to import
 
         try:
@@ -77,6 +81,21 @@ class Downloader:
         path.parent.mkdir(parents=True, exist_ok=True)
         replace_whole(path, response.text)
         return None
+
+    def _look_up(self, url: str) -> None:
+        """Raise Offline when url's host has no address (a machine offline): told before the HTTP client and its TLS
+        setup are loaded, which cost more than the lookup. Not where a proxy, which looks names up itself, is set."""
+        host = urlsplit(url).hostname
+        if host is None or host in self._looked_up or _proxied():
+            return
+        try:
+            socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            self.offline_reason = f"{host} could not be reached (its name was not found: {exc.strerror or exc})"
+            raise Offline(self.offline_reason) from exc
+        except OSError:
+            return  # the HTTP client tells what is wrong
+        self._looked_up.add(host)
 
     def fetch_values_schema(self, base_url: str, target_dir: Path) -> str | None:
         """The app-template values schema and every file its relative `$ref`s name, into target_dir, whole or not at
@@ -101,6 +120,13 @@ class Downloader:
             return None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _proxied() -> bool:
+    """A proxy the HTTP client would use (it reads these variables, in either case)."""
+    return any(
+        os.environ.get(name) or os.environ.get(name.upper()) for name in ("https_proxy", "http_proxy", "all_proxy")
+    )
 
 
 def replace_dir(new: Path, target: Path) -> None:
