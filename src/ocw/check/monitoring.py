@@ -74,6 +74,7 @@ def _promtool_problems(found: Path, rules: list[Manifest]) -> list[tuple[str, ..
     kept = Verdicts()
     identity = _binary_identity(found)
     keys = [_rules_key(kept, identity, rule) if identity is not None else None for rule in rules]
+    kept.prefetch(key for key in keys if key is not None)
     passed = [key is not None and kept.get(key) == [] for key in keys]
     checks = iter(promtool.check_rules(found, [rule.obj for rule, ok in zip(rules, passed, strict=True) if not ok]))
     problems: list[tuple[str, ...]] = []

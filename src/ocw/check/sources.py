@@ -68,9 +68,12 @@ def check_files(files: Iterable[TextFile], verdicts: Verdicts | None = None) -> 
     kept = Verdicts() if verdicts is None else verdicts
     findings: list[Finding] = []
     try:
+        files = list(files)
+        keys = {file.path: kept.key("yaml-strict", file.text, "") for file in files if _is_yaml(file)}
+        kept.prefetch(key for key in keys.values() if key is not None)
         for file in files:
             if _is_yaml(file):
-                findings.extend(_strict_yaml(file, kept))
+                findings.extend(_strict_yaml(file, keys[file.path], kept))
             findings.extend(_secrets(file))
             if _is_script(file.path, file.text):
                 findings.extend(_script(file.path, "-", file.text))
@@ -79,8 +82,7 @@ def check_files(files: Iterable[TextFile], verdicts: Verdicts | None = None) -> 
     return findings
 
 
-def _strict_yaml(file: TextFile, verdicts: Verdicts) -> list[Finding]:
-    key = verdicts.key("yaml-strict", file.text, "")
+def _strict_yaml(file: TextFile, key: bytes | None, verdicts: Verdicts) -> list[Finding]:
     errors = _kept_errors(verdicts.get(key)) if key is not None else None
     if errors is None:
         try:

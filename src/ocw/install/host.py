@@ -4,6 +4,7 @@ will hold them once the user has followed the install steps."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,6 +218,9 @@ def _describe(target: Mapping[str, str]) -> str:
 def _substitute_object(
     obj: dict[str, Any], cluster_vars: Mapping[str, str], file: str, findings: list[Finding]
 ) -> dict[str, Any]:
+    if not _mentions_dollar(obj):
+        # Substitution leaves text without a `$` as it is: a copy of the object is what its YAML would load back as.
+        return copy.deepcopy(obj)
     result = substitute(dump(obj), cluster_vars)
     for name in sorted(set(result.undefined)):
         findings.append(
@@ -230,3 +234,13 @@ def _substitute_object(
         )
     loaded = load_all_strict(result.text)
     return dict(loaded[0]) if loaded else obj
+
+
+def _mentions_dollar(node: Any) -> bool:
+    if isinstance(node, str):
+        return "$" in node
+    if isinstance(node, dict):
+        return any(_mentions_dollar(key) or _mentions_dollar(value) for key, value in node.items())
+    if isinstance(node, list):
+        return any(_mentions_dollar(item) for item in node)
+    return False

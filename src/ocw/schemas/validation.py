@@ -18,6 +18,7 @@ import importlib.util
 import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -112,6 +113,13 @@ class CoreSchemas:
         return validators.core_validator(path, self._registry)
 
 
+# Validators built in this process, by their schema's identity: the identity tells every input of the schema (a
+# content digest, or the installed kubernetes-validate file), so a later run in the same process (a library caller, a
+# test session) reuses what an earlier one built; resolving a schema's `$ref`s costs tens of milliseconds a kind.
+_BUILT: dict[str, Any] = {}
+_BUILT_MAX = 512
+
+
 class Schema:
     """One schema: its identity (None: it cannot be told apart, so nothing it decides is kept), and its validator,
     built on first use."""
@@ -123,7 +131,15 @@ class Schema:
 
     def validator(self) -> Any:
         if self._validator is None:
-            self._validator = self._load()
+            if self.identity is None:
+                self._validator = self._load()
+            else:
+                self._validator = _BUILT.get(self.identity)
+                if self._validator is None:
+                    self._validator = self._load()
+                    if len(_BUILT) >= _BUILT_MAX:
+                        _BUILT.clear()
+                    _BUILT[self.identity] = self._validator
         return self._validator
 
 
@@ -221,15 +237,17 @@ class SchemaValidation:
         app-template HelmReleases."""
         findings: list[Finding] = []
         try:
-            for manifest in objects:
-                findings.extend(self._check_object(manifest))
-            for helmrelease in app_template_releases:
-                findings.extend(self._check_values(helmrelease))
+            planned = [self._plan_object(manifest) for manifest in objects]
+            planned.extend(self._plan_values(helmrelease) for helmrelease in app_template_releases)
+            # The kept verdicts of the whole batch in a few queries, not one round trip per object.
+            self.verdicts.prefetch(p.key for p in planned if isinstance(p, _Planned) and p.key is not None)
+            for plan in planned:
+                findings.extend(plan if isinstance(plan, list) else self._findings(plan))
         finally:
             self.verdicts.flush()
         return findings
 
-    def _check_object(self, manifest: Manifest) -> list[Finding]:
+    def _plan_object(self, manifest: Manifest) -> _Planned | list[Finding]:
         if not manifest.kind or not manifest.api_version:
             return [about(manifest, "schema-core", "the object has no apiVersion or kind")]
         kind, api_version = manifest.kind, manifest.api_version
@@ -247,30 +265,51 @@ class SchemaValidation:
         if manifest.rendered_from is not None and is_workload(manifest):
             rule = "schema-pod"
         skip = None if manifest.rendered_from is not None else _WORKLOAD_ENV_VALUE_PATH
-        messages = self._messages(schema, manifest.obj, skip)
-        return [about(manifest, rule, message) for message in messages]
+        return self._planned(manifest, rule, "", schema, manifest.obj, skip=skip)
 
-    def _check_values(self, helmrelease: Manifest) -> list[Finding]:
+    def _plan_values(self, helmrelease: Manifest) -> _Planned | list[Finding]:
         schema = self.values.schema()
         if isinstance(schema, Missing):
             return [about(helmrelease, "schema-missing", schema.message())]
         values = helmrelease.spec.get("values") or {}
-        messages = self._messages(schema, values, None)
-        return [about(helmrelease, "schema-values", f"spec.values: {message}") for message in messages]
+        return self._planned(helmrelease, "schema-values", "spec.values: ", schema, values, skip=None)
 
-    def _messages(self, schema: Schema, instance: Any, skip: re.Pattern[str] | None) -> list[str]:
-        """What validation finds in the instance: the verdict kept from an earlier run, else validated now."""
+    def _planned(
+        self,
+        manifest: Manifest,
+        rule: str,
+        prefix: str,
+        schema: Schema,
+        instance: Any,
+        *,
+        skip: re.Pattern[str] | None,
+    ) -> _Planned:
         key = None
         if schema.identity is not None:
             key = self.verdicts.key(schema.identity, instance, skip.pattern if skip is not None else "")
-        if key is not None:
-            cached = self.verdicts.get(key)
-            if cached is not None:
-                return cached
-        messages = list(_validators().errors(schema.validator(), instance, skip=skip))
-        if key is not None:
-            self.verdicts.put(key, messages)
-        return messages
+        return _Planned(manifest, rule, prefix, schema, instance, skip, key)
+
+    def _findings(self, plan: _Planned) -> list[Finding]:
+        """What validation finds in the instance: the verdict kept from an earlier run, else validated now."""
+        messages = self.verdicts.get(plan.key) if plan.key is not None else None
+        if messages is None:
+            messages = list(_validators().errors(plan.schema.validator(), plan.instance, skip=plan.skip))
+            if plan.key is not None:
+                self.verdicts.put(plan.key, messages)
+        return [about(plan.manifest, plan.rule, plan.prefix + message) for message in messages]
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One instance to validate against one schema, and how its messages become findings."""
+
+    manifest: Manifest
+    rule: str
+    prefix: str
+    schema: Schema
+    instance: Any
+    skip: re.Pattern[str] | None
+    key: bytes | None
 
 
 def _validators() -> ModuleType:
