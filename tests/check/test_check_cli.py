@@ -137,11 +137,13 @@ def test_check_decrypts_the_repositorys_sops_variables_read_only_where_it_can(
     # The check renders evcc, whose values hold the domain: with placeholders the render is cached; with the
     # decrypted value it is not, nor is the value written anywhere else in the cache.
     cache = tmp_path / "cache"
-    # Builds are the run's (kustomize's output holds the sealed file, never a decrypted value, as asserted below);
-    # renders are this test's own, for their count to tell what this test cached.
-    builds = shared_caches / "builds"
+    # Builds and validation verdicts are the run's (kustomize's output holds the sealed file, and a run that decrypts
+    # writes no verdict: neither holds a decrypted value, as asserted below); renders are this test's own, for their
+    # count to tell what this test cached.
+    builds, verdicts = shared_caches / "builds", shared_caches / "validations"
     (cache / "ocw").mkdir(parents=True)
     (cache / "ocw" / "builds").symlink_to(builds, target_is_directory=True)
+    (cache / "ocw" / "validations").symlink_to(verdicts, target_is_directory=True)
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "no-key.txt"))
     run_check(repo, only=["evcc"])
@@ -150,7 +152,7 @@ def test_check_decrypts_the_repositorys_sops_variables_read_only_where_it_can(
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(keys))
     run_check(repo, only=["evcc"])  # decrypts: from here on this process caches no render
     assert sorted(cache.rglob("renders/*/*.yaml")) == renders
-    written = [*cache.rglob("*"), *builds.rglob("*")]
+    written = [*cache.rglob("*"), *builds.rglob("*"), *verdicts.rglob("*")]
     assert not [p for p in written if p.is_file() and b"decrypted.example" in p.read_bytes()]
 
     def certificate_name() -> str:
