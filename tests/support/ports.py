@@ -9,6 +9,7 @@ import itertools
 import os
 import random
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 SLICE = 1000  # ports per worker
@@ -32,7 +33,7 @@ def _worker_index() -> int:
 _FIRST = _ephemeral_start() - SLICE * (WORKER_SLICES - _worker_index())
 # From a random place in the slice: two runs of the suite on one machine rarely want the same port at the same time.
 _START = random.randrange(SLICE)  # noqa: S311 - spreads ports, guards nothing
-_NEXT = itertools.cycle([*range(_FIRST + _START, _FIRST + SLICE), *range(_FIRST, _FIRST + _START)])
+_NEXT: Iterator[int] = itertools.cycle([*range(_FIRST + _START, _FIRST + SLICE), *range(_FIRST, _FIRST + _START)])
 
 
 def free_port() -> int:
