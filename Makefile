@@ -90,7 +90,7 @@ bytecode: $(VENV)/.installed
 # with PYTHONDONTWRITEBYTECODE set it keeps nothing, and every worker would rewrite every module again. One collection
 # here keeps them; it runs again only when a test module changed.
 TEST_MODULES := $(wildcard tests/*/*.py) conftest.py
-$(VENV)/.tests-collected: $(TEST_MODULES) $(VENV)/.installed | bytecode
+$(VENV)/.tests-collected: $(TEST_MODULES) $(VENV)/.installed
 	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest --collect-only -q -p no:syrupy tests >/dev/null
 	touch $@
 
@@ -138,7 +138,8 @@ test:
 	@$(MAKE) --no-print-directory -j $(JOBS) test-ready
 	@$(MAKE) --no-print-directory -j 3 lint typecheck suite
 
-suite: test-ready
+# The suite alone, once test-ready has run (test calls it so).
+suite:
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 bench: setup bytecode
