@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 
 from runtime.workspace_pod import Pod
+from support.ports import unused
 from support.tokens import random_text
 
 
 def closed_port(first: int) -> int:
     """A port nothing listens on, from `first` up: git's "port 40301" must not read as an HTTP 403."""
     for port in range(first, first + 100):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
+        if unused(port):
             return port
     raise AssertionError(f"no free port in {first}..{first + 99}")
 

@@ -41,12 +41,18 @@ def free_port() -> int:
     worker has used its whole slice."""
     for _ in range(SLICE):
         port = next(_NEXT)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
+        if unused(port):
             return port
     raise RuntimeError(
         f"no free port in {_FIRST}-{_FIRST + SLICE - 1}, this test worker's slice below the ephemeral range"
     )
+
+
+def unused(port: int) -> bool:
+    """Whether nothing on this machine listens on (or holds) the loopback port now."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
