@@ -23,14 +23,12 @@ from typing import Any
 import yaml
 
 from ocw.flux.fields import items, mapping
-from ocw.yamlio import YamlError, load_all_fast
+from ocw.yamlio import YamlError, dump, load_all_fast
 
 OVERLAY_PREFIX = ".ocw-overlay-"  # ocw.flux.artifact's overlays, beside the folders they stand for
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN_ANNOTATIONS = "originAnnotations"
 EMPTY_NAMESPACE = "_placeholder"
-# libyaml's emitter where PyYAML has it: the same text, a fourth of the time (one kustomization per build).
-_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _REMOTE_PREFIXES = ("git::", "gh:", "ssh://", "https://", "http://", "git@", "github.com:", "github.com/")
 
 
@@ -98,8 +96,7 @@ def generate(
         for entry in items(result, key)
         if isinstance(entry, str) and not is_local_relative(entry)
     )
-    text = yaml.dump(result, Dumper=_DUMPER, sort_keys=False)
-    return Generated(file_name, text, created, origin_requested, remote)
+    return Generated(file_name, dump(result), created, origin_requested, remote)
 
 
 def _read(path: Path, shown: str) -> dict[str, Any]:
