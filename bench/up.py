@@ -29,12 +29,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from ocw.image.definition import local_image
 from ocw.image.engine import engine_env
 from ocw.kube.quantity import quantity
 from ocw.paths import project_root
+from ocw.up.readiness import ReadinessProbe
 from ocw.up.state import read_password_file
 from ocw.workspace import Workspace, find_workspace, load_workspaces
 
@@ -52,19 +51,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def first_answer(url: str, password: str, started: float, process: subprocess.Popen[bytes], timeout: float) -> float:
-    """Seconds from `started` to an authenticated 200 on GET /session."""
-    with httpx.Client(auth=("opencode", password), timeout=5) as client:
+def first_answer(port: int, password: str, started: float, process: subprocess.Popen[bytes], timeout: float) -> float:
+    """Seconds from `started` to an authenticated 200 on GET /session, asked the way `ocw up` asks (ocw.up.readiness:
+    a request OpenCode leaves unanswered in its first moment is not waited on alone), so both sides are timed alike."""
+    with ReadinessProbe("127.0.0.1", port, "opencode", password) as probe:
         while time.monotonic() - started < timeout:
-            try:
-                if client.get(url + "/session").status_code == 200:
-                    return time.monotonic() - started
-            except httpx.HTTPError:
-                pass
+            if probe.answered(0.01):
+                return time.monotonic() - started
             if process.poll() not in (None, 0):
                 raise SystemExit(f"the command under test exited with {process.returncode}")
-            time.sleep(0.01)
-    raise SystemExit(f"no answer on {url} within {timeout} s")
+    raise SystemExit(f"no answer on 127.0.0.1:{port} within {timeout} s")
 
 
 def ocw(*args: str) -> subprocess.CompletedProcess[str]:
@@ -86,7 +82,7 @@ def ocw_up(engine: str, state: Path, source: Path, timeout: float) -> tuple[floa
     while read_password_file(password_file) is None and process.poll() is None:
         time.sleep(0.01)
     try:
-        seconds = first_answer(f"http://127.0.0.1:{port}", read_password_file(password_file) or "", started, process,
+        seconds = first_answer(port, read_password_file(password_file) or "", started, process,
                                timeout)  # fmt: skip
         process.wait(timeout=60)
         timings = json.loads((state / WORKSPACE / "logs" / "timings.json").read_text())
@@ -121,7 +117,7 @@ def bare(state: Path, timeout: float) -> float:
         start_new_session=True,
     )
     try:
-        return first_answer(f"http://127.0.0.1:{port}", password, started, process, timeout)
+        return first_answer(port, password, started, process, timeout)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait()
@@ -178,7 +174,7 @@ def bare_container(state: Path, workspace: Workspace, timeout: float) -> float:
         stderr=subprocess.DEVNULL,
     )
     try:
-        return first_answer(f"http://127.0.0.1:{port}", password, started, process, timeout)
+        return first_answer(port, password, started, process, timeout)
     finally:
         subprocess.run(["podman", "rm", "--force", "--time", "0", name], env=engine_env(), capture_output=True,
                        check=False, timeout=120)  # fmt: skip

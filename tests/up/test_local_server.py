@@ -1,5 +1,5 @@
-"""How `ocw up` asks its OpenCode whether it answers: an authenticated GET over one kept connection, which a server
-that closes it or is not there yet never turns into an error of the start, and whose password shows nowhere."""
+"""How `ocw up` asks its answering OpenCode for its config: an authenticated GET over one kept connection, which a
+server that closes it turns into a new connection, and whose password shows nowhere."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from typing import ClassVar
 import pytest
 
 from ocw.up.local_server import LocalServer, LocalServerError
-from ocw.up.ports import accepts_connections
 
 PASSWORD = "pw-" + "s" * 20
 
@@ -51,26 +50,23 @@ def server() -> Iterator[ThreadingHTTPServer]:
 
 def test_polls_share_one_connection_and_survive_a_closed_one(server: ThreadingHTTPServer) -> None:
     port = server.server_address[1]
-    assert accepts_connections("127.0.0.1", port)
     with LocalServer("127.0.0.1", port, "opencode", PASSWORD) as local:
-        assert all(local.is_ready() for _ in range(5))
+        assert all(local.get("/session")[0] == 200 for _ in range(5))
         assert len(_Handler.connections) == 1
         assert local.get("/close")[0] == 200
         assert local.get_json("/config") == {"share": "disabled"}  # on a new connection
         assert len(_Handler.connections) == 2
     with LocalServer("127.0.0.1", port, "opencode", "wrong") as local:
-        assert not local.is_ready()
+        assert local.get("/session")[0] == 401
         with pytest.raises(LocalServerError, match="answered 401"):
             local.get_json("/config")
 
 
-def test_no_server_is_not_ready_and_the_password_shows_nowhere(server: ThreadingHTTPServer) -> None:
+def test_no_server_is_an_error_whose_text_holds_no_password(server: ThreadingHTTPServer) -> None:
     port = server.server_address[1]
     server.shutdown()
     server.server_close()
-    assert not accepts_connections("127.0.0.1", port)
     local = LocalServer("127.0.0.1", port, "opencode", PASSWORD)
-    assert not local.is_ready()
     with pytest.raises(LocalServerError) as failure:
         local.get_json("/config")
     encoded = base64.b64encode(f"opencode:{PASSWORD}".encode()).decode()

@@ -1,7 +1,7 @@
 """OpenCode as `ocw up` reaches it on this machine: plain HTTP with Basic credentials on the address it listens on,
-through the standard library. A start asks it only for its readiness and its config, and httpx (ocw.opencode.client)
-would cost more CPU to import than every request of a start together. The password is held in the Authorization
-header only, never in a repr, a log line or an exception."""
+through the standard library. Once it answers (readiness.py waits for that), a start asks it only for its config,
+and httpx (ocw.opencode.client) would cost more CPU to import than every request of a start together. The password
+is held in the Authorization header only, never in a repr, a log line or an exception."""
 
 from __future__ import annotations
 
@@ -39,13 +39,6 @@ class LocalServer:
             self.close()
             failure = f"{type(exc).__name__}: {exc}"
             raise LocalServerError(f"GET {path} on {self.host}:{self.port} failed: {failure}") from None
-
-    def is_ready(self) -> bool:
-        """Whether the server answers an authenticated request (the password is accepted)."""
-        try:
-            return self.get("/session")[0] == 200
-        except LocalServerError:
-            return False
 
     def get_json(self, path: str) -> Any:
         status, body = self.get(path)

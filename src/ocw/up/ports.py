@@ -36,17 +36,6 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def accepts_connections(host: str, port: int) -> bool:
-    """Whether something listens on host:port: a TCP connection, closed at once. A refused one costs microseconds,
-    where an HTTP request through a client costs most of a millisecond of CPU."""
-    with _socket(host) as probe:
-        probe.settimeout(1.0)
-        try:
-            return probe.connect_ex((host, port)) == 0
-        except OSError:
-            return False
-
-
 def free_port(host: str) -> int:
     """A port free on `host` now, as the kernel chooses one for a bind to port 0."""
     with _socket(host) as probe:

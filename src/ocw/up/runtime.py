@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 from ocw.errors import EXIT_FAILED, OcwError
 from ocw.up import volumes
 from ocw.up.logs import open_log, tail
-from ocw.up.ports import accepts_connections
+from ocw.up.readiness import ReadinessProbe
 from ocw.up.state import EngineKind, RunRecord, WorkspaceDirs, clear_record, is_alive, process_start_ticks, write_record
 from ocw.up.timings import Timings
 
@@ -228,8 +228,7 @@ def wait_ready(plan: Plan, process: subprocess.Popen[bytes], timeout: float | No
     if timeout is None:
         timeout = plan.workspace.app_container.startup_seconds() or READY_TIMEOUT
     started = time.monotonic()
-    listening = False  # until OpenCode listens, a refused connection says "not ready" without an HTTP request
-    with local_server(plan) as api:  # one connection for every poll
+    with ReadinessProbe(plan.host, plan.port, plan.username, plan.password) as probe:
         while time.monotonic() - started < timeout:
             if process.poll() is not None:
                 raise OcwError(
@@ -238,10 +237,8 @@ def wait_ready(plan: Plan, process: subprocess.Popen[bytes], timeout: float | No
                     hint=f"read {plan.dirs.opencode_log}",
                     exit_code=EXIT_FAILED,
                 )
-            listening = listening or accepts_connections(plan.host, plan.port)
-            if listening and api.is_ready():
+            if probe.answered(POLL):
                 return time.monotonic() - started
-            time.sleep(POLL)
     raise OcwError(
         f"OpenCode did not answer an authenticated request on {plan.url} within {timeout:.0f} s",
         hint=f"read {plan.dirs.opencode_log}",
