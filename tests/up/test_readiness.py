@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from tests.support.ports import free_port
 
 from ocw.up.readiness import MOST_IN_FLIGHT, ReadinessProbe
+from support.ports import free_port
 
 PASSWORD = "pw-" + "r" * 20
 POLL = 0.02
