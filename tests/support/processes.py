@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from ocw.up.readiness import ReadinessProbe
+
 REPO = Path(__file__).resolve().parents[2]
 OPENCODE = REPO / "tools" / "node_modules" / ".bin" / "opencode"
 
@@ -30,6 +32,18 @@ def answers(
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
+    return False
+
+
+def opencode_answers(port: int, password: str, process: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+    """Whether OpenCode on 127.0.0.1:`port` answered an authenticated GET /session before `timeout` seconds passed or
+    the process ended, asked as `ocw up` asks: OpenCode never answers a request of its first moment, so no request
+    is waited on alone."""
+    deadline = time.monotonic() + timeout
+    with ReadinessProbe("127.0.0.1", port, "opencode", password) as probe:
+        while time.monotonic() < deadline and process.poll() is None:
+            if probe.answered(0.02):
+                return True
     return False
 
 
@@ -57,12 +71,10 @@ def opencode_server(cwd: Path, home: Path, port: int, env: Mapping[str, str] | N
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
-    password = environment.get("OPENCODE_SERVER_PASSWORD")
     try:
-        assert answers(url + "/session", process, auth=("opencode", password) if password else None), (
-            "opencode did not start"
-        )
-        yield url
+        # Without a server password OpenCode ignores the credentials.
+        password = environment.get("OPENCODE_SERVER_PASSWORD", "")
+        assert opencode_answers(port, password, process), "opencode did not start"
+        yield f"http://127.0.0.1:{port}"
     finally:
         stop(process)

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from support.github_api import GitHubApi, Repository  # noqa: E402
 from support.opencode_home import seed  # noqa: E402
 from support.pki import Pki, make_pki  # noqa: E402
 from support.ports import free_port  # noqa: E402
+from support.processes import opencode_answers  # noqa: E402
 from support.tokens import copilot_document, random_text  # noqa: E402
 
 from .world import DOMAIN, WorkspaceSecrets, populate  # noqa: E402
@@ -160,26 +160,14 @@ def servers(
                 )
             )
             result[ws.name] = Server(ws.name, port, 0, values, home, deployed(ws, port))
-        for server in result.values():
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    answer = httpx.get(
-                        f"http://127.0.0.1:{server.port}/session", timeout=2, auth=("opencode", server.secrets.password)
-                    )
-                    if answer.status_code == 200:
-                        # The first provider listing (GET /config/providers) reaches for models.dev and GitHub, which
-                        # the proxy refuses: done once now, so that no check pays it within its request timeout.
-                        httpx.get(
-                            f"http://127.0.0.1:{server.port}/config/providers",
-                            timeout=120,
-                            auth=("opencode", server.secrets.password),
-                        )
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, f"opencode for {server.workspace} did not start"
-                time.sleep(0.2)
+        for server, process in zip(result.values(), started, strict=True):
+            assert opencode_answers(server.port, server.secrets.password, process), (
+                f"opencode for {server.workspace} did not start"
+            )
+            # The first provider listing (GET /config/providers) reaches for models.dev and GitHub, which the proxy
+            # refuses: done once now, so that no check pays it within its request timeout.
+            credentials = ("opencode", server.secrets.password)
+            httpx.get(f"http://127.0.0.1:{server.port}/config/providers", timeout=120, auth=credentials)
         with (
             serve_gateway(pki, result["opencode-flux"].route) as flux_gateway,
             serve_gateway(pki, result["opencode-ha"].route) as ha_gateway,
