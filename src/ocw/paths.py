@@ -71,14 +71,15 @@ def user_state_dir() -> Path:
     return Path.home() / ".local" / "state" / "ocw"
 
 
-def replace_whole(path: Path, text: str) -> None:
-    """Put `text` at `path` whole: written under a temporary name beside it, then renamed over it, so that another ocw
-    process reading or filling the same cache sees the old file or the new one, never a part. The folder must exist."""
+def replace_whole(path: Path, content: str | bytes) -> None:
+    """Put `content` at `path` whole: written under a temporary name beside it, then renamed over it, so that another
+    ocw process reading or filling the same cache sees the old file or the new one, never a part. The folder must
+    exist."""
     descriptor, name = tempfile.mkstemp(dir=path.parent, suffix=".partial")
     partial = Path(name)
     try:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(text)
+        with os.fdopen(descriptor, "wb" if isinstance(content, bytes) else "w") as handle:
+            handle.write(content)
         partial.replace(path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -8,16 +8,18 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import FrameType
 
 from ocw.cli_options import check_command, repo_path
 from ocw.errors import EXIT_FAILED, OcwError
 from ocw.flux.artifact import repository_files
 from ocw.up import supervisor
+from ocw.up.built_workspaces import cached_workspace, keep_workspace
 from ocw.up.check_gate import check_errors
 from ocw.up.command import state_dir_of
 from ocw.up.engine_choice import choose_engine
+from ocw.up.inputs import inputs_digest
 from ocw.up.local_server import LocalServerError
 from ocw.up.logs import tail
 from ocw.up.plan import Plan, UpOptions, make_plan
@@ -28,11 +30,15 @@ from ocw.workspace import Workspace, find_workspace, load_workspaces
 
 
 def _refuse_on_check_errors(
-    repo: Path, var_files: Sequence[Path], workspace: Workspace, skip: bool, files: Sequence[PurePosixPath]
+    repo: Path,
+    var_files: Sequence[Path],
+    workspace: Workspace,
+    skip: bool,
+    inputs: str,
 ) -> bool:
     """`ocw check`'s errors about this workspace's Kustomization (and the files it shares) stop `up`. Returns whether
     the verdict came from the cache."""
-    errors, cached = check_errors(repo, var_files, workspace.name, files)
+    errors, cached = check_errors(repo, var_files, workspace.name, inputs=inputs)
     if not errors:
         return cached
     listed = "\n".join(f"  {error.file}: {error.message}" for error in errors[:10])
@@ -93,12 +99,16 @@ def run_up(args: argparse.Namespace) -> int:
     repo = repo_path(args)
     timings = Timings(on_step=_progress)
     with timings.step("build the workspace from the manifests"):
-        files = repository_files(repo)  # listed once, for the tree and for the check's cache key
-        workspace = find_workspace(load_workspaces(repo, args.vars, files), args.workspace)
+        files = repository_files(repo)  # listed once, for the tree and for the caches' key
+        inputs = inputs_digest(repo, args.vars, files)
+        workspace = cached_workspace(inputs, args.workspace)
+        if workspace is None:
+            workspace = find_workspace(load_workspaces(repo, args.vars, files), args.workspace)
+            keep_workspace(inputs, args.workspace, workspace)
     if workspace.chart_note:
         print(f"warning: {workspace.chart_note}", file=sys.stderr, flush=True)
     with timings.step("ocw check of the workspace"):
-        _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check, files)
+        _refuse_on_check_errors(repo, args.vars, workspace, args.skip_check, inputs)
     with timings.step("choose the engine"):
         choice = choose_engine(args.engine)
     if choice.note:
