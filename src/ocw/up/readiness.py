@@ -4,9 +4,10 @@ OpenCode 1.18 accepts connections a moment before it serves them: a request that
 0.3-0.5 s after it listens on an idle 2-core machine, longer under a CPU limit) is never answered, whatever its path,
 while one sent a little later is answered at once. A poll that waits for its request's answer therefore waits out its
 whole timeout once on almost every start. Here no request is waited on alone: while the newest one is unanswered, a
-new one goes out on a new connection every HEDGE seconds, up to MOST_IN_FLIGHT at once, and the first 200 wins. An
-unanswered request is left open rather than abandoned, since a slow answer (the first request creates OpenCode's
-project instance) may still come. Raw sockets, not http.client: a start reads one status line and nothing else.
+new one goes out on a new connection every HEDGE seconds (so the answer is seen within that of OpenCode's readiness),
+up to MOST_IN_FLIGHT at once, and the first 200 wins. An unanswered request is left open rather than abandoned, since
+a slow answer (the first request creates OpenCode's project instance) may still come. Raw sockets, not http.client:
+a start reads one status line and nothing else.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-HEDGE = 0.25  # seconds an unanswered request waits before another one joins it
-MOST_IN_FLIGHT = 8  # beyond this the oldest unanswered request is closed
+HEDGE = 0.05  # seconds an unanswered request waits before another one joins it
+MOST_IN_FLIGHT = 16  # beyond this the oldest unanswered request is closed
 STATUS_LINE_MOST = 1024  # bytes: an HTTP status line is far shorter
 
 

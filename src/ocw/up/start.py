@@ -20,7 +20,6 @@ from ocw.up.check_gate import check_errors
 from ocw.up.command import state_dir_of
 from ocw.up.engine_choice import choose_engine
 from ocw.up.inputs import inputs_digest
-from ocw.up.local_server import LocalServerError
 from ocw.up.logs import tail
 from ocw.up.plan import Plan, UpOptions, make_plan
 from ocw.up.runtime import StopResult, cleanup, local_server
@@ -73,6 +72,8 @@ def _print_started(plan: Plan, show_password: bool, ready_after: float) -> None:
 
 def _config_in_force(plan: Plan) -> str:
     """What the running server says of the settings the workspace config pins (GET /config), not what was asked."""
+    from ocw.up.local_server import LocalServerError  # noqa: PLC0415 - after OpenCode answers, off a start's path
+
     try:
         with local_server(plan, timeout=10.0) as server:
             config = server.get_json("/config")
