@@ -415,10 +415,17 @@ def restart_cycles(plan: Plan, engine: Engine, runs: int, light_workload: Callab
 
 
 def _without_tini(run: ContainerRun, image: str) -> ContainerRun:
-    """The same container with OpenCode itself as PID 1 (the upstream OpenCode image's situation)."""
+    """The same container with OpenCode itself as PID 1 (the upstream OpenCode image's situation): `opencode serve`
+    with the serve options the manifests give the opencode-serve script (or OpenCode itself)."""
     at = run.argv.index(image)
-    assert run.argv[at + 1] == "opencode"
-    return replace(run, argv=[*run.argv[:at], "--entrypoint", '["opencode"]', image, *run.argv[at + 2 :]])
+    command = run.argv[at + 1 :]
+    if command[:1] == ["opencode"]:
+        options = command[1:]
+    elif len(command) > 1 and command[1].endswith("/opencode-serve"):
+        options = ["serve", *command[2:]]
+    else:
+        raise SystemExit(f"the OpenCode container runs {command}: expected opencode or the opencode-serve script")
+    return replace(run, argv=[*run.argv[:at], "--entrypoint", '["opencode"]', image, *options])
 
 
 def pid1_stop(plan: Plan, engine: Engine, runs: int) -> dict[str, Any]:
