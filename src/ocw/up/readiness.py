@@ -70,6 +70,11 @@ class ReadinessProbe:
             if remaining <= 0:
                 return False
 
+    @property
+    def in_flight(self) -> int:
+        """Requests sent or under way and not yet answered."""
+        return len(self._requests)
+
     def _open(self, now: float) -> None:
         if len(self._requests) >= MOST_IN_FLIGHT:
             self._drop(self._requests[0])
