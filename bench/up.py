@@ -55,12 +55,13 @@ def first_answer(port: int, password: str, started: float, process: subprocess.P
     """Seconds from `started` to an authenticated 200 on GET /session, asked the way `ocw up` asks (ocw.up.readiness:
     a request OpenCode leaves unanswered in its first moment is not waited on alone), so both sides are timed alike."""
     with ReadinessProbe("127.0.0.1", port, "opencode", password) as probe:
-        while time.monotonic() - started < timeout:
-            if probe.answered(0.01):
-                return time.monotonic() - started
-            if process.poll() not in (None, 0):
-                raise SystemExit(f"the command under test exited with {process.returncode}")
-    raise SystemExit(f"no answer on 127.0.0.1:{port} within {timeout} s")
+        # `ocw up -d` exits 0 once it has seen the answer itself; any other exit is a failure
+        answered = probe.wait(timeout - (time.monotonic() - started), lambda: process.poll() in (None, 0))
+    if answered is None:
+        if process.poll() not in (None, 0):
+            raise SystemExit(f"the command under test exited with {process.returncode}")
+        raise SystemExit(f"no answer on 127.0.0.1:{port} within {timeout} s")
+    return time.monotonic() - started
 
 
 def ocw(*args: str) -> subprocess.CompletedProcess[str]:

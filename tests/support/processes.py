@@ -39,12 +39,8 @@ def opencode_answers(port: int, password: str, process: subprocess.Popen[bytes],
     """Whether OpenCode on 127.0.0.1:`port` answered an authenticated GET /session before `timeout` seconds passed or
     the process ended, asked as `ocw up` asks: OpenCode never answers a request of its first moment, so no request
     is waited on alone."""
-    deadline = time.monotonic() + timeout
     with ReadinessProbe("127.0.0.1", port, "opencode", password) as probe:
-        while time.monotonic() < deadline and process.poll() is None:
-            if probe.answered(0.02):
-                return True
-    return False
+        return probe.wait(timeout, lambda: process.poll() is None) is not None
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:

@@ -16,8 +16,10 @@ import base64
 import selectors
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+POLL = 0.02  # seconds between connection attempts while nothing listens yet
 HEDGE = 0.05  # seconds an unanswered request waits before another one joins it
 MOST_IN_FLIGHT = 16  # beyond this the oldest unanswered request is closed
 STATUS_LINE_MOST = 1024  # bytes: an HTTP status line is far shorter
@@ -69,6 +71,15 @@ class ReadinessProbe:
                 return False
             if remaining <= 0:
                 return False
+
+    def wait(self, timeout: float, running: Callable[[], bool]) -> float | None:
+        """Seconds until a request got 200, or None once `running()` turned false (the server ended) or `timeout`
+        seconds passed."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout and running():
+            if self.answered(POLL):
+                return time.monotonic() - started
+        return None
 
     @property
     def in_flight(self) -> int:

@@ -227,18 +227,17 @@ def wait_ready(plan: Plan, process: subprocess.Popen[bytes], timeout: float | No
     """Until OpenCode answers, for as long as the manifests' startupProbe gives the pod to start."""
     if timeout is None:
         timeout = plan.workspace.app_container.startup_seconds() or READY_TIMEOUT
-    started = time.monotonic()
     with ReadinessProbe(plan.host, plan.port, plan.username, plan.password) as probe:
-        while time.monotonic() - started < timeout:
-            if process.poll() is not None:
-                raise OcwError(
-                    f"OpenCode exited with code {process.returncode} before answering; its last output:\n"
-                    + tail(plan.dirs.opencode_log),
-                    hint=f"read {plan.dirs.opencode_log}",
-                    exit_code=EXIT_FAILED,
-                )
-            if probe.answered(POLL):
-                return time.monotonic() - started
+        answered = probe.wait(timeout, lambda: process.poll() is None)
+    if answered is not None:
+        return answered
+    if process.poll() is not None:
+        raise OcwError(
+            f"OpenCode exited with code {process.returncode} before answering; its last output:\n"
+            + tail(plan.dirs.opencode_log),
+            hint=f"read {plan.dirs.opencode_log}",
+            exit_code=EXIT_FAILED,
+        )
     raise OcwError(
         f"OpenCode did not answer an authenticated request on {plan.url} within {timeout:.0f} s",
         hint=f"read {plan.dirs.opencode_log}",
